@@ -1,0 +1,33 @@
+# One image, one target per service of docker-compose.yml. The workspace is installed once; each service
+# runs its TypeScript entry point with tsx, exactly as the tests and `pnpm start` do.
+FROM node:20-bookworm-slim AS workspace
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
+RUN npm install -g pnpm@10.34.8
+WORKDIR /app
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY sdk/package.json sdk/
+COPY gateway/package.json gateway/
+COPY sink/package.json sink/
+COPY examples/vanilla/package.json examples/vanilla/
+COPY examples/react/package.json examples/react/
+RUN pnpm install --frozen-lockfile
+COPY . .
+RUN pnpm --filter @tidemark/sdk build && pnpm --filter @tidemark/example-react build
+
+FROM workspace AS gateway
+WORKDIR /app/gateway
+ENV TIDEMARK_MODE=distributed TIDEMARK_LISTEN_HOST=0.0.0.0 TIDEMARK_PORT=8787
+EXPOSE 8787
+CMD ["node", "--import", "tsx", "src/server.ts"]
+
+FROM workspace AS sink
+WORKDIR /app/sink
+ENV TIDEMARK_SINK_PORT=8788
+EXPOSE 8788
+CMD ["node", "--import", "tsx", "src/server.ts"]
+
+FROM workspace AS examples
+WORKDIR /app/examples/vanilla
+ENV TIDEMARK_LISTEN_HOST=0.0.0.0 PORT=8080
+EXPOSE 8080
+CMD ["node", "--import", "tsx", "serve.ts"]

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import { serveSite, type ServedSite } from '@tidemark/example-vanilla/serve';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../../../test/support/browser.js';
+import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
+import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+
+// The production build of the React example (`vite build`, run by `pnpm build`), served by the project's
+// example server, clicked in Chromium, through gateway → Kafka → sink → chDB.
+let pipeline: Pipeline;
+let site: ServedSite;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  pipeline = await startPipeline(inject('kafkaBrokers'));
+  site = await serveSite({
+    root: join(import.meta.dirname, '..', 'dist'),
+    gatewayUrl: pipeline.gatewayUrl,
+    writeKey: pipeline.writeKey,
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await pipeline?.stop();
+});
+
+it('stores a click made through useTidemark() as one row', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(site.url);
+  await page.locator('button[data-plan="team"]').click();
+  await expect.poll(() => page.getByRole('status').textContent()).toBe('You picked Team.');
+
+  const [row] = await eventually(
+    async () => {
+      const rows = await clickRows(pipeline, 'Plan Selected');
+      return rows.length > 0 ? rows : undefined;
+    },
+    { what: 'the React click to reach ClickHouse' },
+  );
+  expect(row).toMatchObject({ type: 'track', event: 'Plan Selected', url: site.url, path: '/' });
+  expect(JSON.parse(row?.properties ?? '{}')).toEqual({ plan: 'team', price: 49 });
+
+  // The provider's page view, exactly one per load (the production build runs effects once).
+  const views = await eventually(async () => {
+    const rows = await clickRows(pipeline, '$pageview');
+    return rows.length > 0 ? rows : undefined;
+  });
+  expect(views).toHaveLength(1);
+  expect(views[0]?.anonymous_id).toBe(row?.anonymous_id);
+
+  await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+    what: 'the browser queue to drain',
+  });
+  expect(await clickRows(pipeline, 'Plan Selected')).toHaveLength(1);
+});

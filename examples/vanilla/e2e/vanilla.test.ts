@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../../../test/support/browser.js';
+import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
+import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';
+
+// The vanilla example, served by the project, in Debian's Chromium, through the distributed path:
+// script tag → gateway → Kafka → sink → chDB.
+let pipeline: Pipeline;
+let site: ServedSite;
+
+beforeAll(async () => {
+  pipeline = await startPipeline(inject('kafkaBrokers'));
+  site = await serveSite({ root: vanillaRoot, gatewayUrl: pipeline.gatewayUrl, writeKey: pipeline.writeKey });
+});
+
+afterAll(async () => {
+  await site?.close();
+  await pipeline?.stop();
+});
+
+it('stores a click on the page as one row with the fields the page sent', async () => {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(site.url);
+    await page.locator('button[data-product="paddle"]').click();
+
+    const [row] = await eventually(async () => nonEmpty(await clickRows(pipeline, 'Product Added')), {
+      what: 'the click to reach ClickHouse',
+    });
+    expect(row).toMatchObject({
+      type: 'track',
+      event: 'Product Added',
+      url: site.url,
+      path: '/',
+      title: 'Tidemark — vanilla example',
+      project_id: pipeline.projectId,
+    });
+    expect(JSON.parse(row?.properties ?? '{}')).toEqual({ product: 'paddle', price: 129, click: 1 });
+    expect(row?.user_agent_browser).toMatch(/Chrom/);
+    expect(row?.anonymous_id).not.toBe('');
+    // UUIDv7: version nibble 7.
+    expect(row?.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+    // The page view sent on load arrived too, from the same visitor.
+    const pageViews = await eventually(async () => nonEmpty(await clickRows(pipeline, '$pageview')));
+    expect(pageViews.map((view) => view.anonymous_id)).toContain(row?.anonymous_id);
+
+    // Acknowledged events leave IndexedDB, and nothing is stored twice.
+    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+      what: 'the browser queue to drain',
+    });
+    expect(await clickRows(pipeline, 'Product Added')).toHaveLength(1);
+  } finally {
+    await browser.close();
+  }
+});
+
+it('keeps clicks made offline across a reload and stores each exactly once when back online', async () => {
+  const browser = await launchBrowser();
+  const { context } = browser;
+  const gatewayRoute = `${pipeline.gatewayUrl}/**`;
+  try {
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+      what: 'the page view to be delivered',
+    });
+
+    await context.setOffline(true);
+    await page.locator('button[data-product="kayak"]').click();
+    await page.locator('button[data-product="dry-bag"]').click();
+    await eventually(async () => ((await queuedInBrowser(page)) === 2 ? true : undefined), {
+      what: 'both offline clicks to be stored in IndexedDB',
+    });
+
+    // Reload while the gateway is still out of reach: the page itself loads, every request to the gateway
+    // (beacons included) fails the way a dead network fails.
+    await context.route(gatewayRoute, (route) => route.abort('internetdisconnected'));
+    await context.setOffline(false);
+    await page.reload();
+    await page.waitForLoadState('load');
+    // The reloaded page found both clicks in IndexedDB and queued its own page view beside them.
+    await eventually(async () => ((await queuedInBrowser(page)) === 3 ? true : undefined), {
+      what: 'the reloaded page to hold both offline clicks and its page view',
+    });
+    expect(await clickRows(pipeline, 'Product Added', ['kayak', 'dry-bag'])).toHaveLength(0);
+
+    // Back online: the browser fires `online` and the SDK sends what it kept.
+    await context.setOffline(true);
+    await context.unroute(gatewayRoute);
+    await context.setOffline(false);
+    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+      what: 'the queue to drain once online',
+    });
+
+    const rows = await eventually(async () => {
+      const found = await clickRows(pipeline, 'Product Added', ['kayak', 'dry-bag']);
+      return found.length >= 2 ? found : undefined;
+    });
+    // Give a duplicate, if any were sent, the time to arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const final = await clickRows(pipeline, 'Product Added', ['kayak', 'dry-bag']);
+    expect(final).toHaveLength(2);
+    expect(new Set(final.map((row) => row.event_id)).size).toBe(2);
+    expect(rows.map((row) => JSON.parse(row.properties).product).sort()).toEqual(['dry-bag', 'kayak']);
+  } finally {
+    await browser.close();
+  }
+});
+
+function nonEmpty<T>(rows: T[]): T[] | undefined {
+  return rows.length > 0 ? rows : undefined;
+}

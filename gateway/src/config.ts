@@ -1,0 +1,156 @@
+import { ConfigError } from './errors.js';
+import { checkUniqueKeys, DEMO_PROJECT, type Project, parseWriteKeys, readProjectsFile } from './projects.js';
+
+export type Mode = 'embedded' | 'distributed';
+
+export interface KafkaConfig {
+  /** `KAFKA_BROKERS`, `host:port` each. */
+  brokers: string[];
+  clientId: string;
+  topic: string;
+  /** Dead letters (DESIGN §4); created with the topic so operators see it from day one. */
+  dlqTopic: string;
+  /** Used only when the gateway creates a missing topic. */
+  partitions: number;
+  replication: number;
+  /** Rows are repetitive JSON: gzip keeps a large batch under the broker's record-batch size limit. */
+  compression: 'gzip' | 'none';
+}
+
+/** Shaped like `@tidemark/sink`'s `ClickHouseConfig`, so it is handed over as is. */
+export interface ClickHouseSettings {
+  url?: string;
+  username?: string;
+  password?: string;
+  /** chDB data directory, used when no `url` is set. */
+  chdbPath: string;
+}
+
+export interface Limits {
+  /** Largest accepted event, as JSON bytes (DESIGN §2: 32 KB). */
+  maxEventBytes: number;
+  /** Largest accepted request body, after gzip decoding (DESIGN §2: 500 KB). */
+  maxBatchBytes: number;
+}
+
+export interface Config {
+  mode: Mode;
+  host: string;
+  port: number;
+  /** pino level; tests use `silent`. */
+  logLevel: string;
+  /** Every project and its write keys; never empty. */
+  projects: Project[];
+  /** True when no key was configured and the demo key is in use (start logs a warning). */
+  demoProject: boolean;
+  /** `TIDEMARK_CORS_ORIGINS`: `['*']` or exact origins. */
+  corsOrigins: string[];
+  /** Mount point of the `/v1/*` routes (e.g. `/t`): first-party paths dodge ad-block lists. */
+  pathPrefix: string;
+  limits: Limits;
+  /** Client clock correction applies only beyond this skew (DESIGN §3), so transit time is not folded in. */
+  skewThresholdMs: number;
+  /** Request header with the visitor's country set by a trusted proxy (e.g. `cf-ipcountry`); off when ''. */
+  countryHeader: string;
+  kafka: KafkaConfig;
+  clickhouse: ClickHouseSettings;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment once; throws a ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string): string => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? fallback : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name, String(fallback));
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}: "${raw}" is not an integer in [${min}, ${max}]`);
+      return fallback;
+    }
+    return value;
+  };
+  const list = (name: string, fallback: string): string[] =>
+    str(name, fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+
+  const mode = str('TIDEMARK_MODE', 'embedded');
+  if (mode !== 'embedded' && mode !== 'distributed') {
+    problems.push(`TIDEMARK_MODE: "${mode}" is neither "embedded" nor "distributed"`);
+  }
+
+  const projects: Project[] = [];
+  const writeKeys = env.TIDEMARK_WRITE_KEYS?.trim();
+  if (writeKeys) projects.push(...parseWriteKeys(writeKeys, problems));
+  const projectsFile = env.TIDEMARK_PROJECTS_FILE?.trim();
+  if (projectsFile) projects.push(...readProjectsFile(projectsFile, problems));
+  checkUniqueKeys(projects, problems);
+  // Only an unconfigured embedded gateway falls back to the demo key; a configuration that names keys but
+  // yields none is a mistake to report, not to paper over.
+  const demoProject = !writeKeys && !projectsFile && mode !== 'distributed';
+  if (demoProject) projects.push(DEMO_PROJECT);
+  else if (!writeKeys && !projectsFile) {
+    problems.push('distributed mode needs write keys: set TIDEMARK_WRITE_KEYS or TIDEMARK_PROJECTS_FILE');
+  } else if (projects.length === 0) {
+    problems.push('no project configured: TIDEMARK_WRITE_KEYS / TIDEMARK_PROJECTS_FILE name no write key');
+  }
+
+  const brokers = list('KAFKA_BROKERS', '');
+  if (mode === 'distributed' && brokers.length === 0) problems.push('distributed mode needs KAFKA_BROKERS');
+  const compression = str('TIDEMARK_KAFKA_COMPRESSION', 'gzip');
+  if (compression !== 'gzip' && compression !== 'none') {
+    problems.push(`TIDEMARK_KAFKA_COMPRESSION: "${compression}" is neither "gzip" nor "none"`);
+  }
+
+  let pathPrefix = str('TIDEMARK_PATH_PREFIX', '').replace(/\/+$/, '');
+  if (pathPrefix !== '' && !pathPrefix.startsWith('/')) pathPrefix = `/${pathPrefix}`;
+
+  const clickhouse: ClickHouseSettings = { chdbPath: str('TIDEMARK_CHDB_PATH', './.data/chdb') };
+  const chUrl = str('CLICKHOUSE_URL', '');
+  if (chUrl !== '') {
+    if (!URL.canParse(chUrl)) problems.push(`CLICKHOUSE_URL: "${chUrl}" is not a URL`);
+    clickhouse.url = chUrl;
+    const user = str('CLICKHOUSE_USER', '');
+    if (user !== '') clickhouse.username = user;
+    const password = env.CLICKHOUSE_PASSWORD;
+    if (password !== undefined && password !== '') clickhouse.password = password;
+  }
+
+  const config: Config = {
+    mode: mode as Mode,
+    host: str('TIDEMARK_LISTEN_HOST', '127.0.0.1'),
+    port: int('TIDEMARK_PORT', 8787, 0, 65535),
+    logLevel: str('TIDEMARK_LOG_LEVEL', 'info'),
+    projects,
+    demoProject,
+    corsOrigins: list('TIDEMARK_CORS_ORIGINS', '*'),
+    pathPrefix,
+    limits: {
+      maxEventBytes: int('TIDEMARK_MAX_EVENT_BYTES', 32 * 1024, 256, 1024 * 1024),
+      maxBatchBytes: int('TIDEMARK_MAX_BATCH_BYTES', 500 * 1024, 1024, 16 * 1024 * 1024),
+    },
+    skewThresholdMs: int('TIDEMARK_SKEW_THRESHOLD_MS', 60_000, 0, 86_400_000),
+    countryHeader: str('TIDEMARK_COUNTRY_HEADER', '').toLowerCase(),
+    kafka: {
+      brokers,
+      clientId: str('TIDEMARK_KAFKA_CLIENT_ID', 'tidemark-gateway'),
+      topic: str('TIDEMARK_KAFKA_TOPIC', 'tidemark.events'),
+      dlqTopic: str('TIDEMARK_KAFKA_DLQ_TOPIC', 'tidemark.events.dlq'),
+      partitions: int('TIDEMARK_KAFKA_PARTITIONS', 6, 1, 10_000),
+      replication: int('TIDEMARK_KAFKA_REPLICATION', 1, 1, 100),
+      compression: compression as KafkaConfig['compression'],
+    },
+    clickhouse,
+  };
+  if (config.limits.maxEventBytes > config.limits.maxBatchBytes) {
+    problems.push('TIDEMARK_MAX_EVENT_BYTES must not exceed TIDEMARK_MAX_BATCH_BYTES');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,143 @@
+import type { EventRow } from '@tidemark/sink';
+import type { EventType, JsonObject, SegmentEvent } from '../segment.js';
+import { botReason } from './bot.js';
+import { eventIdFor } from './eventId.js';
+import { correctTimestamp, formatDateTime64, parseTimestamp } from './time.js';
+import { hostOf, splitUrl } from './url.js';
+import { parseUserAgent } from './userAgent.js';
+
+/** What the gateway knows about the request that carried an event. */
+export interface Receipt {
+  projectId: string;
+  /** Gateway clock when the request arrived, ms since the epoch. */
+  receivedAtMs: number;
+  /** The batch envelope's `sentAt`, used when an event has none of its own. */
+  sentAt: string | undefined;
+  /** The request's User-Agent header; `context.userAgent` wins when the event has one. */
+  userAgent: string;
+  /** From the configured trusted proxy header, `''` otherwise. */
+  country: string;
+  /** DESIGN §3 skew threshold. */
+  skewThresholdMs: number;
+}
+
+const EVENT_NAMES: Record<Exclude<EventType, 'track'>, string> = {
+  page: '$pageview',
+  screen: '$screen',
+  identify: '$identify',
+  group: '$group',
+  alias: '$alias',
+};
+
+/** Turns one validated Segment event into the row stored in `tidemark.events` (DESIGN §5). */
+export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
+  const context = event.context ?? {};
+  const properties = event.properties ?? {};
+  // analytics.js copies the page fields into a page call's properties; other calls only have context.page.
+  const fromProperties = event.type === 'page' ? properties : {};
+  const page = { ...pick(fromProperties), ...pick(asObject(context.page)) };
+
+  const url = page.url ?? '';
+  const parts = splitUrl(url);
+  const query = parts.query || (page.search ?? '').replace(/^\?/, '');
+  const params = parts.query ? parts.params : new URLSearchParams(query);
+  const campaign = asObject(context.campaign);
+  const utm = (field: string, param: string): string => text(campaign[field]) || (params.get(param) ?? '');
+  const referrer = page.referrer ?? '';
+
+  const receivedAt = receipt.receivedAtMs;
+  const sentAtMs = parseOptional(event.sentAt ?? receipt.sentAt);
+  const clientMs = parseOptional(event.timestamp) ?? receivedAt;
+  const timestampMs = event.timestamp
+    ? correctTimestamp(clientMs, sentAtMs, receivedAt, receipt.skewThresholdMs)
+    : receivedAt;
+
+  const userAgent = text(context.userAgent) || receipt.userAgent;
+  const screen = asObject(context.screen);
+
+  return {
+    project_id: receipt.projectId,
+    event_id: eventIdFor(receipt.projectId, event.messageId),
+    type: event.type,
+    event: event.type === 'track' ? (event.event ?? '') : EVENT_NAMES[event.type],
+    timestamp: formatDateTime64(timestampMs),
+    // Without a client time or sentAt, the receipt stands in: DateTime64 columns have no empty value.
+    client_ts: formatDateTime64(clientMs),
+    sent_at: formatDateTime64(sentAtMs ?? receivedAt),
+    received_at: formatDateTime64(receivedAt),
+    anonymous_id: event.anonymousId ?? '',
+    user_id: event.userId ?? '',
+    session_id: text(context.sessionId),
+    url,
+    host: parts.host,
+    path: parts.path || (page.path ?? ''),
+    query,
+    title: page.title ?? '',
+    referrer,
+    referrer_host: hostOf(referrer),
+    utm_source: utm('source', 'utm_source'),
+    utm_medium: utm('medium', 'utm_medium'),
+    utm_campaign: utm('name', 'utm_campaign'),
+    utm_term: utm('term', 'utm_term'),
+    utm_content: utm('content', 'utm_content'),
+    ...parseUserAgent(userAgent),
+    country: receipt.country,
+    locale: text(context.locale),
+    screen_width: pixels(screen.width),
+    screen_height: pixels(screen.height),
+    bot_reason: botReason(userAgent),
+    properties: JSON.stringify(withCallFields(event, properties)),
+    traits: JSON.stringify(event.traits ?? asObject(context.traits)),
+    library: JSON.stringify(asObject(context.library)),
+  };
+}
+
+/** The Kafka key that keeps one visitor's events in order on one partition (DESIGN §4). */
+export function visitorKey(row: EventRow): string {
+  return `${row.project_id}:${row.anonymous_id || row.user_id}`;
+}
+
+/**
+ * Fields of a call that have no column of their own go into properties, unless the client already set
+ * them there, so nothing a client sent is silently lost: a page or screen `name`, a group's `groupId`,
+ * an alias's `previousId`.
+ */
+function withCallFields(event: SegmentEvent, properties: JsonObject): JsonObject {
+  const extra: JsonObject = {};
+  if ((event.type === 'page' || event.type === 'screen') && event.name !== undefined) extra.name = event.name;
+  if (event.type === 'group' && event.groupId !== undefined) extra.groupId = event.groupId;
+  if (event.type === 'alias' && event.previousId !== undefined) extra.previousId = event.previousId;
+  return Object.keys(extra).length === 0 ? properties : { ...extra, ...properties };
+}
+
+type PageFields = Partial<Record<'url' | 'path' | 'referrer' | 'title' | 'search', string>>;
+
+/** The string-valued page fields of an object; anything else is ignored. */
+function pick(source: JsonObject): PageFields {
+  const fields: PageFields = {};
+  for (const key of ['url', 'path', 'referrer', 'title', 'search'] as const) {
+    const value = source[key];
+    if (typeof value === 'string' && value !== '') fields[key] = value;
+  }
+  return fields;
+}
+
+function asObject(value: unknown): JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : '';
+}
+
+/** Screen sizes are UInt32 columns: anything that is not a sane non-negative number becomes 0. */
+function pixels(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+    ? Math.min(Math.round(value), 2 ** 32 - 1)
+    : 0;
+}
+
+function parseOptional(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseTimestamp(value);
+}

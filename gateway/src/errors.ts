@@ -1,0 +1,79 @@
+/**
+ * Every error the gateway can answer with, defined once (DESIGN §2 "Responses").
+ *
+ * Clients and logs see the stable `code`; the SDK decides to retry from the status alone (429/5xx),
+ * so `retriable` here only documents that decision and drives the `Retry-After` header.
+ */
+export type ErrorCode =
+  | 'invalid_body'
+  | 'no_valid_events'
+  | 'invalid_write_key'
+  | 'origin_not_allowed'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'transport_unavailable'
+  | 'internal';
+
+interface ErrorSpec {
+  status: number;
+  retriable: boolean;
+  /** Shown to clients. For 5xx this is the only text they ever get: internals stay in the log. */
+  message: string;
+}
+
+const ERRORS: Record<ErrorCode, ErrorSpec> = {
+  invalid_body: { status: 400, retriable: false, message: 'The request body is not a usable batch.' },
+  no_valid_events: { status: 400, retriable: false, message: 'No event in the batch is valid.' },
+  invalid_write_key: { status: 401, retriable: false, message: 'Missing or unknown write key.' },
+  origin_not_allowed: { status: 403, retriable: false, message: 'Origin not allowed for this write key.' },
+  not_found: { status: 404, retriable: false, message: 'Not found.' },
+  payload_too_large: { status: 413, retriable: false, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, retriable: false, message: 'Unsupported content type or encoding.' },
+  transport_unavailable: {
+    status: 503,
+    retriable: true,
+    message: 'Events could not be stored right now; retry later.',
+  },
+  internal: { status: 500, retriable: true, message: 'Internal error.' },
+};
+
+/** Seconds a client should wait before retrying a retriable answer (sent as `Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** An error that maps to one HTTP answer. Check with `instanceof`, branch on `code`. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  /** Extra fields merged into the JSON body (e.g. the `rejected` list of a batch with no valid event). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    const spec = ERRORS[code];
+    // A custom message is only kept for client errors: a 5xx answer must not leak what went wrong inside.
+    super(spec.status < 500 && opts.message ? opts.message : spec.message, { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = spec.status;
+    this.retriable = spec.retriable;
+    this.details = opts.details;
+  }
+
+  /** The JSON body sent to the client. */
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** Invalid configuration found at start-up; `problems` lists every bad setting at once. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid Tidemark gateway configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,12 @@
+// @tidemark/gateway: the Segment HTTP API in front of Kafka (distributed) or the in-process sink (embedded).
+export { build, type BuildDeps } from './app.js';
+export { type ClickHouseSettings, type Config, type KafkaConfig, type Limits, loadConfig, type Mode } from './config.js';
+export { ConfigError, type ErrorCode, GatewayError } from './errors.js';
+export type { IngestResult, Rejected } from './ingest.js';
+export type { Project } from './projects.js';
+export type { BatchBody, EventType, SegmentEvent } from './segment.js';
+export { type Gateway, startGateway } from './start.js';
+export { createEmbeddedTransport } from './transport/embedded.js';
+export { createKafkaTransport, type KafkaTransport } from './transport/kafka.js';
+export type { Transport, TransportMessage } from './transport/types.js';
+export type { RejectReason } from './validate.js';

@@ -1,0 +1,38 @@
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../errors.js';
+
+/**
+ * How request bodies become JSON.
+ *
+ * Browsers send `text/plain`: it is a CORS "simple" content type, so no preflight is needed, and some
+ * browsers refuse or silently drop a beacon typed `application/json` (DESIGN §2). So text/plain is
+ * parsed as JSON with the same parser, prototype-poisoning guard and body limit as application/json.
+ *
+ * Server libraries may gzip their batches (DESIGN §2). The body limit then applies to the decoded size,
+ * so a small compressed body cannot expand past it (Fastify counts the decoded bytes it reads).
+ *
+ * Registered on the root instance, not in an encapsulated plugin, because parsers must cover every route.
+ */
+export function registerBodyParsing(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
+
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding === undefined || encoding === '' || encoding === 'identity') return payload;
+    if (encoding !== 'gzip') {
+      throw new GatewayError('unsupported_media_type', {
+        message: `Content-Encoding "${encoding}" is not supported; send gzip or no encoding.`,
+      });
+    }
+    const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+    // Fastify compares this with Content-Length, which counts the compressed bytes.
+    payload.on('data', (chunk: Buffer) => {
+      gunzip.receivedEncodedLength += chunk.length;
+    });
+    payload.on('error', (error) => gunzip.destroy(error));
+    return payload.pipe(gunzip);
+  });
+}

@@ -1,0 +1,50 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { GatewayError, RETRY_AFTER_SECONDS } from '../errors.js';
+
+/**
+ * Every failure leaves as one of our errors (errors.ts): stable code, status, and for retriable ones a
+ * `Retry-After`. Fastify's own errors are recognized by their stable `code`, never by message text.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const answer = toGatewayError(error);
+    if (answer.status >= 500) request.log.error({ err: error, code: answer.code }, 'request failed');
+    else request.log.info({ code: answer.code, reason: answer.message }, 'request refused');
+    if (answer.retriable) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return reply.status(answer.status).send(answer.toJSON());
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    const answer = new GatewayError('not_found');
+    return reply.status(answer.status).send(answer.toJSON());
+  });
+}
+
+/** Maps anything thrown while handling a request to the answer the client gets. */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const e = error as Partial<FastifyError> & { code?: string };
+  if (e.validation) return new GatewayError('invalid_body', { message: e.message ?? '', cause: error });
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError('payload_too_large', { cause: error });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError('unsupported_media_type', {
+        message: 'Send the body as application/json or text/plain.',
+        cause: error,
+      });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError('invalid_body', { message: 'The body is not valid JSON.', cause: error });
+    // zlib's codes for a body that claims gzip but is not.
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR':
+      return new GatewayError('invalid_body', { message: 'The body is not valid gzip.', cause: error });
+  }
+  // Any other client-side failure Fastify detects (bad Content-Length, aborted body, …).
+  const status = e.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatewayError('invalid_body', { cause: error });
+  }
+  return new GatewayError('internal', { cause: error });
+}

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Ingest } from '../ingest.js';
+import type { BatchBody } from '../segment.js';
+import { ingestResponse } from './schemas.js';
+
+// Only the envelope is checked here: each event gets its own verdict in ingest (a batch is accepted in
+// part), so `batch` items are deliberately unconstrained.
+const batchBody = {
+  type: 'object',
+  required: ['batch'],
+  properties: {
+    writeKey: { type: 'string' },
+    sentAt: { type: 'string' },
+    batch: { type: 'array', minItems: 1 },
+  },
+} as const;
+
+/** `POST /v1/batch`: the Segment batch call, which the Tidemark SDK uses for everything. */
+export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { ingest }) => {
+  app.post<{ Body: BatchBody }>(
+    '/v1/batch',
+    { schema: { body: batchBody, response: { 200: ingestResponse } } },
+    async (request) => {
+      const { writeKey, sentAt, batch } = request.body;
+      return ingest(request, { writeKey, sentAt, events: batch });
+    },
+  );
+};

@@ -1,0 +1,71 @@
+import { type ClickHouse, createClickHouse, createWriter, migrate } from '@tidemark/sink';
+import type { FastifyInstance } from 'fastify';
+import { build } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createEmbeddedTransport } from './transport/embedded.js';
+import { createKafkaTransport } from './transport/kafka.js';
+import type { Transport } from './transport/types.js';
+
+/** A running gateway. */
+export interface Gateway {
+  app: FastifyInstance;
+  /** Where it listens, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  /** Embedded mode only: the in-process ClickHouse the events are written to, for reading them back. */
+  clickhouse?: ClickHouse;
+  /** Stops accepting requests, lets in-flight ones finish, then closes the transport and ClickHouse. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the mode to its transport and listens (DESIGN §1). Embedded: chDB or a ClickHouse server through
+ * the sink's client, migrations, and the sink's writer in this process. Distributed: a Kafka producer,
+ * after making sure the events and dead-letter topics exist.
+ */
+export async function startGateway(config: Config): Promise<Gateway> {
+  const logger = createLogger(config.logLevel);
+  if (config.demoProject) {
+    logger.warn('no write keys configured: accepting "demo-write-key" for project "demo" (set TIDEMARK_WRITE_KEYS)');
+  }
+
+  let transport: Transport;
+  let clickhouse: ClickHouse | undefined;
+  if (config.mode === 'embedded') {
+    clickhouse = createClickHouse(config.clickhouse);
+    try {
+      const { applied } = await migrate(clickhouse);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    } catch (error) {
+      await clickhouse.close();
+      throw error;
+    }
+    transport = createEmbeddedTransport(createWriter({ clickhouse }));
+  } else {
+    const kafka = createKafkaTransport(config, { logger });
+    try {
+      await kafka.connect();
+    } catch (error) {
+      await kafka.close().catch(() => {});
+      throw error;
+    }
+    transport = kafka;
+  }
+
+  const app = build(config, { transport, logger });
+  // Fastify runs onClose after the server stopped taking requests and in-flight ones were answered, so
+  // nothing is delivered into a closed producer or client.
+  app.addHook('onClose', async () => {
+    await transport.close();
+    await clickhouse?.close();
+  });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  logger.info({ mode: config.mode, url }, 'tidemark gateway listening');
+  return { app, url, ...(clickhouse ? { clickhouse } : {}), close: () => app.close() };
+}

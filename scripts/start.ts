@@ -1,0 +1,70 @@
+// `pnpm start`: Tidemark in embedded mode — the gateway and the ClickHouse engine (chDB) in this one process, no
+// Kafka, no Docker — plus the vanilla example page to click on, and a read-only SQL endpoint on loopback to look
+// at the stored rows.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
+import { loadConfig, startGateway } from '@tidemark/gateway';
+
+const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
+const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
+
+const config = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env });
+if (config.mode !== 'embedded') {
+  throw new Error('pnpm start runs the embedded mode; start gateway/ and sink/ on their own for distributed mode');
+}
+const gateway = await startGateway(config);
+const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
+const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
+const sql = await serveSql(sqlPort);
+
+console.log(`
+  Tidemark is running in embedded mode (gateway + ClickHouse engine in this process).
+
+  Open the example page and click:   ${site.url}
+  Gateway (Segment HTTP API):         ${gateway.url}/v1/batch
+  Stored rows (read-only SQL):        curl -s ${sql.url} --data-binary 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
+
+  Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.
+`);
+
+/**
+ * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
+ * chDB binds its data directory to this process, so the rows can only be read from in here.
+ */
+async function serveSql(port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const readOnly = /^\s*(select|with|show|describe|desc|explain|exists)\b/i;
+  const server: Server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const statement = body || new URL(req.url ?? '/', 'http://x').searchParams.get('query') || '';
+    if (!readOnly.test(statement)) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN\n');
+      return;
+    }
+    try {
+      const rows = await gateway.clickhouse.query<Record<string, unknown>>(statement);
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    } catch (error) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  console.log(`\n${signal}: closing`);
+  await Promise.all([site.close(), sql.close()]);
+  await gateway.close();
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,45 @@
+import type { Entry } from './queue.js';
+
+/**
+ * Largest body we build. Chrome refuses a keepalive fetch or a beacon once the bodies a page has in flight
+ * that way exceed 64 KiB (https://fetch.spec.whatwg.org/#http-network-or-cache-fetch, "inflight keepalive
+ * bytes"), so one body must stay below that. 64,000 leaves room under both readings of "64 KB".
+ */
+export const MAX_BODY_BYTES = 64_000;
+const encoder = new TextEncoder();
+
+/** Events that travel together in one request body. */
+export interface Chunk {
+  /** Their `messageId`s. */
+  ids: string[];
+  /** Their JSON texts. */
+  jsons: string[];
+  /** The UTF-8 size of the body they make, envelope included. */
+  bytes: number;
+}
+
+/** The Segment batch body (DESIGN §2). `sentAt` is stamped per attempt: the gateway's clock-skew fix needs it. */
+export function envelope(writeKey: string, jsons: string[]): string {
+  return `{"writeKey":${JSON.stringify(writeKey)},"sentAt":"${new Date().toISOString()}","batch":[${jsons}]}`;
+}
+
+/**
+ * Groups events, in order, into bodies of at most MAX_BODY_BYTES. An event bigger than that travels
+ * alone (and without keepalive, see `send`); the gateway will reject it as too large, which drops it.
+ * A generator, so the sender can take the first chunk without measuring a long offline backlog.
+ */
+export function* chunks(entries: Entry[], writeKey: string): Generator<Chunk> {
+  const overhead = encoder.encode(envelope(writeKey, [])).length;
+  let chunk: Chunk = { ids: [], jsons: [], bytes: overhead };
+  for (const [id, json] of entries) {
+    const bytes = encoder.encode(json).length + 1; // + the comma
+    if (chunk.ids.length && chunk.bytes + bytes > MAX_BODY_BYTES) {
+      yield chunk;
+      chunk = { ids: [], jsons: [], bytes: overhead };
+    }
+    chunk.ids.push(id);
+    chunk.jsons.push(json);
+    chunk.bytes += bytes;
+  }
+  if (chunk.ids.length) yield chunk;
+}

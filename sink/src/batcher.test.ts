@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { addLineage, createBatcher } from './batcher.js';
+
+const row = (id: number) => `${JSON.stringify({ event_id: `id-${id}`, event: 'click' })}\n`;
+const limits = { topic: 'tidemark.events', maxRows: 1000, maxBytes: 1_000_000, maxWaitMs: 1000 };
+
+describe('addLineage', () => {
+  it('prepends partition and offset to every line without parsing it', () => {
+    const { text, rows } = addLineage(row(1) + row(2), 3, '42');
+    expect(rows).toBe(2);
+    expect(text).toBe(
+      '{"_partition":3,"_offset":42,"event_id":"id-1","event":"click"}\n' +
+        '{"_partition":3,"_offset":42,"event_id":"id-2","event":"click"}\n',
+    );
+    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l)._offset)).toEqual([42, 42]);
+  });
+
+  it('keeps escaped newlines and braces inside strings intact', () => {
+    const value = `${JSON.stringify({ title: 'a\n{b}', properties: '{"x":"\\n{"}' })}\n`;
+    const { text, rows } = addLineage(value, 0, '7');
+    expect(rows).toBe(1);
+    expect(JSON.parse(text)).toEqual({ _partition: 0, _offset: 7, title: 'a\n{b}', properties: '{"x":"\\n{"}' });
+  });
+
+  it('adds the missing final newline and copies 64-bit offsets as digits', () => {
+    const { text } = addLineage('{"a":1}', 1, '9223372036854775806');
+    expect(text).toBe('{"_partition":1,"_offset":9223372036854775806,"a":1}\n');
+  });
+
+  it('treats an empty value (tombstone) as no rows', () => {
+    expect(addLineage('', 0, '1')).toEqual({ text: '', rows: 0 });
+  });
+});
+
+describe('createBatcher', () => {
+  it('is full at maxRows, counting rows (lines), not messages', () => {
+    const b = createBatcher({ ...limits, maxRows: 5 });
+    b.add(0, '0', row(1) + row(2));
+    b.add(0, '1', row(3) + row(4));
+    expect(b.isFull()).toBe(false);
+    b.add(1, '0', row(5));
+    expect(b.isFull()).toBe(true);
+    expect(b.isDue()).toBe(true);
+    expect(b.take()?.rows).toBe(5);
+    expect(b.isFull()).toBe(false);
+    expect(b.take()).toBeUndefined();
+  });
+
+  it('is full at maxBytes, counting UTF-8 bytes of the body with lineage', () => {
+    const b = createBatcher({ ...limits, maxBytes: 200 });
+    b.add(0, '0', `${JSON.stringify({ title: 'é'.repeat(40) })}\n`);
+    expect(b.isFull()).toBe(false);
+    b.add(0, '1', `${JSON.stringify({ title: 'é'.repeat(40) })}\n`);
+    const flush = b.take();
+    expect(flush?.bytes).toBe(Buffer.byteLength(flush?.body ?? ''));
+    expect(flush?.bytes).toBeGreaterThanOrEqual(200);
+  });
+
+  it('becomes due maxWaitMs after the first buffered row, by the injected clock', () => {
+    let now = 10_000;
+    const b = createBatcher({ ...limits, maxWaitMs: 500, now: () => now });
+    expect(b.msUntilDue()).toBeUndefined();
+    expect(b.isDue()).toBe(false);
+    b.add(0, '0', row(1));
+    now += 300;
+    b.add(0, '1', row(2));
+    expect(b.msUntilDue()).toBe(200);
+    expect(b.isDue()).toBe(false);
+    now += 200;
+    expect(b.isDue()).toBe(true);
+    b.take();
+    // The wait restarts with the next first row, not from the last flush.
+    now += 10_000;
+    b.add(0, '2', row(3));
+    expect(b.isDue()).toBe(false);
+    expect(b.msUntilDue()).toBe(500);
+  });
+
+  it('concatenates values with lineage and commits last offset + 1 per partition', () => {
+    const b = createBatcher(limits);
+    b.add(2, '10', row(1));
+    b.add(0, '5', row(2) + row(3));
+    b.add(2, '11', row(4));
+    b.add(0, '9007199254740993', row(5));
+    const flush = b.take();
+    expect(flush?.body.split('\n').filter(Boolean)).toEqual([
+      '{"_partition":2,"_offset":10,"event_id":"id-1","event":"click"}',
+      '{"_partition":0,"_offset":5,"event_id":"id-2","event":"click"}',
+      '{"_partition":0,"_offset":5,"event_id":"id-3","event":"click"}',
+      '{"_partition":2,"_offset":11,"event_id":"id-4","event":"click"}',
+      '{"_partition":0,"_offset":9007199254740993,"event_id":"id-5","event":"click"}',
+    ]);
+    expect(flush?.ranges).toEqual([
+      { partition: 0, first: '5', last: '9007199254740993' },
+      { partition: 2, first: '10', last: '11' },
+    ]);
+    // Beyond 2^53: computed with BigInt, not a JavaScript number.
+    expect(flush?.commits).toEqual([
+      { topic: 'tidemark.events', partition: 0, offset: '9007199254740994' },
+      { topic: 'tidemark.events', partition: 2, offset: '12' },
+    ]);
+  });
+
+  it('builds the same dedup token for the same ranges, whatever the arrival order', () => {
+    const a = createBatcher(limits);
+    a.add(1, '3', row(1));
+    a.add(1, '4', row(2));
+    a.add(0, '7', row(3));
+    const b = createBatcher(limits);
+    b.add(0, '7', row(3));
+    b.add(1, '3', row(1));
+    b.add(1, '4', row(2));
+    const tokenA = a.take()?.dedupToken;
+    expect(tokenA).toBe('tidemark.events:0:7-7,tidemark.events:1:3-4');
+    expect(b.take()?.dedupToken).toBe(tokenA);
+
+    const c = createBatcher(limits);
+    c.add(0, '7', row(3));
+    c.add(1, '3', row(1));
+    expect(c.take()?.dedupToken).not.toBe(tokenA);
+  });
+
+  it('commits a tombstone offset even though it adds no rows', () => {
+    const b = createBatcher(limits);
+    b.add(0, '4', '');
+    const flush = b.take();
+    expect(flush?.rows).toBe(0);
+    expect(flush?.body).toBe('');
+    expect(flush?.commits).toEqual([{ topic: 'tidemark.events', partition: 0, offset: '5' }]);
+  });
+
+  it('forgets everything on clear', () => {
+    const b = createBatcher(limits);
+    b.add(0, '1', row(1));
+    b.clear();
+    expect(b.rows).toBe(0);
+    expect(b.isDue()).toBe(false);
+    expect(b.take()).toBeUndefined();
+  });
+});

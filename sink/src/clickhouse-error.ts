@@ -1,0 +1,44 @@
+import { SinkError } from './errors.js';
+
+/**
+ * ClickHouse error codes caused by the inserted rows themselves. Resending the same body fails the same way,
+ * so these are not retriable; everything else (network, TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, a restarting
+ * server) may pass and is. Codes from ClickHouse's src/Common/ErrorCodes.cpp.
+ */
+const rejectedRowCodes = new Set([
+  6, // CANNOT_PARSE_TEXT
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+  376, // CANNOT_PARSE_UUID
+  675, // CANNOT_PARSE_IPV4
+]);
+
+/** The numeric ClickHouse code of an error from either backend, or undefined for non-ClickHouse errors. */
+export function clickHouseCode(err: unknown): number | undefined {
+  // Checked by shape, not instanceof: chDB throws the ClickHouseError of @clickhouse/client-common, a
+  // different copy of the class than the one @clickhouse/client bundles.
+  if (typeof err !== 'object' || err === null || !('code' in err) || !('type' in err)) return undefined;
+  const code = Number((err as { code: unknown }).code);
+  return Number.isInteger(code) ? code : undefined;
+}
+
+/** Wraps a failed insert into a SinkError that says whether resending the same body can succeed. */
+export function toInsertError(table: string, err: unknown): SinkError {
+  const code = clickHouseCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code !== undefined && rejectedRowCodes.has(code)) {
+    return new SinkError('INSERT_REJECTED', `ClickHouse rejected rows for ${table}: ${detail}`, {
+      retriable: false,
+      cause: err,
+    });
+  }
+  return new SinkError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, { retriable: true, cause: err });
+}

@@ -1,0 +1,18 @@
+export type { BatchLimits, Batcher, CommitOffset, Flush, OffsetRange } from './batcher.js';
+export { addLineage, createBatcher } from './batcher.js';
+export type { ClickHouse, ClickHouseConfig } from './clickhouse.js';
+export { createClickHouse } from './clickhouse.js';
+export type { SinkConfig } from './config.js';
+export { loadSinkConfig } from './config.js';
+export type { Sink, SinkDeps, SinkStatus } from './consumer.js';
+export { startSink } from './consumer.js';
+export type { SinkErrorCode } from './errors.js';
+export { SinkError } from './errors.js';
+export { eventsTable, insertEvents, quarantineTable } from './insert-events.js';
+export type { BatchControl, ConsumedBatch, EventConsumer } from './kafka.js';
+export { createKafkaConsumer } from './kafka.js';
+export type { Logger } from './log.js';
+export { migrate } from './migrate.js';
+export type { EventRow } from './row.js';
+export type { Writer } from './writer.js';
+export { createWriter } from './writer.js';

@@ -1,0 +1,60 @@
+import type { ClickHouse } from './clickhouse.js';
+import { SinkError } from './errors.js';
+
+/** The table every event goes to. */
+export const eventsTable = 'tidemark.events';
+/** Where lines ClickHouse refused are parked, with the error. */
+export const quarantineTable = 'tidemark.events_quarantine';
+
+const lineageOf = /^\{"_partition":(\d+),"_offset":(\d+),/;
+
+function isRejected(err: unknown): err is SinkError {
+  return err instanceof SinkError && err.code === 'INSERT_REJECTED';
+}
+
+/**
+ * Inserts JSONEachRow text into `tidemark.events`; when ClickHouse refuses some rows (a parse or type error,
+ * which no retry can fix), bisects the body to find them and parks each refused line in
+ * `tidemark.events_quarantine`, so one bad row neither blocks its Kafka partition nor takes good rows down
+ * with it. Every sub-insert gets a token derived from `dedupToken` and its position in the bisection, so a
+ * retry after a transient failure halfway through re-inserts nothing. Transient errors are thrown to the
+ * caller, which retries the whole call.
+ */
+export async function insertEvents(
+  ch: ClickHouse,
+  body: string,
+  opts: { dedupToken?: string; topic?: string } = {},
+): Promise<{ quarantined: number }> {
+  const tokenFor = (path: string) =>
+    opts.dedupToken === undefined ? undefined : path ? `${opts.dedupToken}/${path}` : opts.dedupToken;
+
+  async function quarantine(line: string, err: SinkError, path: string): Promise<void> {
+    const [, partition = '0', offset = '0'] = lineageOf.exec(line) ?? [];
+    const detail = err.cause instanceof Error ? err.cause.message : err.message;
+    // Built by hand so the offset (UInt64) is copied as digits, never through a JavaScript number.
+    const row =
+      `{"topic":${JSON.stringify(opts.topic ?? '')},"_partition":${partition},"_offset":${offset},` +
+      `"error":${JSON.stringify(detail.slice(0, 4000))},"row":${JSON.stringify(line)}}\n`;
+    await ch.insertJsonEachRow(quarantineTable, row, { dedupToken: tokenFor(`${path}q`) });
+  }
+
+  async function attempt(text: string, path: string): Promise<number> {
+    try {
+      await ch.insertJsonEachRow(eventsTable, text, { dedupToken: tokenFor(path) });
+      return 0;
+    } catch (err) {
+      if (!isRejected(err)) throw err;
+      const lines = text.split('\n').filter((l) => l.length > 0);
+      if (lines.length <= 1) {
+        await quarantine(lines[0] ?? text, err, path);
+        return 1;
+      }
+      const mid = Math.ceil(lines.length / 2);
+      const left = await attempt(`${lines.slice(0, mid).join('\n')}\n`, `${path}a`);
+      const right = await attempt(`${lines.slice(mid).join('\n')}\n`, `${path}b`);
+      return left + right;
+    }
+  }
+
+  return { quarantined: await attempt(body, '') };
+}

@@ -1,0 +1,49 @@
+import { createClickHouse } from './clickhouse.js';
+import { loadSinkConfig } from './config.js';
+import { type Sink, startSink } from './consumer.js';
+import { startHealthServer } from './health.js';
+import { createConsoleLogger, describeError } from './log.js';
+import { migrate } from './migrate.js';
+
+// The sink process: configuration from the environment, migrations, the consumer, a health endpoint, and a
+// graceful close on SIGINT/SIGTERM. Errors set the exit code and release what was opened; no process.exit.
+const log = createConsoleLogger();
+
+async function main(): Promise<void> {
+  const config = loadSinkConfig(process.env);
+  const clickhouse = createClickHouse(config.clickhouse);
+  let sink: Sink | undefined;
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+
+  let closing: Promise<void> | undefined;
+  const close = (reason: string) => {
+    closing ??= (async () => {
+      log.info('closing', { reason });
+      await health?.close().catch((err) => log.error('health server close failed', { error: describeError(err) }));
+      await sink?.stop().catch((err) => log.error('sink stop failed', { error: describeError(err) }));
+      await clickhouse.close().catch((err) => log.error('clickhouse close failed', { error: describeError(err) }));
+      log.info('closed');
+    })();
+    return closing;
+  };
+  process.once('SIGINT', () => void close('SIGINT'));
+  process.once('SIGTERM', () => void close('SIGTERM'));
+
+  try {
+    const { applied } = await migrate(clickhouse);
+    log.info('migrations done', { applied, backend: clickhouse.backend });
+    sink = await startSink(config, { clickhouse, log });
+    health = await startHealthServer(config.health, () => sink?.status() ?? emptyStatus);
+    log.info('health endpoint listening', { url: `${health.url}/healthz` });
+  } catch (err) {
+    await close('startup failed');
+    throw err;
+  }
+}
+
+const emptyStatus = { running: false, bufferedRows: 0, insertedRows: 0, quarantinedRows: 0, flushes: 0 };
+
+main().catch((err) => {
+  log.error('sink failed', { error: describeError(err), code: (err as { code?: unknown }).code });
+  process.exitCode = 1;
+});

@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { eventually } from './support/stack.js';
+
+// The README's first command, as a user runs it: `pnpm start` in the repository, then a click in Chromium.
+let child: ChildProcess;
+let output = '';
+let dataDir: string;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tidemark-embedded-'));
+  child = spawn('pnpm', ['start'], {
+    cwd: join(import.meta.dirname, '..'),
+    env: {
+      ...process.env,
+      TIDEMARK_CHDB_PATH: dataDir,
+      // Free ports, so the test never collides with a Tidemark someone left running.
+      TIDEMARK_PORT: '0',
+      TIDEMARK_SITE_PORT: '0',
+      TIDEMARK_SQL_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so Ctrl-C can be sent the way a terminal sends it: to pnpm and all it started.
+    detached: true,
+  });
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  await eventually(async () => (output.includes('Ctrl-C stops') ? true : undefined), {
+    timeoutMs: 120_000,
+    what: `pnpm start to print its URLs; it printed:\n${output}`,
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    interrupt();
+    await exited;
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function interrupt() {
+  if (child.pid) process.kill(-child.pid, 'SIGINT');
+}
+
+function printed(label: string): string {
+  const match = output.match(new RegExp(`${label}\\s+(?:curl -s )?(http://\\S+)`));
+  if (!match?.[1]) throw new Error(`pnpm start did not print "${label}"; it printed:\n${output}`);
+  return match[1];
+}
+
+it('stores a click from the example page and shows it through the printed SQL endpoint', async () => {
+  const pageUrl = printed('Open the example page and click:');
+  const sqlUrl = printed('Stored rows \\(read-only SQL\\):');
+
+  const page = await browser.context.newPage();
+  await page.goto(pageUrl);
+  await page.getByRole('button', { name: 'Sign up for the newsletter' }).click();
+
+  const rows = await eventually(
+    async () => {
+      const response = await fetch(sqlUrl, {
+        method: 'POST',
+        body: "SELECT type, event, path, properties FROM tidemark.events WHERE event = 'Newsletter Signup'",
+      });
+      const lines = (await response.text()).trim().split('\n').filter(Boolean);
+      return lines.length > 0 ? lines.map((line) => JSON.parse(line)) : undefined;
+    },
+    { what: 'the click to show up through the SQL endpoint' },
+  );
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ type: 'track', event: 'Newsletter Signup', path: '/' });
+  expect(JSON.parse(rows[0].properties)).toEqual({ click: 1 });
+
+  const refused = await fetch(sqlUrl, { method: 'POST', body: 'DROP DATABASE tidemark' });
+  expect(refused.status).toBe(400);
+});
+
+it('stops cleanly on Ctrl-C', async () => {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  interrupt();
+  expect(await exited).toBe(0);
+  expect(output).toContain('SIGINT: closing');
+});
