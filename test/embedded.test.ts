@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { eventually } from './support/stack.js';
 
-// The README's first command, as a user runs it: `pnpm start` in the repository, then a click in Chromium.
+// The README's first command, as a user runs it (`npx -y pnpm@<pinned> start`, after the install the test command
+// already did), then a click in Chromium.
+const root = join(import.meta.dirname, '..');
+const pnpm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager as string;
 let child: ChildProcess;
 let output = '';
 let dataDir: string;
@@ -14,8 +18,8 @@ let browser: TestBrowser;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tidemark-embedded-'));
-  child = spawn('pnpm', ['start'], {
-    cwd: join(import.meta.dirname, '..'),
+  child = spawn('npx', ['-y', pnpm, 'start'], {
+    cwd: root,
     env: {
       ...process.env,
       TIDEMARK_CHDB_PATH: dataDir,

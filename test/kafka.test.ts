@@ -5,7 +5,11 @@ import { afterAll, expect, inject, it } from 'vitest';
 // kafkajs 2.2.4 predates Kafka 4.0's removal of old protocol versions (KIP-896). This proves, against the broker
 // the tests run on, every request the gateway and the sink make: topic creation, an idempotent acks=all keyed
 // produce, and a consumer group that reads with eachBatch and commits offsets by hand.
-const kafka = new Kafka({ clientId: 'tidemark-compat', brokers: inject('kafkaBrokers'), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'tidemark-compat',
+  brokers: inject('kafkaBrokers'),
+  logLevel: logLevel.NOTHING,
+});
 const topic = `tidemark.compat.${randomUUID().slice(0, 8)}`;
 const admin = kafka.admin();
 
@@ -15,11 +19,16 @@ afterAll(async () => {
 
 it('creates a topic, produces keyed messages with acks=all and consumes them in a group that commits', async () => {
   await admin.connect();
-  expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(true);
+  expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(
+    true,
+  );
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const messages = Array.from({ length: 30 }, (_, i) => ({ key: `project:visitor-${i % 5}`, value: `{"n":${i}}` }));
+  const messages = Array.from({ length: 30 }, (_, i) => ({
+    key: `project:visitor-${i % 5}`,
+    value: `{"n":${i}}`,
+  }));
   const acks = await producer.send({ topic, acks: -1, messages });
   await producer.disconnect();
   expect(acks.length).toBeGreaterThan(0);
@@ -57,7 +66,8 @@ it('creates a topic, produces keyed messages with acks=all and consumes them in 
   expect(seen.sort()).toEqual(messages.map((m) => m.value).sort());
   // One key, one partition: a visitor's events stay in order.
   const partitionsPerKey = new Map<string, number>();
-  for (const [partition, keys] of keysByPartition) for (const key of keys) partitionsPerKey.set(key, partition);
+  for (const [partition, keys] of keysByPartition)
+    for (const key of keys) partitionsPerKey.set(key, partition);
   const keyCount = [...keysByPartition.values()].reduce((sum, keys) => sum + keys.size, 0);
   expect(keyCount).toBe(5);
   expect(partitionsPerKey.size).toBe(5);

@@ -99,14 +99,19 @@ it('stores every event of accepted batches exactly once, with the fields the gat
   const json = await post({ writeKey: pipeline.writeKey, sentAt, batch: second }, 'application/json');
   expect(json.status).toBe(200);
 
-  const stored = await eventually(async () => {
-    const found = await rows();
-    return found.length >= 25 ? found : undefined;
-  }, { what: '25 rows in ClickHouse' });
+  const stored = await eventually(
+    async () => {
+      const found = await rows();
+      return found.length >= 25 ? found : undefined;
+    },
+    { what: '25 rows in ClickHouse' },
+  );
 
   expect(stored).toHaveLength(25);
   expect(new Set(stored.map((row) => row.event_id)).size).toBe(25);
-  expect(stored.map((row) => row.event_id).sort()).toEqual([...first, ...second].map((e) => e.messageId).sort());
+  expect(stored.map((row) => row.event_id).sort()).toEqual(
+    [...first, ...second].map((e) => e.messageId).sort(),
+  );
   expect(stored.find((row) => row.event_id === uuidv7Like(3))).toEqual({
     event_id: uuidv7Like(3),
     project_id: pipeline.projectId,

@@ -2,14 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouse, createClickHouse, loadSinkConfig, migrate, SinkError, startSink } from '@tidemark/sink';
+import {
+  type ClickHouse,
+  createClickHouse,
+  loadSinkConfig,
+  migrate,
+  SinkError,
+  startSink,
+} from '@tidemark/sink';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 broken on purpose: ClickHouse fails, then loses the answer to an insert it performed. Offsets must
 // not move before an insert returned, and the retried insert (same deduplication token) must store nothing twice.
-const kafka = new Kafka({ clientId: 'tidemark-sink-test', brokers: inject('kafkaBrokers'), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'tidemark-sink-test',
+  brokers: inject('kafkaBrokers'),
+  logLevel: logLevel.NOTHING,
+});
 const admin = kafka.admin();
 const topic = `tidemark.sinktest.${randomUUID().slice(0, 8)}`;
 const groupId = `sink-${randomUUID().slice(0, 8)}`;
@@ -94,11 +105,15 @@ it('commits offsets only after an insert returned, and a retried insert stores e
     });
     await producer.disconnect();
 
-    await eventually(async () => (attempts.length >= 1 ? true : undefined), { what: 'the first insert attempt' });
+    await eventually(async () => (attempts.length >= 1 ? true : undefined), {
+      what: 'the first insert attempt',
+    });
     expect(await committed()).toBe(0);
     releaseFailures();
 
-    await eventually(async () => ((await committed()) === 12 ? true : undefined), { what: 'offsets committed' });
+    await eventually(async () => ((await committed()) === 12 ? true : undefined), {
+      what: 'offsets committed',
+    });
     // The three attempts carried one batch: the retry reused the token, so ClickHouse dropped the re-insert.
     expect(attempts.slice(0, 3)).toHaveLength(3);
     expect(new Set(attempts.slice(0, 3)).size).toBe(1);

@@ -18,7 +18,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const external = process.env.KAFKA_BROKERS?.trim();
   if (external) {
-    project.provide('kafkaBrokers', external.split(',').map((broker) => broker.trim()));
+    project.provide(
+      'kafkaBrokers',
+      external.split(',').map((broker) => broker.trim()),
+    );
     return undefined;
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'tidemark-kafka-'));

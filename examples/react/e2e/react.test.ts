@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { serveSite, type ServedSite } from '@tidemark/example-vanilla/serve';
+import { type ServedSite, serveSite } from '@tidemark/example-vanilla/serve';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../../../test/support/browser.js';
 import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';

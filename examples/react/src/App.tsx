@@ -17,7 +17,14 @@ export function App() {
   }, [tidemark]);
 
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: '40rem', margin: '0 auto', padding: '2rem 1rem' }}>
+    <main
+      style={{
+        fontFamily: 'system-ui, sans-serif',
+        maxWidth: '40rem',
+        margin: '0 auto',
+        padding: '2rem 1rem',
+      }}
+    >
       <h1>Pick a plan</h1>
       <ul style={{ listStyle: 'none', padding: 0, display: 'grid', gap: '0.75rem' }}>
         {plans.map((plan) => (
