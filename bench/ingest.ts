@@ -32,7 +32,12 @@ function body(): string {
     properties: { product: 'kayak', price: 899, i },
     context: {
       userAgent,
-      page: { url: 'https://shop.example/p/kayak?utm_source=bench', path: '/p/kayak', referrer: '', title: 'Kayak' },
+      page: {
+        url: 'https://shop.example/p/kayak?utm_source=bench',
+        path: '/p/kayak',
+        referrer: '',
+        title: 'Kayak',
+      },
     },
   }));
   return JSON.stringify({ writeKey: 'bench-key', sentAt: now, batch });
@@ -49,7 +54,8 @@ async function client(): Promise<void> {
       headers: { 'content-type': 'text/plain' },
       body: body(),
     });
-    if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
     await response.arrayBuffer();
     latencies.push(performance.now() - started);
   }
@@ -65,7 +71,8 @@ await gateway.close();
 await rm(chdbPath, { recursive: true, force: true });
 
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 console.log(
   `embedded ingest: ${batches} batches × ${perBatch} events, ${concurrency} concurrent clients\n` +
     `  ${Math.round((batches * perBatch) / seconds)} events/s, ${(batches / seconds).toFixed(1)} requests/s\n` +

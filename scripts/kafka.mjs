@@ -124,7 +124,10 @@ export async function startKafka(options = {}) {
   const template = await readFile(join(HERE, 'server.properties'), 'utf8');
   /** @type {Record<string, string>} */
   const values = { port: String(port), controllerPort: String(controllerPort), logDir: storageDir };
-  await writeFile(configFile, template.replace(/\$\{(\w+)\}/g, (_, name) => values[name] ?? ''));
+  await writeFile(
+    configFile,
+    template.replace(/\$\{(\w+)\}/g, (_, name) => values[name] ?? ''),
+  );
   const logFile = join(dataDir, 'kafka.log');
 
   const classpath = await jarClasspath(libDir);
@@ -192,7 +195,10 @@ export async function startKafka(options = {}) {
     await stop();
     const code = ready === 'exited' ? 'BROKER_EXITED' : 'START_TIMEOUT';
     const why = ready === 'exited' ? 'the broker exited' : `no answer within ${startTimeoutMs} ms`;
-    throw new KafkaSetupError(code, `Kafka did not start: ${why}. ${logFile} ends with:\n${tail(logFile, 30)}`);
+    throw new KafkaSetupError(
+      code,
+      `Kafka did not start: ${why}. ${logFile} ends with:\n${tail(logFile, 30)}`,
+    );
   }
   log(`Kafka ${version} ready at ${HOST}:${port} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { brokers: [`${HOST}:${port}`], dataDir, logFile, exited, stop };

@@ -5,18 +5,27 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
 import { loadConfig, startGateway } from '@tidemark/gateway';
+import type { ClickHouse } from '@tidemark/sink';
 
 const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
 const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
 
 const config = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env });
 if (config.mode !== 'embedded') {
-  throw new Error('pnpm start runs the embedded mode; start gateway/ and sink/ on their own for distributed mode');
+  throw new Error(
+    'pnpm start runs the embedded mode; start gateway/ and sink/ on their own for distributed mode',
+  );
 }
 const gateway = await startGateway(config);
+// Embedded mode always opens its ClickHouse in this process; the SQL endpoint below reads through it.
+const { clickhouse } = gateway;
+if (clickhouse === undefined) {
+  await gateway.close();
+  throw new Error('the embedded gateway started without its ClickHouse client; nothing to read rows from');
+}
 const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
 const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
-const sql = await serveSql(sqlPort);
+const sql = await serveSql(sqlPort, clickhouse);
 
 console.log(`
   Tidemark is running in embedded mode (gateway + ClickHouse engine in this process).
@@ -32,18 +41,23 @@ console.log(`
  * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
  * chDB binds its data directory to this process, so the rows can only be read from in here.
  */
-async function serveSql(port: number): Promise<{ url: string; close(): Promise<void> }> {
+async function serveSql(
+  port: number,
+  clickhouse: ClickHouse,
+): Promise<{ url: string; close(): Promise<void> }> {
   const readOnly = /^\s*(select|with|show|describe|desc|explain|exists)\b/i;
   const server: Server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     const statement = body || new URL(req.url ?? '/', 'http://x').searchParams.get('query') || '';
     if (!readOnly.test(statement)) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN\n');
       return;
     }
     try {
-      const rows = await gateway.clickhouse.query<Record<string, unknown>>(statement);
+      const rows = await clickhouse.query<Record<string, unknown>>(statement);
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.end(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
     } catch (error) {

@@ -52,4 +52,3 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
   );
   return app;
 }
-

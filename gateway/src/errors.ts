@@ -49,7 +49,10 @@ export class GatewayError extends Error {
   /** Extra fields merged into the JSON body (e.g. the `rejected` list of a batch with no valid event). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    opts: { message?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     const spec = ERRORS[code];
     // A custom message is only kept for client errors: a 5xx answer must not leak what went wrong inside.
     super(spec.status < 500 && opts.message ? opts.message : spec.message, { cause: opts.cause });

@@ -1,6 +1,13 @@
 // @tidemark/gateway: the Segment HTTP API in front of Kafka (distributed) or the in-process sink (embedded).
-export { build, type BuildDeps } from './app.js';
-export { type ClickHouseSettings, type Config, type KafkaConfig, type Limits, loadConfig, type Mode } from './config.js';
+export { type BuildDeps, build } from './app.js';
+export {
+  type ClickHouseSettings,
+  type Config,
+  type KafkaConfig,
+  type Limits,
+  loadConfig,
+  type Mode,
+} from './config.js';
 export { ConfigError, type ErrorCode, GatewayError } from './errors.js';
 export type { IngestResult, Rejected } from './ingest.js';
 export type { Project } from './projects.js';

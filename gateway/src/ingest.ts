@@ -71,7 +71,9 @@ export function createIngest(config: Config, transport: Transport): Ingest {
     try {
       await transport.deliver(toMessages(rows));
     } catch (error) {
-      throw error instanceof GatewayError ? error : new GatewayError('transport_unavailable', { cause: error });
+      throw error instanceof GatewayError
+        ? error
+        : new GatewayError('transport_unavailable', { cause: error });
     }
     if (rejected.length > 0) request.log.info({ rejected }, 'events rejected');
     return { accepted: rows.length, rejected };

@@ -51,20 +51,21 @@ export function readProjectsFile(path: string, problems: string[]): Project[] {
     return [];
   }
   const projects: Project[] = [];
-  list.forEach((item: unknown, i) => {
+  for (const [i, item] of list.entries()) {
     const p = item as Partial<Project> | null;
     const where = `TIDEMARK_PROJECTS_FILE: projects[${i}]`;
-    if (typeof p?.id !== 'string' || p.id === '') return problems.push(`${where} needs a non-empty "id"`);
-    if (!isStringList(p.writeKeys) || p.writeKeys.length === 0) {
-      return problems.push(`${where} needs "writeKeys": a non-empty list of strings`);
+    if (typeof p?.id !== 'string' || p.id === '') {
+      problems.push(`${where} needs a non-empty "id"`);
+    } else if (!isStringList(p.writeKeys) || p.writeKeys.length === 0) {
+      problems.push(`${where} needs "writeKeys": a non-empty list of strings`);
+    } else if (p.allowedOrigins !== undefined && !isStringList(p.allowedOrigins)) {
+      problems.push(`${where} "allowedOrigins" must be a list of strings`);
+    } else {
+      const project: Project = { id: p.id, writeKeys: p.writeKeys };
+      if (p.allowedOrigins) project.allowedOrigins = p.allowedOrigins;
+      projects.push(project);
     }
-    if (p.allowedOrigins !== undefined && !isStringList(p.allowedOrigins)) {
-      return problems.push(`${where} "allowedOrigins" must be a list of strings`);
-    }
-    const project: Project = { id: p.id, writeKeys: p.writeKeys };
-    if (p.allowedOrigins) project.allowedOrigins = p.allowedOrigins;
-    projects.push(project);
-  });
+  }
   return projects;
 }
 

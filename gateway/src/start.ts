@@ -26,7 +26,9 @@ export interface Gateway {
 export async function startGateway(config: Config): Promise<Gateway> {
   const logger = createLogger(config.logLevel);
   if (config.demoProject) {
-    logger.warn('no write keys configured: accepting "demo-write-key" for project "demo" (set TIDEMARK_WRITE_KEYS)');
+    logger.warn(
+      'no write keys configured: accepting "demo-write-key" for project "demo" (set TIDEMARK_WRITE_KEYS)',
+    );
   }
 
   let transport: Transport;

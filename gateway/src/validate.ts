@@ -1,5 +1,11 @@
 import { parseTimestamp } from './enrich/time.js';
-import { EVENT_TYPES, type EventType, type JsonObject, type SegmentContext, type SegmentEvent } from './segment.js';
+import {
+  EVENT_TYPES,
+  type EventType,
+  type JsonObject,
+  type SegmentContext,
+  type SegmentEvent,
+} from './segment.js';
 
 /** Why one event of a batch was rejected; stable codes the SDK and the dead-letter topic can rely on. */
 export type RejectReason =

@@ -27,7 +27,9 @@ export function probeBroker({ host, port, timeoutMs = 2000 }) {
     const socket = net.connect({ host, port });
     /** @type {Buffer} */
     let received = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no Metadata answer within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no Metadata answer within ${timeoutMs} ms`)),
+    );
     socket.on('error', reject);
     socket.on('connect', () => socket.write(metadataRequest(1)));
     socket.on('data', (chunk) => {

@@ -12,14 +12,24 @@ describe('addLineage', () => {
       '{"_partition":3,"_offset":42,"event_id":"id-1","event":"click"}\n' +
         '{"_partition":3,"_offset":42,"event_id":"id-2","event":"click"}\n',
     );
-    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l)._offset)).toEqual([42, 42]);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)._offset),
+    ).toEqual([42, 42]);
   });
 
   it('keeps escaped newlines and braces inside strings intact', () => {
     const value = `${JSON.stringify({ title: 'a\n{b}', properties: '{"x":"\\n{"}' })}\n`;
     const { text, rows } = addLineage(value, 0, '7');
     expect(rows).toBe(1);
-    expect(JSON.parse(text)).toEqual({ _partition: 0, _offset: 7, title: 'a\n{b}', properties: '{"x":"\\n{"}' });
+    expect(JSON.parse(text)).toEqual({
+      _partition: 0,
+      _offset: 7,
+      title: 'a\n{b}',
+      properties: '{"x":"\\n{"}',
+    });
   });
 
   it('adds the missing final newline and copies 64-bit offsets as digits', () => {

@@ -40,5 +40,8 @@ export function toInsertError(table: string, err: unknown): SinkError {
       cause: err,
     });
   }
-  return new SinkError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, { retriable: true, cause: err });
+  return new SinkError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, {
+    retriable: true,
+    cause: err,
+  });
 }

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -139,7 +139,9 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
       // The token goes into the statement's SETTINGS clause rather than clickhouse_settings: chDB's
       // connection turns clickhouse_settings into session-wide SET statements, so a token would stick to
       // every later insert of the process and silently deduplicate them away.
-      const settings = opts.dedupToken ? ` SETTINGS insert_deduplication_token = ${quote(opts.dedupToken)}` : '';
+      const settings = opts.dedupToken
+        ? ` SETTINGS insert_deduplication_token = ${quote(opts.dedupToken)}`
+        : '';
       try {
         // exec passes the body through untouched: chDB's parser (or the server) reads it, not JavaScript.
         const result = await client.exec({

@@ -60,7 +60,8 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
   }
 
   const topic = text('TIDEMARK_KAFKA_TOPIC', 'tidemark.events');
-  if (!topicName.test(topic)) problems.push(`TIDEMARK_KAFKA_TOPIC ${JSON.stringify(topic)} is not a topic name`);
+  if (!topicName.test(topic))
+    problems.push(`TIDEMARK_KAFKA_TOPIC ${JSON.stringify(topic)} is not a topic name`);
 
   const url = env.CLICKHOUSE_URL?.trim() || undefined;
   if (url) {

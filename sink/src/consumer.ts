@@ -75,7 +75,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   const { topic } = config.kafka;
   const consumer = deps.consumer ?? createKafkaConsumer(config.kafka);
   const batcher = createBatcher({ topic, ...config.batch });
-  const status: SinkStatus = { running: true, bufferedRows: 0, insertedRows: 0, quarantinedRows: 0, flushes: 0 };
+  const status: SinkStatus = {
+    running: true,
+    bufferedRows: 0,
+    insertedRows: 0,
+    quarantinedRows: 0,
+    flushes: 0,
+  };
 
   // Bumped on every group (re)join: kafkajs then restarts each partition at its committed offset, so
   // whatever we buffered (or are still inserting) from before will be read again and must be dropped here.
@@ -92,7 +98,8 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
 
   consumer.onRejoin(() => {
     generation += 1;
-    if (batcher.rows > 0) log.info('group rejoined; dropping buffered rows to re-read them', { rows: batcher.rows });
+    if (batcher.rows > 0)
+      log.info('group rejoined; dropping buffered rows to re-read them', { rows: batcher.rows });
     batcher.clear();
   });
   consumer.onCrash((error, restarting) => {
@@ -115,7 +122,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     if (!batch) return;
     for (let attempt = 0; ; attempt++) {
       try {
-        const { quarantined } = await insertEvents(clickhouse, batch.body, { dedupToken: batch.dedupToken, topic });
+        const { quarantined } = await insertEvents(clickhouse, batch.body, {
+          dedupToken: batch.dedupToken,
+          topic,
+        });
         status.insertedRows += batch.rows - quarantined;
         status.quarantinedRows += quarantined;
         if (quarantined > 0) log.warn('rows quarantined', { quarantined, token: batch.dedupToken });
@@ -124,7 +134,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         status.lastError = describeError(err);
         const abandoned = gen !== generation || (control && (!control.isRunning() || control.isStale()));
         const givingUp = stopping && attempt + 1 >= attemptsAtStop;
-        log.warn('insert failed', { error: status.lastError, attempt, rows: batch.rows, abandoned, givingUp });
+        log.warn('insert failed', {
+          error: status.lastError,
+          attempt,
+          rows: batch.rows,
+          abandoned,
+          givingUp,
+        });
         // Not committed, so Kafka still has these rows: they are read again after the rebalance or restart.
         if (abandoned || givingUp) return;
         await pause(backoffMs(attempt), control);

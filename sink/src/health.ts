@@ -14,7 +14,10 @@ export async function startHealthServer(
     }
     const current = status();
     res
-      .writeHead(current.running ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .writeHead(current.running ? 200 : 503, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+      })
       .end(JSON.stringify({ status: current.running ? 'ok' : 'down', ...current }));
   });
   await new Promise<void>((resolve, reject) => {

@@ -61,7 +61,10 @@ export function createKafkaConsumer(opts: {
             {
               topic: batch.topic,
               partition: batch.partition,
-              messages: batch.messages.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '' })),
+              messages: batch.messages.map((m) => ({
+                offset: m.offset,
+                value: m.value?.toString('utf8') ?? '',
+              })),
             },
             { resolveOffset, heartbeat, isRunning, isStale },
           );

@@ -28,7 +28,9 @@ export async function migrate(ch: ClickHouse, opts: { dir?: string } = {}): Prom
      ) ENGINE = ReplacingMergeTree(applied_at) ORDER BY name`,
   );
   const done = new Set(
-    (await ch.query<{ name: string }>('SELECT DISTINCT name FROM tidemark.schema_migrations')).map((r) => r.name),
+    (await ch.query<{ name: string }>('SELECT DISTINCT name FROM tidemark.schema_migrations')).map(
+      (r) => r.name,
+    ),
   );
 
   const files = (await readdir(dir))

@@ -19,9 +19,13 @@ async function main(): Promise<void> {
   const close = (reason: string) => {
     closing ??= (async () => {
       log.info('closing', { reason });
-      await health?.close().catch((err) => log.error('health server close failed', { error: describeError(err) }));
+      await health
+        ?.close()
+        .catch((err) => log.error('health server close failed', { error: describeError(err) }));
       await sink?.stop().catch((err) => log.error('sink stop failed', { error: describeError(err) }));
-      await clickhouse.close().catch((err) => log.error('clickhouse close failed', { error: describeError(err) }));
+      await clickhouse
+        .close()
+        .catch((err) => log.error('clickhouse close failed', { error: describeError(err) }));
       log.info('closed');
     })();
     return closing;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ingest } from '../ingest.js';
 import type { BatchBody } from '../segment.js';
-import { ingestResponse } from './schemas.js';
+import { errorResponse, ingestResponse } from './schemas.js';
 
 // Only the envelope is checked here: each event gets its own verdict in ingest (a batch is accepted in
 // part), so `batch` items are deliberately unconstrained.
@@ -19,7 +19,12 @@ const batchBody = {
 export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { ingest }) => {
   app.post<{ Body: BatchBody }>(
     '/v1/batch',
-    { schema: { body: batchBody, response: { 200: ingestResponse } } },
+    {
+      schema: {
+        body: batchBody,
+        response: { 200: ingestResponse, '4xx': errorResponse, '5xx': errorResponse },
+      },
+    },
     async (request) => {
       const { writeKey, sentAt, batch } = request.body;
       return ingest(request, { writeKey, sentAt, events: batch });

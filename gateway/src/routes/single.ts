@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ingest } from '../ingest.js';
 import { EVENT_TYPES } from '../segment.js';
-import { ingestResponse } from './schemas.js';
+import { errorResponse, ingestResponse } from './schemas.js';
 
 const eventBody = {
   type: 'object',
@@ -16,7 +16,12 @@ export const singleRoutes: FastifyPluginAsync<{ ingest: Ingest }> = async (app, 
   for (const type of EVENT_TYPES) {
     app.post<{ Body: Record<string, unknown> }>(
       `/v1/${type}`,
-      { schema: { body: eventBody, response: { 200: ingestResponse } } },
+      {
+        schema: {
+          body: eventBody,
+          response: { 200: ingestResponse, '4xx': errorResponse, '5xx': errorResponse },
+        },
+      },
       async (request) => {
         const { writeKey, ...event } = request.body;
         return ingest(request, { writeKey, sentAt: undefined, events: [{ ...event, type }] });

@@ -1,0 +1,329 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate } from '@tidemark/sink';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from './app.js';
+import { loadConfig } from './config.js';
+import { createEmbeddedTransport } from './transport/embedded.js';
+import type { Transport } from './transport/types.js';
+
+// The real embedded path: the sink's writer over chDB. chDB binds one data directory per process, and vitest
+// runs each test file in its own fork, so this file owns one fresh directory.
+let dir: string;
+let clickhouse: ClickHouse;
+let app: FastifyInstance;
+
+const CHROME =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+function configFor(extra: Record<string, string> = {}) {
+  return loadConfig({
+    TIDEMARK_MODE: 'embedded',
+    TIDEMARK_CHDB_PATH: dir,
+    TIDEMARK_LOG_LEVEL: 'silent',
+    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-gateway-app-'));
+  clickhouse = createClickHouse({ chdbPath: dir });
+  await migrate(clickhouse);
+  app = build(configFor(), { transport: createEmbeddedTransport(createWriter({ clickhouse })) });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await clickhouse?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let seq = 0;
+/** A page view as the SDK sends it, with a fresh UUIDv7-shaped messageId. */
+function pageEvent(anonymousId = 'anon-1') {
+  seq += 1;
+  const now = new Date().toISOString();
+  return {
+    type: 'page',
+    messageId: `0195802a-6b1e-7c3d-9f00-${String(seq).padStart(12, '0')}`,
+    timestamp: now,
+    anonymousId,
+    properties: {},
+    context: {
+      page: { url: 'https://shop.example/cart?utm_source=mail', path: '/cart', referrer: '', title: 'Cart' },
+      userAgent: CHROME,
+      library: { name: '@tidemark/sdk', version: '0.1.0' },
+    },
+  };
+}
+
+function batchOf(events: unknown[], writeKey = 'key-shop') {
+  return { writeKey, sentAt: new Date().toISOString(), batch: events };
+}
+
+async function rowsOf(messageIds: string[]): Promise<EventRow[]> {
+  return clickhouse.query<EventRow>(
+    `SELECT * EXCEPT (_partition, _offset, _inserted_at) FROM tidemark.events
+     WHERE event_id IN {ids:Array(UUID)} ORDER BY event_id`,
+    { ids: messageIds },
+  );
+}
+
+describe('POST /v1/batch', () => {
+  it('stores a text/plain batch (what sendBeacon sends) and answers 200 after the insert', async () => {
+    const events = [
+      pageEvent(),
+      { ...pageEvent(), type: 'track', event: 'Added to Cart', properties: { sku: 7 } },
+    ];
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'ignored/1.0' },
+      payload: JSON.stringify(batchOf(events)),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ accepted: 2, rejected: [] });
+
+    const rows = await rowsOf(events.map((e) => e.messageId));
+    expect(
+      rows.map((r) => [r.project_id, r.type, r.event, r.path, r.utm_source, r.browser, r.properties]),
+    ).toEqual([
+      ['shop', 'page', '$pageview', '/cart', 'mail', 'Chrome', '{}'],
+      ['shop', 'track', 'Added to Cart', '/cart', 'mail', 'Chrome', '{"sku":7}'],
+    ]);
+  });
+
+  it('produces exactly the columns of tidemark.events, except the lineage the sink owns', async () => {
+    // ClickHouse skips unknown JSONEachRow fields and defaults missing ones, so compare the rows as sent.
+    const transport = recording();
+    const recorder = build(configFor(), { transport });
+    await recorder.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([pageEvent()]) });
+    await recorder.close();
+    const sent = JSON.parse(transport.delivered[0]?.[0]?.value ?? '{}');
+    const columns = await clickhouse.query<{ name: string }>('DESCRIBE TABLE tidemark.events');
+    expect(Object.keys(sent).sort()).toEqual(
+      columns
+        .map((c) => c.name)
+        .filter((name) => !['_partition', '_offset', '_inserted_at'].includes(name))
+        .sort(),
+    );
+  });
+
+  it('accepts application/json, and the write key as HTTP Basic user', async () => {
+    const event = pageEvent();
+    const { writeKey: _, ...body } = batchOf([event]);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: `Basic ${Buffer.from('key-blog:').toString('base64')}` },
+      payload: body,
+    });
+    expect(response.statusCode).toBe(200);
+    expect((await rowsOf([event.messageId]))[0]?.project_id).toBe('blog');
+  });
+
+  it('accepts a gzip body', async () => {
+    const event = pageEvent();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: gzipSync(JSON.stringify(batchOf([event]))),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(await rowsOf([event.messageId])).toHaveLength(1);
+  });
+
+  it('keeps the valid events of a batch and lists each rejected one with index and reason', async () => {
+    const good = pageEvent();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([{ type: 'track', messageId: 'bad-1', anonymousId: 'a' }, good, 'nonsense']),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      accepted: 1,
+      rejected: [
+        { index: 0, messageId: 'bad-1', reason: 'missing_event' },
+        { index: 2, messageId: null, reason: 'not_an_object' },
+      ],
+    });
+    expect(await rowsOf([good.messageId])).toHaveLength(1);
+  });
+
+  it('answers 401 to an unknown or missing write key, storing nothing', async () => {
+    const event = pageEvent();
+    for (const payload of [batchOf([event], 'no-such-key'), { batch: [event] }]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/batch', payload });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ code: 'invalid_write_key' });
+    }
+    expect(await rowsOf([event.messageId])).toEqual([]);
+  });
+
+  it.each([
+    ['not JSON', 'text/plain', '{"batch": ['],
+    ['an empty body', 'text/plain', ''],
+    ['a JSON array', 'application/json', '[]'],
+    ['no batch', 'application/json', '{"writeKey":"key-shop"}'],
+    ['an empty batch', 'text/plain', '{"writeKey":"key-shop","batch":[]}'],
+    ['a batch that is an object', 'text/plain', '{"writeKey":"key-shop","batch":{"type":"page"}}'],
+  ])('answers 400 to %s', async (_what, contentType, payload) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': contentType },
+      payload,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'invalid_body' });
+  });
+
+  it('answers 400 with the reasons when no event of the batch is valid', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([{ type: 'page' }]),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({
+      code: 'no_valid_events',
+      accepted: 0,
+      rejected: [{ index: 0, messageId: null, reason: 'missing_id' }],
+    });
+  });
+
+  it('answers 413 to a body over the batch limit', async () => {
+    const big = { ...pageEvent(), properties: { blob: 'x'.repeat(600 * 1024) } };
+    const response = await app.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([big]) });
+    expect(response.statusCode).toBe(413);
+  });
+});
+
+describe('POST /v1/track and friends', () => {
+  it('stores one event whose type comes from the path', async () => {
+    const { type: _, ...event } = { ...pageEvent(), event: 'Checkout' };
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: { ...event, writeKey: 'key-shop' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect((await rowsOf([event.messageId]))[0]).toMatchObject({ type: 'track', event: 'Checkout' });
+  });
+});
+
+describe('CORS', () => {
+  it('answers a preflight for application/json from any origin', async () => {
+    const response = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/batch',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(String(response.headers['access-control-allow-methods'])).toContain('POST');
+    expect(String(response.headers['access-control-allow-headers']).toLowerCase()).toContain('content-type');
+  });
+
+  it('lets a page read the answer and its Retry-After header', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { origin: 'https://shop.example', 'content-type': 'text/plain' },
+      payload: JSON.stringify(batchOf([pageEvent()])),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(String(response.headers['access-control-expose-headers'])).toContain('Retry-After');
+  });
+
+  it('answers 403 when the origin is not allowed for the write key', async () => {
+    const projectsFile = join(dir, 'projects.json');
+    await writeFile(
+      projectsFile,
+      JSON.stringify({
+        projects: [{ id: 'shop', writeKeys: ['k'], allowedOrigins: ['https://shop.example'] }],
+      }),
+    );
+    const strict = build(configFor({ TIDEMARK_WRITE_KEYS: '', TIDEMARK_PROJECTS_FILE: projectsFile }), {
+      transport: recording(),
+    });
+    const send = (origin: string) =>
+      strict.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { origin },
+        payload: batchOf([pageEvent()], 'k'),
+      });
+    expect((await send('https://evil.example')).statusCode).toBe(403);
+    expect((await send('https://shop.example')).statusCode).toBe(200);
+    await strict.close();
+  });
+});
+
+describe('GET /healthz', () => {
+  it('says the process is up and in which mode', async () => {
+    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok', mode: 'embedded' });
+  });
+});
+
+describe('when the transport fails', () => {
+  it('answers 503 with Retry-After and no internals', async () => {
+    const failing: Transport = {
+      deliver: async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:9092');
+      },
+      close: async () => {},
+    };
+    const down = build(configFor(), { transport: failing });
+    const response = await down.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([pageEvent()]) });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.json()).toMatchObject({ code: 'transport_unavailable' });
+    expect(response.body).not.toContain('ECONNREFUSED');
+    await down.close();
+  });
+});
+
+describe('Kafka messages', () => {
+  it('carries one JSONEachRow message per visitor, keyed projectId:anonymousId', async () => {
+    const transport = recording();
+    const recorder = build(configFor(), { transport });
+    const events = [pageEvent('v1'), pageEvent('v2'), pageEvent('v1')];
+    await recorder.inject({ method: 'POST', url: '/v1/batch', payload: batchOf(events) });
+    const [messages] = transport.delivered;
+    expect(messages?.map((m) => m.key)).toEqual(['shop:v1', 'shop:v2']);
+    const lines = messages?.[0]?.value.split('\n') ?? [];
+    expect(lines).toHaveLength(3); // two rows and the trailing newline
+    expect(lines.slice(0, 2).map((l) => JSON.parse(l).event_id)).toEqual([
+      events[0]?.messageId,
+      events[2]?.messageId,
+    ]);
+    await recorder.close();
+  });
+});
+
+/** A transport that keeps what it was given: a stand-in for Kafka where only the messages matter. */
+function recording(): Transport & { delivered: { key: string; value: string }[][] } {
+  const delivered: { key: string; value: string }[][] = [];
+  return {
+    delivered,
+    deliver: async (messages) => {
+      delivered.push(messages);
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { messageIdOf, validateEvent } from './validate.js';
+
+const MAX = 32 * 1024;
+const track = { type: 'track', event: 'Clicked', anonymousId: 'a1', messageId: 'm1' };
+
+describe('validateEvent', () => {
+  it('accepts a well-formed track event and keeps its fields', () => {
+    const verdict = validateEvent({ ...track, properties: { x: 1 }, timestamp: '2025-01-01T00:00:00Z' }, MAX);
+    expect(verdict).toEqual({
+      ok: true,
+      event: {
+        type: 'track',
+        event: 'Clicked',
+        anonymousId: 'a1',
+        messageId: 'm1',
+        properties: { x: 1 },
+        timestamp: '2025-01-01T00:00:00Z',
+      },
+    });
+  });
+
+  it.each([
+    ['a string', 'hello', 'not_an_object'],
+    ['an array', [track], 'not_an_object'],
+    ['an unknown type', { ...track, type: 'click' }, 'invalid_type'],
+    ['an empty messageId', { ...track, messageId: '' }, 'invalid_message_id'],
+    ['no anonymousId nor userId', { type: 'page', name: 'Home' }, 'missing_id'],
+    ['a track without event name', { ...track, event: '  ' }, 'missing_event'],
+    ['a timestamp that is no date', { ...track, timestamp: 'yesterday' }, 'invalid_timestamp'],
+    ['properties that are an array', { ...track, properties: [1, 2] }, 'invalid_properties'],
+    ['traits that are a string', { ...track, traits: 'x' }, 'invalid_traits'],
+    ['a context that is a number', { ...track, context: 3 }, 'invalid_context'],
+    ['an event over the size limit', { ...track, properties: { blob: 'x'.repeat(MAX) } }, 'too_large'],
+  ])('rejects %s', (_what, raw, reason) => {
+    expect(validateEvent(raw, MAX)).toEqual({ ok: false, reason });
+  });
+
+  it('stores numeric ids as text, as Segment server libraries send them', () => {
+    const verdict = validateEvent({ type: 'identify', userId: 42 }, MAX);
+    expect(verdict.ok && verdict.event.userId).toBe('42');
+  });
+});
+
+describe('messageIdOf', () => {
+  it('reports the messageId of a rejected event only when it is a string', () => {
+    expect(messageIdOf({ messageId: 'm1' })).toBe('m1');
+    expect(messageIdOf({ messageId: 7 })).toBeNull();
+    expect(messageIdOf('x')).toBeNull();
+  });
+});
