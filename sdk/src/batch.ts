@@ -32,14 +32,15 @@ export function* chunks(entries: Entry[], writeKey: string): Generator<Chunk> {
   const overhead = encoder.encode(envelope(writeKey, [])).length;
   let chunk: Chunk = { ids: [], jsons: [], bytes: overhead };
   for (const [id, json] of entries) {
-    const bytes = encoder.encode(json).length + 1; // + the comma
-    if (chunk.ids.length && chunk.bytes + bytes > MAX_BODY_BYTES) {
+    const bytes = encoder.encode(json).length;
+    // `+ 1`: the comma before every event but the first.
+    if (chunk.ids.length && chunk.bytes + 1 + bytes > MAX_BODY_BYTES) {
       yield chunk;
       chunk = { ids: [], jsons: [], bytes: overhead };
     }
+    chunk.bytes += chunk.ids.length ? bytes + 1 : bytes;
     chunk.ids.push(id);
     chunk.jsons.push(json);
-    chunk.bytes += bytes;
   }
   if (chunk.ids.length) yield chunk;
 }

@@ -11,7 +11,13 @@ export const INFLIGHT = 1;
  */
 export const BEACONED = 2;
 
-export type EventState = typeof PENDING | typeof INFLIGHT | typeof BEACONED;
+/**
+ * Refused by the gateway for a reason that is not the events' own (401, 403: see `Outcome` in retry.ts).
+ * Kept stored for a later page load, not sent again by this one.
+ */
+export const HELD = 3;
+
+export type EventState = typeof PENDING | typeof INFLIGHT | typeof BEACONED | typeof HELD;
 
 /** `[messageId, json]`: an event as the queue hands it out. */
 export type Entry = [id: string, json: string];
@@ -49,11 +55,11 @@ export function createQueue(store: EventStore, writeKey: string, log: (...args: 
           loaded++;
         }
       }
-      if (loaded) log('loaded', loaded, 'events left by an earlier page');
+      if (loaded) log('loaded', loaded);
       return loaded;
     },
     (error) => {
-      log('store unavailable, keeping events in memory', error);
+      log('no store', error);
       return 0;
     },
   );

@@ -3,12 +3,23 @@ export const MAX_RETRY_DELAY = 60_000;
 const FIRST_RETRY_DELAY = 1000;
 
 /**
- * Whether the gateway settled a batch for good: a 2xx (accepted; per-event `rejected` entries were
- * invalid and are dropped too) or a 4xx other than 408/429 (the batch itself is unusable: retrying
- * would fail forever). Anything else (429, 5xx, 408, no answer) is worth a retry.
+ * What to do with the events of a request, given the gateway's status (0: no answer at all).
+ * - `sent`: a 2xx. Delivered; the events listed in the answer's `rejected` were invalid and are dropped, so
+ *   every event of the request leaves the queue.
+ * - `retry`: 408, 429, 5xx or a network error. Send the same events (same `messageId`s) again after a back-off.
+ * - `drop`: 400 (no event of the body is usable) or 413 (one event larger than the gateway accepts: bodies
+ *   hold at most 64 KB, far below its batch limit). The gateway judged these events invalid; resending the
+ *   same bytes cannot succeed, and keeping them would block every event queued behind them.
+ * - `hold`: any other 4xx (401 unknown write key, 403 origin not allowed, 404 wrong host). A configuration
+ *   problem, not the events' fault: they stay stored, are not sent again by this page, and go out on a
+ *   later page load, once the configuration is fixed.
  */
-export function isSettled(status: number): boolean {
-  return (status >= 200 && status < 300) || (status >= 400 && status < 500 && status !== 408 && status !== 429);
+export type Outcome = 'sent' | 'retry' | 'drop' | 'hold';
+
+export function outcomeOf(status: number): Outcome {
+  if (status >= 200 && status < 300) return 'sent';
+  if (status === 0 || status === 408 || status === 429 || status >= 500) return 'retry';
+  return status === 400 || status === 413 ? 'drop' : 'hold';
 }
 
 /**

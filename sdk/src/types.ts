@@ -112,7 +112,7 @@ export interface TidemarkOptions {
   /** The `fetch` to send with. Default: the global `fetch` (tests inject a double). */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** The `sendBeacon` used when the page is hidden. Default: `navigator.sendBeacon`. */
-  sendBeacon?: (url: string, data: Blob) => boolean;
+  sendBeacon?: (url: string, data: string) => boolean;
 }
 
 /** A Tidemark client. No method throws: failures are swallowed (and logged with `debug`). */

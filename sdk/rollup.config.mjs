@@ -1,0 +1,42 @@
+import resolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import typescript from '@rollup/plugin-typescript';
+
+// Declarations come from `tsc -p tsconfig.build.json` after this build (see the `build` script).
+const ts = () =>
+  typescript({
+    tsconfig: './tsconfig.json',
+    include: ['src/**/*.ts', 'src/**/*.tsx'],
+    exclude: ['src/**/*.test.ts'],
+    compilerOptions: { noEmit: false, declaration: false },
+  });
+
+export default [
+  // The npm package: ES module and CommonJS. Dependencies stay imports, for the app's bundler to resolve
+  // and dedupe; the React entry shares the client code with the main entry through a chunk.
+  {
+    input: { index: 'src/index.ts', react: 'src/react/index.tsx' },
+    external: ['idb-keyval', 'react', 'react/jsx-runtime'],
+    plugins: [ts()],
+    output: ['js', 'cjs'].map((extension) => ({
+      dir: 'dist',
+      format: extension === 'js' ? 'es' : 'cjs',
+      entryFileNames: `[name].${extension}`,
+      chunkFileNames: `chunks/[name].${extension}`,
+      // Without this, each entry would also import idb-keyval just for its side effects (it has none).
+      hoistTransitiveImports: false,
+      // React Server Components: the provider holds state, so it must run on the client.
+      banner: (chunk) => (chunk.name === 'react' ? "'use client';" : ''),
+    })),
+  },
+  // The script tag: everything in one minified IIFE that sets `window.tidemark`. Every visitor pays for it.
+  {
+    input: 'src/browser.ts',
+    plugins: [
+      resolve({ browser: true }),
+      ts(),
+      terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } }),
+    ],
+    output: { file: 'dist/tidemark.min.js', format: 'iife' },
+  },
+];

@@ -1,0 +1,36 @@
+import type { EventContext, PageContext } from './types.js';
+import { version } from './version.js';
+
+// Every global is read through `globalThis` with `?.`: the same code runs in Node (SSR, unit tests), where
+// `location`, `document` and, before Node 21, `navigator` do not exist.
+
+/** The page as it is now. */
+export function pageContext(): PageContext {
+  const { location, document } = globalThis;
+  return {
+    url: location?.href ?? '',
+    path: location?.pathname ?? '',
+    referrer: document?.referrer ?? '',
+    title: document?.title ?? '',
+    search: location?.search ?? '',
+  };
+}
+
+/** The browser facts sent with every event. */
+export function eventContext(): EventContext {
+  const { navigator, screen } = globalThis;
+  let timezone = '';
+  try {
+    timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    // Old engines without time zone data: the gateway can do without.
+  }
+  return {
+    page: pageContext(),
+    userAgent: navigator?.userAgent ?? '',
+    locale: navigator?.language ?? '',
+    timezone,
+    screen: { width: screen?.width ?? 0, height: screen?.height ?? 0 },
+    library: { name: '@tidemark/sdk', version },
+  };
+}
