@@ -63,9 +63,17 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
   const gatewayRoute = `${pipeline.gatewayUrl}/**`;
   try {
     const page = await context.newPage();
+    // The first test's page view is in the table already: wait for this page's own.
+    const earlierViews = (await clickRows(pipeline, '$pageview')).length;
     await page.goto(site.url);
+    // The page view is stored, then acknowledged: only then is the queue empty for the right reason (before the
+    // SDK stored anything, it is empty too).
+    await eventually(
+      async () => ((await clickRows(pipeline, '$pageview')).length > earlierViews ? true : undefined),
+      { what: 'the page view to reach ClickHouse' },
+    );
     await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
-      what: 'the page view to be delivered',
+      what: 'the page view to leave the browser queue',
     });
 
     await context.setOffline(true);
