@@ -79,6 +79,7 @@ async function shutdown(signal: string) {
   console.log(`\n${signal}: closing`);
   await Promise.all([site.close(), sql.close()]);
   await gateway.close();
+  console.log('Tidemark stopped.');
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
