@@ -73,7 +73,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   const { clickhouse } = deps;
   const log = deps.log ?? createConsoleLogger();
   const { topic } = config.kafka;
-  const consumer = deps.consumer ?? createKafkaConsumer(config.kafka);
+  const consumer = deps.consumer ?? createKafkaConsumer({ ...config.kafka, log });
   const batcher = createBatcher({ topic, ...config.batch });
   const status: SinkStatus = {
     running: true,
@@ -103,7 +103,8 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     batcher.clear();
   });
   consumer.onCrash((error, restarting) => {
-    log.error('kafka consumer crashed', { error: error.message, restarting });
+    if (restarting) log.warn('kafka consumer crashed; kafkajs rejoins the group', { error: error.message });
+    else log.error('kafka consumer crashed for good', { error: error.message });
     if (!restarting) status.running = false;
   });
 

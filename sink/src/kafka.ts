@@ -1,5 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type { CommitOffset } from './batcher.js';
+import type { Logger } from './log.js';
 
 /** One fetched run of messages from one partition, values already decoded as UTF-8 text. */
 export type ConsumedBatch = {
@@ -43,9 +44,17 @@ export function createKafkaConsumer(opts: {
   clientId: string;
   groupId: string;
   topic: string;
+  /** Where kafkajs' own warnings and errors go, as the sink's JSON lines. */
+  log?: Logger;
 }): EventConsumer {
+  const { log } = opts;
   // kafkajs logs every join at INFO; the sink reports what matters itself.
-  const kafka = new Kafka({ clientId: opts.clientId, brokers: opts.brokers, logLevel: logLevel.WARN });
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
+  });
   const consumer = kafka.consumer({ groupId: opts.groupId });
 
   return {
@@ -84,4 +93,14 @@ export function createKafkaConsumer(opts: {
       await consumer.disconnect();
     },
   };
+}
+
+/**
+ * kafkajs logs at ERROR what it goes on to retry (a fresh broker answers the first group join with "coordinator
+ * is loading"); what really fails reaches the sink as a rejected call or a crash event, which the sink logs as
+ * errors itself. So kafkajs' own lines are warnings here.
+ */
+function forward(log: Logger, entry: LogEntry): void {
+  const { message, ...fields } = entry.log;
+  log.warn(`kafkajs ${entry.namespace}: ${message}`, fields);
 }
