@@ -118,6 +118,40 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
   }
 });
 
+it('delivers a click made just before leaving the page by beacon, after the page is gone', async () => {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.context.newPage();
+    // Count the beacons the page hands to the browser where a later page of the same origin can read them:
+    // the browser sends a beacon after the page is gone, out of the reach of test hooks on the page.
+    await browser.context.addInitScript(() => {
+      const send = navigator.sendBeacon.bind(navigator);
+      navigator.sendBeacon = (url, data) => {
+        const queued = send(url, data);
+        if (queued && String(data).includes('Newsletter Signup'))
+          localStorage.setItem('test:beacon', 'queued');
+        return queued;
+      };
+    });
+    await page.goto(site.url);
+    await page.waitForFunction(() => 'tidemark' in window);
+    expect(await clickRows(pipeline, 'Newsletter Signup')).toHaveLength(0);
+    // The page flushes a second after the first event; leaving sooner than that leaves only `pagehide`.
+    await page.getByRole('button', { name: 'Sign up for the newsletter' }).click();
+    await page.goto('about:blank');
+
+    const rows = await eventually(async () => nonEmpty(await clickRows(pipeline, 'Newsletter Signup')), {
+      what: 'the beaconed click to reach ClickHouse',
+    });
+    expect(rows).toHaveLength(1);
+    // Read on a page of the site without the SDK on it, so no stored event is sent again.
+    await page.goto(new URL('style.css', site.url).href);
+    expect(await page.evaluate(() => localStorage.getItem('test:beacon'))).toBe('queued');
+  } finally {
+    await browser.close();
+  }
+});
+
 function nonEmpty<T>(rows: T[]): T[] | undefined {
   return rows.length > 0 ? rows : undefined;
 }
