@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { eventually } from './support/stack.js';
+
+// docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:
+// the gateway and sink entry points (`node --import tsx src/server.ts`, the Dockerfile's CMD) as processes, with
+// the environment the compose file gives each service. Only what points at other containers is replaced: the
+// broker, the ports, and chDB instead of the ClickHouse server.
+const root = join(import.meta.dirname, '..');
+type Service = { environment?: Record<string, string | number> };
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+
+function composeEnv(service: string): Record<string, string> {
+  const env = compose.services[service]?.environment ?? {};
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)]));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(address)));
+    });
+  });
+}
+
+interface Running {
+  process: ChildProcess;
+  output: string;
+  exited: Promise<number | null>;
+}
+
+function run(dir: string, env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: join(root, dir),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const running: Running = {
+    process: child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  const collect = (chunk: Buffer) => {
+    running.output += chunk;
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return running;
+}
+
+async function healthy(url: string): Promise<Record<string, unknown> | undefined> {
+  const response = await fetch(url);
+  return response.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
+}
+
+const id = randomUUID().slice(0, 8);
+let chdbPath: string;
+let gateway: Running;
+let sink: Running;
+let gatewayUrl: string;
+let sinkHealth: string;
+
+beforeAll(async () => {
+  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
+  const brokers = inject('kafkaBrokers').join(',');
+  const topics = {
+    TIDEMARK_KAFKA_TOPIC: `tidemark.services.${id}`,
+    TIDEMARK_KAFKA_DLQ_TOPIC: `tidemark.services.${id}.dlq`,
+  };
+  const gatewayPort = await freePort();
+  const sinkPort = await freePort();
+
+  gateway = run('gateway', {
+    ...composeEnv('gateway'),
+    ...topics,
+    KAFKA_BROKERS: brokers,
+    TIDEMARK_LISTEN_HOST: '127.0.0.1',
+    TIDEMARK_PORT: String(gatewayPort),
+  });
+  gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  await eventually(() => healthy(`${gatewayUrl}/healthz`), {
+    timeoutMs: 60_000,
+    what: `the gateway to answer /healthz; it printed:\n${gateway.output}`,
+  });
+
+  const { CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, ...sinkEnv } = composeEnv('sink');
+  expect(CLICKHOUSE_URL).toBeDefined();
+  sink = run('sink', {
+    ...sinkEnv,
+    TIDEMARK_KAFKA_TOPIC: topics.TIDEMARK_KAFKA_TOPIC,
+    KAFKA_BROKERS: brokers,
+    TIDEMARK_SINK_GROUP: `sink-${id}`,
+    TIDEMARK_SINK_PORT: String(sinkPort),
+    TIDEMARK_CHDB_PATH: chdbPath,
+  });
+  sinkHealth = `http://127.0.0.1:${sinkPort}/healthz`;
+  await eventually(() => healthy(sinkHealth), {
+    timeoutMs: 60_000,
+    what: `the sink to answer /healthz; it printed:\n${sink.output}`,
+  });
+});
+
+afterAll(async () => {
+  for (const service of [gateway, sink]) {
+    if (service && service.process.exitCode === null) {
+      service.process.kill('SIGKILL');
+      await service.exited;
+    }
+  }
+  await rm(chdbPath, { recursive: true, force: true });
+});
+
+it('names only settings the gateway and the sink read', () => {
+  // A setting is read as `env.NAME` or through a helper given 'NAME'.
+  const reads = (file: string, name: string) =>
+    new RegExp(`env\\.${name}\\b|'${name}'`).test(readFileSync(join(root, file), 'utf8'));
+  for (const name of Object.keys(composeEnv('gateway')))
+    expect(reads('gateway/src/config.ts', name), name).toBe(true);
+  for (const name of Object.keys(composeEnv('sink')))
+    expect(reads('sink/src/config.ts', name), name).toBe(true);
+});
+
+it('stores events posted with the compose write key, then both services stop cleanly on SIGTERM', async () => {
+  const writeKey = composeEnv('gateway').TIDEMARK_WRITE_KEYS?.split(':')[0];
+  const batch = Array.from({ length: 5 }, (_, i) => ({
+    type: 'track',
+    event: 'Compose Check',
+    anonymousId: `visitor-${i}`,
+    properties: { i },
+  }));
+  const response = await fetch(`${gatewayUrl}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', origin: 'http://localhost:8080' },
+    body: JSON.stringify({ writeKey, batch }),
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('access-control-allow-origin')).not.toBeNull();
+
+  const status = await eventually(
+    async () => {
+      const current = await healthy(sinkHealth);
+      return current && Number(current.insertedRows) >= 5 ? current : undefined;
+    },
+    { what: 'the sink to insert the five events' },
+  );
+  expect(status.insertedRows).toBe(5);
+
+  sink.process.kill('SIGTERM');
+  gateway.process.kill('SIGTERM');
+  expect(await sink.exited).toBe(0);
+  expect(await gateway.exited).toBe(0);
+  expect(sink.output).toContain('"sink stopped"');
+});
