@@ -120,14 +120,20 @@ afterAll(async () => {
   await rm(chdbPath, { recursive: true, force: true });
 });
 
-it('names only settings the gateway and the sink read', () => {
+it('names only settings the gateway, the sink and the example server read', () => {
   // A setting is read as `env.NAME` or through a helper given 'NAME'.
   const reads = (file: string, name: string) =>
     new RegExp(`env\\.${name}\\b|'${name}'`).test(readFileSync(join(root, file), 'utf8'));
-  for (const name of Object.keys(composeEnv('gateway')))
-    expect(reads('gateway/src/config.ts', name), name).toBe(true);
-  for (const name of Object.keys(composeEnv('sink')))
-    expect(reads('sink/src/config.ts', name), name).toBe(true);
+  const readers: Record<string, string> = {
+    gateway: 'gateway/src/config.ts',
+    sink: 'sink/src/config.ts',
+    'example-vanilla': 'examples/vanilla/serve.ts',
+    'example-react': 'examples/vanilla/serve.ts',
+  };
+  for (const [service, file] of Object.entries(readers)) {
+    for (const name of Object.keys(composeEnv(service)))
+      expect(reads(file, name), `${service}: ${name}`).toBe(true);
+  }
 });
 
 it('stores events posted with the compose write key, then both services stop cleanly on SIGTERM', async () => {
