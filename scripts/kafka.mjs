@@ -275,8 +275,12 @@ function randomClusterId() {
 /** @param {string} text */
 const hash = (text) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-/** @returns {Promise<number>} */
-function freePort() {
+/**
+ * A port on the loopback address that nothing listens on right now.
+ *
+ * @returns {Promise<number>}
+ */
+export function freePort() {
   return new Promise((settle, reject) => {
     const server = net.createServer();
     server.once('error', reject);

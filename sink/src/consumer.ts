@@ -103,9 +103,12 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     batcher.clear();
   });
   consumer.onCrash((error, restarting) => {
-    if (restarting) log.warn('kafka consumer crashed; kafkajs rejoins the group', { error: error.message });
-    else log.error('kafka consumer crashed for good', { error: error.message });
-    if (!restarting) status.running = false;
+    if (restarting) {
+      log.warn('kafka consumer crashed; kafkajs rejoins the group', { error: error.message });
+    } else {
+      log.error('kafka consumer crashed for good', { error: error.message });
+      status.running = false;
+    }
   });
 
   /** Sleeps between insert attempts, heartbeating when inside eachBatch so the group keeps us. */
