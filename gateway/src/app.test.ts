@@ -68,7 +68,7 @@ function batchOf(events: unknown[], writeKey = 'key-shop') {
 
 async function rowsOf(messageIds: string[]): Promise<EventRow[]> {
   return clickhouse.query<EventRow>(
-    `SELECT * EXCEPT (_partition, _offset, _inserted_at) FROM tidemark.events
+    `SELECT * EXCEPT (_topic, _partition, _offset, _inserted_at) FROM tidemark.events
      WHERE event_id IN {ids:Array(UUID)} ORDER BY event_id`,
     { ids: messageIds },
   );
@@ -109,7 +109,7 @@ describe('POST /v1/batch', () => {
     expect(Object.keys(sent).sort()).toEqual(
       columns
         .map((c) => c.name)
-        .filter((name) => !['_partition', '_offset', '_inserted_at'].includes(name))
+        .filter((name) => !['_topic', '_partition', '_offset', '_inserted_at'].includes(name))
         .sort(),
     );
   });

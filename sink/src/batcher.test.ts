@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addLineage, createBatcher } from './batcher.js';
+import { addLineage, countRows, createBatcher } from './batcher.js';
 
 const row = (id: number) => `${JSON.stringify({ event_id: `id-${id}`, event: 'click' })}\n`;
 const limits = { topic: 'tidemark.events', maxRows: 1000, maxBytes: 1_000_000, maxWaitMs: 1000 };
@@ -39,6 +39,16 @@ describe('addLineage', () => {
 
   it('treats an empty value (tombstone) as no rows', () => {
     expect(addLineage('', 0, '1')).toEqual({ text: '', rows: 0 });
+  });
+
+  it('names the topic first when given one, and counts rows with or without a final newline', () => {
+    expect(addLineage('{"a":1}\n{"a":2}', 4, '8', 'tidemark.events').text).toBe(
+      '{"_topic":"tidemark.events","_partition":4,"_offset":8,"a":1}\n' +
+        '{"_topic":"tidemark.events","_partition":4,"_offset":8,"a":2}\n',
+    );
+    expect([countRows(''), countRows('{"a":1}'), countRows('{"a":1}\n'), countRows('{}\n{}')]).toEqual([
+      0, 1, 1, 2,
+    ]);
   });
 });
 
@@ -94,11 +104,11 @@ describe('createBatcher', () => {
     b.add(0, '9007199254740993', row(5));
     const flush = b.take();
     expect(flush?.body.split('\n').filter(Boolean)).toEqual([
-      '{"_partition":2,"_offset":10,"event_id":"id-1","event":"click"}',
-      '{"_partition":0,"_offset":5,"event_id":"id-2","event":"click"}',
-      '{"_partition":0,"_offset":5,"event_id":"id-3","event":"click"}',
-      '{"_partition":2,"_offset":11,"event_id":"id-4","event":"click"}',
-      '{"_partition":0,"_offset":9007199254740993,"event_id":"id-5","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":2,"_offset":10,"event_id":"id-1","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":0,"_offset":5,"event_id":"id-2","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":0,"_offset":5,"event_id":"id-3","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":2,"_offset":11,"event_id":"id-4","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":0,"_offset":9007199254740993,"event_id":"id-5","event":"click"}',
     ]);
     expect(flush?.ranges).toEqual([
       { partition: 0, first: '5', last: '9007199254740993' },

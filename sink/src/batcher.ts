@@ -47,14 +47,30 @@ export type Batcher = {
   clear(): void;
 };
 
-/** Counts lines and prepends `"_partition":P,"_offset":O,` to each, by string operations only. */
-export function addLineage(value: string, partition: number, offset: string): { text: string; rows: number } {
+/** Rows (JSONEachRow lines) in one Kafka message value; an empty value (a tombstone) has none. */
+export function countRows(value: string): number {
+  if (value.length === 0) return 0;
+  let rows = value.endsWith('\n') ? 0 : 1;
+  for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) rows += 1;
+  return rows;
+}
+
+/**
+ * Counts lines and prepends `"_topic":T,"_partition":P,"_offset":O,` to each (`_topic` only when given), by
+ * string operations only. The lineage is what lets a restarted sink see which messages are already stored.
+ */
+export function addLineage(
+  value: string,
+  partition: number,
+  offset: string,
+  topic?: string,
+): { text: string; rows: number } {
   // An empty value (a tombstone) carries no rows, but its offset is still tracked and committed.
   if (value.length === 0) return { text: '', rows: 0 };
   const lines = value.endsWith('\n') ? value : `${value}\n`;
-  let rows = 0;
-  for (let i = lines.indexOf('\n'); i !== -1; i = lines.indexOf('\n', i + 1)) rows += 1;
-  const prefix = `{"_partition":${partition},"_offset":${offset},`;
+  const rows = countRows(lines);
+  const topicField = topic === undefined ? '' : `"_topic":${JSON.stringify(topic)},`;
+  const prefix = `{${topicField}"_partition":${partition},"_offset":${offset},`;
   // JSON.stringify escapes newlines inside strings, so every raw '\n{' starts a new row. A line that does
   // not start with '{' is left alone for ClickHouse to reject, rather than corrupted further here.
   const rest = lines.replaceAll('\n{', `\n${prefix}`);
@@ -87,7 +103,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
   return {
     add(partition, offset, value) {
       if (parts.length === 0) firstAt = now();
-      const line = addLineage(value, partition, offset);
+      const line = addLineage(value, partition, offset, opts.topic);
       parts.push(line.text);
       rows += line.rows;
       bytes += Buffer.byteLength(line.text);

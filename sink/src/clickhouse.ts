@@ -26,6 +26,8 @@ export type ClickHouseConfig = {
    * `tidemark.` explicitly, so this never changes where events go.
    */
   database?: string;
+  /** TLS to the server: a CA certificate to trust, plus a client certificate and key for mutual TLS. */
+  tls?: { caCert: Buffer; cert?: Buffer; key?: Buffer };
 };
 
 /** The few ClickHouse operations Tidemark needs, identical for the server and chDB. */
@@ -116,6 +118,14 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
             password: config.password,
             database: config.database,
             application: 'tidemark-sink',
+            ...(config.tls
+              ? {
+                  tls:
+                    config.tls.cert && config.tls.key
+                      ? { ca_cert: config.tls.caCert, cert: config.tls.cert, key: config.tls.key }
+                      : { ca_cert: config.tls.caCert },
+                }
+              : {}),
           }),
           release: async () => {},
         }

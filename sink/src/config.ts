@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { BatchLimits } from './batcher.js';
 import type { ClickHouseConfig } from './clickhouse.js';
 import { SinkError } from './errors.js';
@@ -13,8 +14,12 @@ export type SinkConfig = {
     topic: string;
     /** `TIDEMARK_SINK_GROUP`, default `tidemark-sink`: replicas in one group share the partitions. */
     groupId: string;
+    /** `TIDEMARK_KAFKA_DLQ_TOPIC`, default `tidemark.events.dlq`: rows ClickHouse refused are reported here. */
+    dlqTopic: string;
+    /** `TIDEMARK_SINK_SESSION_TIMEOUT_MS` (30000): how soon the group gives a dead replica's partitions away. */
+    sessionTimeoutMs: number;
   };
-  /** `TIDEMARK_SINK_MAX_ROWS` (10000), `TIDEMARK_SINK_MAX_BYTES` (8 MiB), `TIDEMARK_SINK_MAX_WAIT_MS` (1000). */
+  /** `TIDEMARK_SINK_MAX_ROWS` (50000), `TIDEMARK_SINK_MAX_BYTES` (32 MiB), `TIDEMARK_SINK_MAX_WAIT_MS` (1000). */
   batch: BatchLimits;
   /** `CLICKHOUSE_URL`, `CLICKHOUSE_USER`, `CLICKHOUSE_PASSWORD`, else chDB in `TIDEMARK_CHDB_PATH`. */
   clickhouse: ClickHouseConfig;
@@ -62,6 +67,28 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
   const topic = text('TIDEMARK_KAFKA_TOPIC', 'tidemark.events');
   if (!topicName.test(topic))
     problems.push(`TIDEMARK_KAFKA_TOPIC ${JSON.stringify(topic)} is not a topic name`);
+  const dlqTopic = text('TIDEMARK_KAFKA_DLQ_TOPIC', 'tidemark.events.dlq');
+  if (!topicName.test(dlqTopic))
+    problems.push(`TIDEMARK_KAFKA_DLQ_TOPIC ${JSON.stringify(dlqTopic)} is not a topic name`);
+
+  // TLS to a ClickHouse server: a CA to trust (https URLs with a private CA), plus a client certificate and
+  // key for mutual TLS. Files are read once here so a wrong path fails at start, not at the first insert.
+  const file = (name: string): Buffer | undefined => {
+    const path = env[name]?.trim();
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      problems.push(`${name}: cannot read ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const caCert = file('CLICKHOUSE_CA_CERT');
+  const clientCert = file('CLICKHOUSE_CLIENT_CERT');
+  const clientKey = file('CLICKHOUSE_CLIENT_KEY');
+  if ((clientCert === undefined) !== (clientKey === undefined))
+    problems.push('CLICKHOUSE_CLIENT_CERT and CLICKHOUSE_CLIENT_KEY go together (mutual TLS)');
+  if (clientCert && !caCert) problems.push('CLICKHOUSE_CLIENT_CERT needs CLICKHOUSE_CA_CERT as well');
 
   const url = env.CLICKHOUSE_URL?.trim() || undefined;
   if (url) {
@@ -80,14 +107,22 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
       clientId: text('TIDEMARK_KAFKA_CLIENT_ID', 'tidemark-sink'),
       topic,
       groupId: text('TIDEMARK_SINK_GROUP', 'tidemark-sink'),
+      dlqTopic,
+      sessionTimeoutMs: integer('TIDEMARK_SINK_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
     },
     batch: {
-      maxRows: integer('TIDEMARK_SINK_MAX_ROWS', 10_000, 1),
-      maxBytes: integer('TIDEMARK_SINK_MAX_BYTES', 8_388_608, 1),
+      maxRows: integer('TIDEMARK_SINK_MAX_ROWS', 50_000, 1),
+      maxBytes: integer('TIDEMARK_SINK_MAX_BYTES', 33_554_432, 1),
       maxWaitMs: integer('TIDEMARK_SINK_MAX_WAIT_MS', 1_000, 0),
     },
     clickhouse: url
-      ? { url, username: env.CLICKHOUSE_USER || undefined, password: env.CLICKHOUSE_PASSWORD || undefined }
+      ? {
+          url,
+          username: env.CLICKHOUSE_USER || undefined,
+          password: env.CLICKHOUSE_PASSWORD || undefined,
+          database: env.CLICKHOUSE_DATABASE || undefined,
+          ...(caCert ? { tls: { caCert, cert: clientCert, key: clientKey } } : {}),
+        }
       : { chdbPath: text('TIDEMARK_CHDB_PATH', './.data/chdb') },
     health: {
       host: text('TIDEMARK_LISTEN_HOST', '127.0.0.1'),

@@ -1,10 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBatcher } from './batcher.js';
+import { countRows, createBatcher } from './batcher.js';
 import type { ClickHouse } from './clickhouse.js';
 import type { SinkConfig } from './config.js';
 import { insertEvents } from './insert-events.js';
-import { type BatchControl, type ConsumedBatch, createKafkaConsumer, type EventConsumer } from './kafka.js';
+import {
+  type BatchControl,
+  type ConsumedBatch,
+  createKafkaConsumer,
+  type DeadLetterSink,
+  type EventConsumer,
+} from './kafka.js';
 import { createConsoleLogger, describeError, type Logger } from './log.js';
+import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 
 /** A snapshot for `GET /healthz` and tests. */
 export type SinkStatus = {
@@ -16,6 +23,8 @@ export type SinkStatus = {
   insertedRows: number;
   /** Rows parked in `tidemark.events_quarantine` since start. */
   quarantinedRows: number;
+  /** Rows read again after a restart or rebalance and skipped because ClickHouse already had them. */
+  skippedRows: number;
   /** Successful flushes (insert and commit) since start. */
   flushes: number;
   /** The last insert or commit error, cleared by the next successful flush. */
@@ -34,6 +43,10 @@ export type SinkDeps = {
   clickhouse: ClickHouse;
   /** Defaults to kafkajs built from `config.kafka`. */
   consumer?: EventConsumer;
+  /** Where refused rows are reported besides the quarantine table; none when unset. */
+  deadLetters?: DeadLetterSink;
+  /** Defaults to a fresh registry without process metrics. */
+  metrics?: SinkMetrics;
   log?: Logger;
 };
 
@@ -74,19 +87,39 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   const log = deps.log ?? createConsoleLogger();
   const { topic } = config.kafka;
   const consumer = deps.consumer ?? createKafkaConsumer({ ...config.kafka, log });
+  const { deadLetters } = deps;
+  const metrics = deps.metrics ?? createSinkMetrics();
   const batcher = createBatcher({ topic, ...config.batch });
   const status: SinkStatus = {
     running: true,
     bufferedRows: 0,
     insertedRows: 0,
     quarantinedRows: 0,
+    skippedRows: 0,
     flushes: 0,
   };
 
   // Bumped on every group (re)join: kafkajs then restarts each partition at its committed offset, so
   // whatever we buffered (or are still inserting) from before will be read again and must be dropped here.
   let generation = 0;
+  // Set when this member learns the group is rebalancing, before it rejoins: from then on its partitions may
+  // go to another member, which decides what to insert from what is stored, so no new insert may start here.
+  let rebalancing = false;
   let stopping = false;
+
+  // Per partition, since the last (re)join: how many rows of each offset at or past the committed one are
+  // already in ClickHouse (inserted by a flush whose commit never happened: a crash, a kill, a rebalance).
+  // Those messages are skipped instead of inserted twice; `null` once the partition is past all of them.
+  const stored = new Map<number, Map<string, number> | null>();
+  // Log end offsets seen in fetches and offsets committed, for the lag gauge.
+  const highWatermarks = new Map<number, bigint>();
+  const committedOffsets = new Map<number, bigint>();
+  const updateLag = (partition: number) => {
+    const high = highWatermarks.get(partition);
+    const done = committedOffsets.get(partition);
+    if (high !== undefined && done !== undefined)
+      metrics.lag.set({ partition: String(partition) }, Number(high > done ? high - done : 0n));
+  };
 
   // Batches and timer flushes run one at a time, in arrival order, so the batcher has a single writer.
   let chain: Promise<unknown> = Promise.resolve();
@@ -96,8 +129,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     return run;
   };
 
+  consumer.onRebalancing(() => {
+    rebalancing = true;
+  });
   consumer.onRejoin(() => {
     generation += 1;
+    rebalancing = false;
+    stored.clear();
     if (batcher.rows > 0)
       log.info('group rejoined; dropping buffered rows to re-read them', { rows: batcher.rows });
     batcher.clear();
@@ -120,22 +158,73 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     }
   }
 
+  /**
+   * Which offsets from `from` on are already stored for `partition`, with their row counts: rows carry their
+   * Kafka lineage, and the quarantine table holds the refused ones. Runs once per partition after each join.
+   */
+  async function storedFrom(partition: number, from: string): Promise<Map<string, number> | null> {
+    const rows = await clickhouse.query<{ offset: string; rows: string }>(
+      `SELECT toString(_offset) AS offset, toString(count()) AS rows FROM (
+         SELECT _offset FROM tidemark.events
+         WHERE _topic = {topic:String} AND _partition = {partition:UInt32} AND _offset >= {from:UInt64}
+         UNION ALL
+         SELECT _offset FROM tidemark.events_quarantine
+         WHERE topic = {topic:String} AND _partition = {partition:UInt32} AND _offset >= {from:UInt64}
+       ) GROUP BY _offset`,
+      { topic, partition, from },
+    );
+    if (rows.length === 0) return null;
+    log.info('partition has stored rows past its committed offset; skipping them', {
+      partition,
+      committed: from,
+      messages: rows.length,
+    });
+    return new Map(rows.map((r) => [r.offset, Number(r.rows)]));
+  }
+
   async function flush(control: BatchControl | undefined): Promise<void> {
     const gen = generation;
     const batch = batcher.take();
     if (!batch) return;
+    metrics.buffered.set(0);
     for (let attempt = 0; ; attempt++) {
+      // Another member may own these partitions by now and insert them itself (DESIGN §6.3).
+      if (gen !== generation || rebalancing) {
+        log.info('group rebalancing; leaving unflushed rows to the next owner', { rows: batch.rows });
+        return;
+      }
+      const started = performance.now();
       try {
-        const { quarantined } = await insertEvents(clickhouse, batch.body, {
+        const { quarantined, rejected } = await insertEvents(clickhouse, batch.body, {
           dedupToken: batch.dedupToken,
           topic,
         });
+        // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
+        // inserts are no-ops under their deduplication tokens.
+        await deadLetters?.send(
+          rejected.map((r) => ({
+            stage: 'sink',
+            reason: 'clickhouse_rejected',
+            error: r.error,
+            topic,
+            partition: r.partition,
+            offset: r.offset,
+            raw: r.raw,
+            at: new Date().toISOString(),
+          })),
+        );
+        metrics.insertSeconds.observe((performance.now() - started) / 1000);
+        metrics.flushRows.observe(batch.rows);
+        metrics.rowsInserted.inc(batch.rows - quarantined);
+        metrics.bytesInserted.inc(batch.bytes);
+        metrics.rowsQuarantined.inc(quarantined);
         status.insertedRows += batch.rows - quarantined;
         status.quarantinedRows += quarantined;
         if (quarantined > 0) log.warn('rows quarantined', { quarantined, token: batch.dedupToken });
         break;
       } catch (err) {
         status.lastError = describeError(err);
+        metrics.insertFailures.inc({ reason: (err as { code?: string }).code ?? 'other' });
         const abandoned = gen !== generation || (control && (!control.isRunning() || control.isStale()));
         const givingUp = stopping && attempt + 1 >= attemptsAtStop;
         log.warn('insert failed', {
@@ -154,18 +243,47 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     // committing ours now would fail or race it. ReplacingMergeTree absorbs the re-inserted duplicates.
     if (gen !== generation) return;
     await consumer.commit(batch.commits);
+    for (const c of batch.commits) {
+      committedOffsets.set(c.partition, BigInt(c.offset));
+      updateLag(c.partition);
+    }
     status.flushes += 1;
     status.lastError = undefined;
   }
 
   async function handle(batch: ConsumedBatch, control: BatchControl, gen: number): Promise<void> {
+    const { partition } = batch;
+    highWatermarks.set(partition, BigInt(batch.highWatermark));
+    const first = batch.messages[0];
+    if (first && !stored.has(partition)) {
+      // The first batch after a join starts at the committed offset (or the topic's start for a new group).
+      if (!committedOffsets.has(partition)) committedOffsets.set(partition, BigInt(first.offset));
+      stored.set(partition, await storedFrom(partition, first.offset));
+      if (gen !== generation) return;
+    }
+    updateLag(partition);
+    let already = stored.get(partition);
     for (const message of batch.messages) {
       if (stopping || gen !== generation || !control.isRunning() || control.isStale()) return;
-      batcher.add(batch.partition, message.offset, message.value);
+      const rows = already ? (already.get(message.offset) ?? 0) : 0;
+      if (already && rows > 0 && rows >= countRows(message.value)) {
+        // Stored by an earlier flush that was never committed: commit it with the next flush, insert nothing.
+        batcher.add(partition, message.offset, '');
+        status.skippedRows += rows;
+        metrics.rowsSkipped.inc(rows);
+        already.delete(message.offset);
+        if (already.size === 0) {
+          already = null;
+          stored.set(partition, null);
+        }
+      } else {
+        batcher.add(partition, message.offset, message.value);
+      }
       // Resolving only moves the fetch position (autoCommit is off): the commit waits for the insert.
       control.resolveOffset(message.offset);
       if (batcher.isFull()) await flush(control);
     }
+    metrics.buffered.set(batcher.rows);
     if (batcher.isDue()) await flush(control);
     await control.heartbeat();
   }
@@ -188,7 +306,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   let timerFlushQueued = false;
   const timer = setInterval(
     () => {
-      if (stopping || timerFlushQueued || !batcher.isDue()) return;
+      if (stopping || rebalancing || timerFlushQueued || !batcher.isDue()) return;
       timerFlushQueued = true;
       exclusive(() => flush(undefined))
         .catch((err) => log.error('timed flush failed', { error: describeError(err) }))
@@ -220,6 +338,9 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
           log.error('final flush failed; rows stay in Kafka', { error: describeError(err) }),
         );
         await consumer.disconnect();
+        await deadLetters
+          ?.disconnect()
+          .catch((err) => log.warn('dead-letter producer disconnect failed', { error: describeError(err) }));
         status.running = false;
         log.info('sink stopped', { insertedRows: status.insertedRows });
       })();

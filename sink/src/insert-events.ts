@@ -6,7 +6,17 @@ export const eventsTable = 'tidemark.events';
 /** Where lines ClickHouse refused are parked, with the error. */
 export const quarantineTable = 'tidemark.events_quarantine';
 
-const lineageOf = /^\{"_partition":(\d+),"_offset":(\d+),/;
+const lineageOf = /^\{(?:"_topic":"[^"]*",)?"_partition":(\d+),"_offset":(\d+),/;
+
+/** A line ClickHouse refused, as parked in the quarantine table. */
+export type RejectedRow = {
+  partition: number;
+  offset: string;
+  /** ClickHouse's error for this line alone. */
+  error: string;
+  /** The line as the gateway produced it, lineage removed. */
+  raw: string;
+};
 
 function isRejected(err: unknown): err is SinkError {
   return err instanceof SinkError && err.code === 'INSERT_REJECTED';
@@ -24,18 +34,27 @@ export async function insertEvents(
   ch: ClickHouse,
   body: string,
   opts: { dedupToken?: string; topic?: string } = {},
-): Promise<{ quarantined: number }> {
+): Promise<{ quarantined: number; rejected: RejectedRow[] }> {
   const tokenFor = (path: string) =>
     opts.dedupToken === undefined ? undefined : path ? `${opts.dedupToken}/${path}` : opts.dedupToken;
 
+  const rejected: RejectedRow[] = [];
+
   async function quarantine(line: string, err: SinkError, path: string): Promise<void> {
-    const [, partition = '0', offset = '0'] = lineageOf.exec(line) ?? [];
+    const lineage = lineageOf.exec(line);
+    const [, partition = '0', offset = '0'] = lineage ?? [];
     const detail = err.cause instanceof Error ? err.cause.message : err.message;
     // Built by hand so the offset (UInt64) is copied as digits, never through a JavaScript number.
     const row =
       `{"topic":${JSON.stringify(opts.topic ?? '')},"_partition":${partition},"_offset":${offset},` +
       `"error":${JSON.stringify(detail.slice(0, 4000))},"row":${JSON.stringify(line)}}\n`;
     await ch.insertJsonEachRow(quarantineTable, row, { dedupToken: tokenFor(`${path}q`) });
+    rejected.push({
+      partition: Number(partition),
+      offset,
+      error: detail.slice(0, 4000),
+      raw: lineage ? `{${line.slice(lineage[0].length)}` : line,
+    });
   }
 
   async function attempt(text: string, path: string): Promise<number> {
@@ -56,5 +75,6 @@ export async function insertEvents(
     }
   }
 
-  return { quarantined: await attempt(body, '') };
+  const quarantined = await attempt(body, '');
+  return { quarantined, rejected };
 }

@@ -1,4 +1,4 @@
-import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type { CommitOffset } from './batcher.js';
 import type { Logger } from './log.js';
 
@@ -6,6 +6,8 @@ import type { Logger } from './log.js';
 export type ConsumedBatch = {
   topic: string;
   partition: number;
+  /** The partition's log end offset when it was fetched: lag is this minus the committed offset. */
+  highWatermark: string;
   messages: { offset: string; value: string }[];
 };
 
@@ -32,6 +34,11 @@ export type EventConsumer = {
   commit(offsets: CommitOffset[]): Promise<void>;
   /** Called after every (re)join of the group: fetch positions were reset to the committed offsets. */
   onRejoin(listener: () => void): void;
+  /**
+   * Called when this member found the group rebalancing, before it sends its own JoinGroup: from then on the
+   * coordinator may hand its partitions to another member, so nothing new may be inserted for them.
+   */
+  onRebalancing(listener: () => void): void;
   /** Called when the consumer crashed; `restarting` tells whether kafkajs will rejoin by itself. */
   onCrash(listener: (error: Error, restarting: boolean) => void): void;
   /** Leaves the group and closes the connections. */
@@ -44,6 +51,8 @@ export function createKafkaConsumer(opts: {
   clientId: string;
   groupId: string;
   topic: string;
+  /** How long the coordinator waits for a silent member before giving its partitions away (30 s). */
+  sessionTimeoutMs?: number;
   /** Where kafkajs' own warnings and errors go, as the sink's JSON lines. */
   log?: Logger;
 }): EventConsumer {
@@ -55,7 +64,14 @@ export function createKafkaConsumer(opts: {
     logLevel: logLevel.WARN,
     ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
   });
-  const consumer = kafka.consumer({ groupId: opts.groupId });
+  const consumer = kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
+    // Larger fetches than kafkajs' 1 MB per partition: a flush of 50 000 rows is ~45 MB of JSON.
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+  });
 
   return {
     async run(onBatch) {
@@ -70,6 +86,7 @@ export function createKafkaConsumer(opts: {
             {
               topic: batch.topic,
               partition: batch.partition,
+              highWatermark: batch.highWatermark,
               messages: batch.messages.map((m) => ({
                 offset: m.offset,
                 value: m.value?.toString('utf8') ?? '',
@@ -86,11 +103,90 @@ export function createKafkaConsumer(opts: {
     onRejoin(listener) {
       consumer.on(consumer.events.GROUP_JOIN, () => listener());
     },
+    onRebalancing(listener) {
+      consumer.on(consumer.events.REBALANCING, () => listener());
+    },
     onCrash(listener) {
       consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
     },
     async disconnect() {
       await consumer.disconnect();
+    },
+  };
+}
+
+/** One event the sink could not store, as written to the dead-letter topic (DESIGN §4). */
+export type DeadLetter = {
+  /** Where it failed: always `sink` here (the gateway writes `gateway` records). */
+  stage: 'sink';
+  /** A stable word: `clickhouse_rejected` when ClickHouse refused the row. */
+  reason: string;
+  /** ClickHouse's error for this row alone. */
+  error: string;
+  /** The Kafka message the row came from. */
+  topic: string;
+  partition: number;
+  offset: string;
+  /** The row exactly as the gateway produced it (without the sink's lineage fields). */
+  raw: string;
+  /** When the sink gave up on it, ISO 8601. */
+  at: string;
+};
+
+/** Where rows that ClickHouse refused are reported, besides the quarantine table. */
+export type DeadLetterSink = {
+  /** Resolves once Kafka acknowledged every record (acks=all); safe to repeat (records may then repeat). */
+  send(records: DeadLetter[]): Promise<void>;
+  disconnect(): Promise<void>;
+};
+
+/** The kafkajs dead-letter producer: creates the topic when missing, keys records by their source position. */
+export function createKafkaDeadLetters(opts: {
+  brokers: string[];
+  clientId: string;
+  topic: string;
+  log?: Logger;
+}): DeadLetterSink {
+  const { log } = opts;
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  let ready: Promise<void> | undefined;
+  const connect = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // A no-op when the gateway (or an earlier sink) created it already.
+      await admin.createTopics({ topics: [{ topic: opts.topic }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    await producer.connect();
+  };
+  return {
+    async send(records) {
+      if (records.length === 0) return;
+      ready ??= connect().catch((err) => {
+        ready = undefined;
+        throw err;
+      });
+      await ready;
+      await producer.send({
+        topic: opts.topic,
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        messages: records.map((r) => ({
+          key: `${r.topic}:${r.partition}:${r.offset}`,
+          value: JSON.stringify(r),
+        })),
+      });
+    },
+    async disconnect() {
+      if (ready) await producer.disconnect();
     },
   };
 }

@@ -2,7 +2,9 @@ import { createClickHouse } from './clickhouse.js';
 import { loadSinkConfig } from './config.js';
 import { type Sink, startSink } from './consumer.js';
 import { startHealthServer } from './health.js';
+import { createKafkaDeadLetters } from './kafka.js';
 import { createConsoleLogger, describeError } from './log.js';
+import { createSinkMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 
 // The sink process: configuration from the environment, migrations, the consumer, a health endpoint, and a
@@ -36,8 +38,15 @@ async function main(): Promise<void> {
   try {
     const { applied } = await migrate(clickhouse);
     log.info('migrations done', { applied, backend: clickhouse.backend });
-    sink = await startSink(config, { clickhouse, log });
-    health = await startHealthServer(config.health, () => sink?.status() ?? emptyStatus);
+    const metrics = createSinkMetrics({ processMetrics: true });
+    const deadLetters = createKafkaDeadLetters({
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      topic: config.kafka.dlqTopic,
+      log,
+    });
+    sink = await startSink(config, { clickhouse, log, metrics, deadLetters });
+    health = await startHealthServer(config.health, () => sink?.status() ?? emptyStatus, metrics.registry);
     log.info('health endpoint listening', { url: `${health.url}/healthz` });
   } catch (err) {
     await close('startup failed');
@@ -45,7 +54,14 @@ async function main(): Promise<void> {
   }
 }
 
-const emptyStatus = { running: false, bufferedRows: 0, insertedRows: 0, quarantinedRows: 0, flushes: 0 };
+const emptyStatus = {
+  running: false,
+  bufferedRows: 0,
+  insertedRows: 0,
+  quarantinedRows: 0,
+  skippedRows: 0,
+  flushes: 0,
+};
 
 main().catch((err) => {
   log.error('sink failed', { error: describeError(err), code: (err as { code?: unknown }).code });
