@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../scripts/kafka.mjs';
+import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:
@@ -22,31 +22,6 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 function composeEnv(service: string): Record<string, string> {
   const env = compose.services[service]?.environment ?? {};
   return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)]));
-}
-
-interface Running {
-  process: ChildProcess;
-  output: string;
-  exited: Promise<number | null>;
-}
-
-function run(dir: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: join(root, dir),
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const running: Running = {
-    process: child,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  const collect = (chunk: Buffer) => {
-    running.output += chunk;
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  return running;
 }
 
 async function healthy(url: string): Promise<Record<string, unknown> | undefined> {
@@ -71,7 +46,7 @@ beforeAll(async () => {
   const gatewayPort = await freePort();
   const sinkPort = await freePort();
 
-  gateway = run('gateway', {
+  gateway = runService('gateway', {
     ...composeEnv('gateway'),
     ...topics,
     KAFKA_BROKERS: brokers,
@@ -86,7 +61,7 @@ beforeAll(async () => {
 
   const { CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, ...sinkEnv } = composeEnv('sink');
   expect(CLICKHOUSE_URL).toBeDefined();
-  sink = run('sink', {
+  sink = runService('sink', {
     ...sinkEnv,
     TIDEMARK_KAFKA_TOPIC: topics.TIDEMARK_KAFKA_TOPIC,
     KAFKA_BROKERS: brokers,

@@ -1,9 +1,9 @@
 -- Tidemark's event table (DESIGN §5). Every statement is idempotent, so re-running this file is harmless even
 -- if the schema_migrations bookkeeping was lost.
 
-CREATE DATABASE IF NOT EXISTS tidemark;
+CREATE DATABASE IF NOT EXISTS tidemark {{on_cluster}};
 
-CREATE TABLE IF NOT EXISTS tidemark.events
+CREATE TABLE IF NOT EXISTS tidemark.events{{local}} {{on_cluster}}
 (
     project_id      LowCardinality(String),
     event_id        UUID,
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS tidemark.events
     -- ReplacingMergeTree keeps the row with the greatest version, so a late duplicate replaces an earlier one.
     _inserted_at    DateTime64(3, 'UTC') DEFAULT now64(3)
 )
-ENGINE = ReplacingMergeTree(_inserted_at)
+ENGINE = {{engine events ReplacingMergeTree(_inserted_at)}}
 PARTITION BY toYYYYMM(timestamp)
 -- event_id ends the key so duplicates of one event (a resend after a lost response) collapse on merge and
 -- under FINAL; the day, not the timestamp, is in the key, so a resend whose skew correction moved the
@@ -59,3 +59,8 @@ ORDER BY (project_id, toDate(timestamp), event, cityHash64(anonymous_id), event_
 -- unless this window is set: it is what makes the sink's retried insert of the same Kafka offsets a no-op
 -- (DESIGN §6.3). 1000 inserts cover any retry of the last minutes at the sink's flush rate.
 SETTINGS non_replicated_deduplication_window = 1000;
+
+-- On a cluster the rows live in tidemark.events_local on every shard and this is the table the sink inserts
+-- into and queries read; a visitor's events go to one shard, so duplicates of an event meet there and
+-- ReplacingMergeTree can collapse them. On a single server this placeholder renders to nothing.
+{{distributed events cityHash64(anonymous_id)}};

@@ -23,6 +23,8 @@ export type SinkConfig = {
   batch: BatchLimits;
   /** `CLICKHOUSE_URL`, `CLICKHOUSE_USER`, `CLICKHOUSE_PASSWORD`, else chDB in `TIDEMARK_CHDB_PATH`. */
   clickhouse: ClickHouseConfig;
+  /** What the migrations create: `TIDEMARK_CLICKHOUSE_CLUSTER` and `TIDEMARK_EVENTS_TTL_DAYS` (unset: forever). */
+  schema: { cluster?: string; eventsTtlDays?: number };
   /** `GET /healthz` listener: `TIDEMARK_LISTEN_HOST` (127.0.0.1) and `TIDEMARK_SINK_PORT` (8788). */
   health: { host: string; port: number };
 };
@@ -101,6 +103,13 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     }
   }
 
+  const cluster = env.TIDEMARK_CLICKHOUSE_CLUSTER?.trim() || undefined;
+  if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(cluster))
+    problems.push(`TIDEMARK_CLICKHOUSE_CLUSTER ${JSON.stringify(cluster)} is not a cluster name`);
+  const ttlDays = env.TIDEMARK_EVENTS_TTL_DAYS?.trim()
+    ? integer('TIDEMARK_EVENTS_TTL_DAYS', 0, 1, 36_500)
+    : undefined;
+
   const config: SinkConfig = {
     kafka: {
       brokers,
@@ -124,6 +133,10 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
           ...(caCert ? { tls: { caCert, cert: clientCert, key: clientKey } } : {}),
         }
       : { chdbPath: text('TIDEMARK_CHDB_PATH', './.data/chdb') },
+    schema: {
+      ...(cluster ? { cluster } : {}),
+      ...(ttlDays ? { eventsTtlDays: ttlDays } : {}),
+    },
     health: {
       host: text('TIDEMARK_LISTEN_HOST', '127.0.0.1'),
       port: integer('TIDEMARK_SINK_PORT', 8788, 0, 65535),

@@ -241,8 +241,20 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     }
     // After a rejoin the partitions may belong to another member, which re-reads from the committed offset;
     // committing ours now would fail or race it. ReplacingMergeTree absorbs the re-inserted duplicates.
-    if (gen !== generation) return;
-    await consumer.commit(batch.commits);
+    // The insert is done; the commit is idempotent, so it is retried until it lands or another member owns the
+    // partitions. Should this process die first, the next owner finds the rows stored and skips them.
+    for (let attempt = 0; ; attempt++) {
+      if (gen !== generation || rebalancing) return;
+      try {
+        await consumer.commit(batch.commits);
+        break;
+      } catch (err) {
+        status.lastError = describeError(err);
+        log.warn('offset commit failed', { error: status.lastError, attempt, rows: batch.rows });
+        if (stopping && attempt + 1 >= attemptsAtStop) return;
+        await pause(backoffMs(attempt), control);
+      }
+    }
     for (const c of batch.commits) {
       committedOffsets.set(c.partition, BigInt(c.offset));
       updateLag(c.partition);

@@ -1,24 +1,32 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ClickHouse } from './clickhouse.js';
 import { SinkError } from './errors.js';
-import { splitStatements } from './sql-statements.js';
+import { applyEventsTtl } from './events-ttl.js';
+import { type RenderOptions, renderMigrations } from './migration-render.js';
 
-/** sink/sql, next to src: the numbered migrations shipped with the package. */
-const defaultDir = fileURLToPath(new URL('../sql/', import.meta.url));
-const migrationFile = /^(\d+)_[A-Za-z0-9_-]+\.sql$/;
+/** What `migrate` applies beyond the files: the cluster rendering and the events TTL. */
+export type MigrateOptions = RenderOptions & {
+  /**
+   * Days of raw events to keep (`TIDEMARK_EVENTS_TTL_DAYS`), by event `timestamp`; undefined keeps them
+   * forever (and removes a TTL set earlier). Rollups are never expired.
+   */
+  ttlDays?: number;
+};
 
 /**
  * Applies sink/sql/NNN_name.sql in numeric order, each at most once, recording it in
- * `tidemark.schema_migrations`. Safe to run at every start and from several processes: the statements are
- * idempotent themselves, the bookkeeping only saves the work.
+ * `tidemark.schema_migrations`, then brings the events TTL to `ttlDays`. Safe to run at every start and from
+ * several processes: the statements are idempotent themselves, the bookkeeping only saves the work.
  */
-export async function migrate(ch: ClickHouse, opts: { dir?: string } = {}): Promise<{ applied: string[] }> {
-  const dir = opts.dir ?? defaultDir;
+export async function migrate(
+  ch: ClickHouse,
+  opts: MigrateOptions = {},
+): Promise<{ applied: string[]; ttl?: string }> {
+  const migrations = await renderMigrations(opts);
   // The bookkeeping table must exist before we can ask what ran; ReplacingMergeTree so that two processes
-  // migrating at once leave one row per migration after merges (reads use DISTINCT anyway).
+  // migrating at once leave one row per migration after merges (reads use DISTINCT anyway). On a cluster it
+  // stays on the node we talk to: every statement is idempotent, so another node's sink re-running them is
+  // harmless.
   await ch.command('CREATE DATABASE IF NOT EXISTS tidemark');
   await ch.command(
     `CREATE TABLE IF NOT EXISTS tidemark.schema_migrations (
@@ -33,15 +41,10 @@ export async function migrate(ch: ClickHouse, opts: { dir?: string } = {}): Prom
     ),
   );
 
-  const files = (await readdir(dir))
-    .filter((f) => migrationFile.test(f))
-    .sort((a, b) => Number(a.split('_')[0]) - Number(b.split('_')[0]) || a.localeCompare(b));
-
   const applied: string[] = [];
-  for (const file of files) {
+  for (const { file, sql, statements } of migrations) {
     if (done.has(file)) continue;
-    const sql = await readFile(join(dir, file), 'utf8');
-    for (const statement of splitStatements(sql)) {
+    for (const statement of statements) {
       try {
         await ch.command(statement);
       } catch (err) {
@@ -53,5 +56,12 @@ export async function migrate(ch: ClickHouse, opts: { dir?: string } = {}): Prom
     await ch.insertJsonEachRow('tidemark.schema_migrations', `${JSON.stringify({ name: file, checksum })}\n`);
     applied.push(file);
   }
-  return { applied };
+  try {
+    const ttl = await applyEventsTtl(ch, opts.ttlDays, opts.cluster);
+    return ttl ? { applied, ttl } : { applied };
+  } catch (err) {
+    if (err instanceof SinkError) throw err;
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new SinkError('MIGRATION_FAILED', `Setting the events TTL failed: ${detail}`, { cause: err });
+  }
 }

@@ -36,8 +36,16 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void close('SIGTERM'));
 
   try {
-    const { applied } = await migrate(clickhouse);
-    log.info('migrations done', { applied, backend: clickhouse.backend });
+    const { applied, ttl } = await migrate(clickhouse, {
+      cluster: config.schema.cluster,
+      ttlDays: config.schema.eventsTtlDays,
+    });
+    log.info('migrations done', {
+      applied,
+      ttl,
+      backend: clickhouse.backend,
+      cluster: config.schema.cluster,
+    });
     const metrics = createSinkMetrics({ processMetrics: true });
     const deadLetters = createKafkaDeadLetters({
       brokers: config.kafka.brokers,

@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { createClickHouse } from './clickhouse.js';
+import { loadSinkConfig, type SinkConfig } from './config.js';
+import { SinkError } from './errors.js';
+import { ttlStatement } from './events-ttl.js';
+import { migrate } from './migrate.js';
+import { renderMigrations } from './migration-render.js';
+
+// `pnpm --filter @tidemark/sink migrate [--cluster name] [--ttl-days N] [--print]`: applies the migrations the
+// sink applies at start, against CLICKHOUSE_URL (CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, TLS files) or chDB in
+// TIDEMARK_CHDB_PATH, exactly as the sink reads them. `--print` renders the SQL without connecting, e.g. to
+// review what a cluster will run. TIDEMARK_CLICKHOUSE_CLUSTER and TIDEMARK_EVENTS_TTL_DAYS are the defaults
+// of --cluster and --ttl-days.
+const usage = 'usage: migrate [--cluster <name>] [--ttl-days <days>] [--print]';
+
+function options(argv: string[], schema: SinkConfig['schema']) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cluster: { type: 'string' },
+      'ttl-days': { type: 'string' },
+      print: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const cluster = values.cluster ?? schema.cluster;
+  const rawTtl = values['ttl-days'];
+  if (rawTtl !== undefined && !/^[1-9]\d*$/.test(rawTtl)) {
+    throw new SinkError(
+      'CONFIG_INVALID',
+      `--ttl-days must be a positive integer, got ${JSON.stringify(rawTtl)}`,
+    );
+  }
+  return {
+    cluster,
+    ttlDays: rawTtl === undefined ? schema.eventsTtlDays : Number(rawTtl),
+    print: values.print,
+    help: values.help,
+  };
+}
+
+async function main(): Promise<void> {
+  // The sink's own reading of the environment (ClickHouse, TLS, schema options); Kafka is not used here, so its
+  // required variable gets a placeholder when unset.
+  const config = loadSinkConfig({ KAFKA_BROKERS: 'unused:9092', ...process.env });
+  const opts = options(process.argv.slice(2), config.schema);
+  if (opts.help) {
+    console.log(usage);
+    return;
+  }
+  if (opts.print) {
+    for (const { file, statements } of await renderMigrations({ cluster: opts.cluster })) {
+      console.log(`-- ${file}`);
+      for (const statement of statements) console.log(`${statement};\n`);
+    }
+    // Without a connection the current TTL is unknown: print the statement that sets the requested one.
+    const ttl = opts.ttlDays === undefined ? undefined : ttlStatement('', opts.ttlDays, opts.cluster);
+    if (ttl) console.log(`-- events TTL\n${ttl};`);
+    return;
+  }
+  const clickhouse = createClickHouse(config.clickhouse);
+  try {
+    const { applied, ttl } = await migrate(clickhouse, { cluster: opts.cluster, ttlDays: opts.ttlDays });
+    console.log(
+      JSON.stringify({
+        backend: clickhouse.backend,
+        cluster: opts.cluster ?? null,
+        applied,
+        ttl: ttl ?? null,
+      }),
+    );
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type ClickHouse, createClickHouse } from './clickhouse.js';
+import { SinkError } from './errors.js';
+import { ttlStatement } from './events-ttl.js';
+import { renderMigrations, renderSql } from './migration-render.js';
+
+// The real engine (chDB), one data directory for this file's process (DESIGN §7): its parser judges the
+// cluster rendering, which no single process can run.
+let dir: string;
+let ch: ClickHouse;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-sink-render-'));
+  ch = createClickHouse({ chdbPath: dir });
+});
+
+afterAll(async () => {
+  await ch.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function parses(statement: string): Promise<string> {
+  const [row] = await ch.query<{ q: string }>('SELECT formatQuery({s:String}) AS q', { s: statement });
+  return row?.q ?? '';
+}
+
+it('renders every migration for a cluster into statements ClickHouse parses, each ON CLUSTER', async () => {
+  const migrations = await renderMigrations({ cluster: 'tidemark_cluster' });
+  const statements = migrations.flatMap((m) => m.statements);
+  expect(statements.length).toBeGreaterThan(10);
+  for (const statement of statements) {
+    const formatted = await parses(statement);
+    expect(formatted).toContain('ON CLUSTER tidemark_cluster');
+  }
+  const events = statements.find((s) => s.includes('CREATE TABLE IF NOT EXISTS tidemark.events_local '));
+  expect(events).toContain(
+    "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tidemark/events_local', '{replica}', _inserted_at)",
+  );
+  expect(statements).toContain(
+    'CREATE TABLE IF NOT EXISTS tidemark.events ON CLUSTER tidemark_cluster AS tidemark.events_local\n' +
+      'ENGINE = Distributed(tidemark_cluster, tidemark, events_local, cityHash64(anonymous_id))',
+  );
+  // Materialized views read the shard's local rows and write its local state; queries read Distributed.
+  const mv = statements.find((s) =>
+    s.startsWith('CREATE MATERIALIZED VIEW IF NOT EXISTS tidemark.sessions_mv'),
+  );
+  expect(mv).toContain('TO tidemark.sessions_state_local');
+  expect(mv).toContain('FROM tidemark.events_local');
+  expect(statements.some((s) => s.includes('ReplicatedAggregatingMergeTree'))).toBe(true);
+});
+
+it('renders the single-server migrations without a trace of the cluster, and they run', async () => {
+  const migrations = await renderMigrations();
+  for (const { statements } of migrations) {
+    for (const statement of statements) {
+      expect(statement).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local\b|\{\{/);
+      await ch.command(statement);
+    }
+  }
+  const [engine] = await ch.query<{ engine_full: string }>(
+    "SELECT engine_full FROM system.tables WHERE database = 'tidemark' AND name = 'events'",
+  );
+  expect(engine?.engine_full).toMatch(
+    /^ReplacingMergeTree\(_inserted_at\) PARTITION BY toYYYYMM\(timestamp\) ORDER BY \(project_id, toDate\(timestamp\), event, cityHash64\(anonymous_id\), event_id\)/,
+  );
+});
+
+it('renders the placeholders one by one, and refuses a DDL that would change one node of a cluster', () => {
+  const sql = [
+    'CREATE TABLE IF NOT EXISTS tidemark.t{{local}} {{on_cluster}} (a String) ENGINE = {{engine t MergeTree()}} ORDER BY a;',
+    '{{distributed t rand()}};',
+    '{{cluster_only}} ALTER TABLE tidemark.t {{on_cluster}} ADD COLUMN IF NOT EXISTS b String;',
+  ].join('\n');
+  expect(renderSql(sql)).toEqual([
+    'CREATE TABLE IF NOT EXISTS tidemark.t  (a String) ENGINE = MergeTree() ORDER BY a',
+  ]);
+  expect(renderSql(sql, { cluster: 'c' })).toEqual([
+    "CREATE TABLE IF NOT EXISTS tidemark.t_local ON CLUSTER c (a String) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/tidemark/t_local', '{replica}') ORDER BY a",
+    'CREATE TABLE IF NOT EXISTS tidemark.t ON CLUSTER c AS tidemark.t_local\nENGINE = Distributed(c, tidemark, t_local, rand())',
+    'ALTER TABLE tidemark.t ON CLUSTER c ADD COLUMN IF NOT EXISTS b String',
+  ]);
+  expect(() => renderSql('ALTER TABLE tidemark.t DROP COLUMN b', { cluster: 'c' })).toThrow(SinkError);
+  expect(() => renderSql('SELECT 1', { cluster: 'c; DROP' })).toThrow(SinkError);
+  expect(() => renderSql('SELECT {{nope}}')).toThrow(SinkError);
+});
+
+it('changes the TTL only when it differs, on the local table of a cluster', async () => {
+  expect(ttlStatement('ReplacingMergeTree(_inserted_at) ORDER BY x', undefined)).toBeUndefined();
+  expect(ttlStatement('ReplacingMergeTree(_inserted_at) ORDER BY x', 30, 'c')).toBe(
+    'ALTER TABLE tidemark.events_local ON CLUSTER c MODIFY TTL toDateTime(timestamp) + INTERVAL 30 DAY',
+  );
+  const with30 =
+    'ReplacingMergeTree(_inserted_at) ORDER BY x TTL toDateTime(timestamp) + toIntervalDay(30) SETTINGS';
+  expect(ttlStatement(with30, 30)).toBeUndefined();
+  expect(ttlStatement(with30, 31)).toContain('INTERVAL 31 DAY');
+  expect(ttlStatement(with30, undefined)).toBe('ALTER TABLE tidemark.events REMOVE TTL');
+  expect(() => ttlStatement('', 0)).toThrow(SinkError);
+  await parses(ttlStatement(with30, undefined, 'c') ?? '');
+  await parses(ttlStatement('', 30, 'c') ?? '');
+});

@@ -1,0 +1,99 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SinkError } from './errors.js';
+import { splitStatements } from './sql-statements.js';
+
+/** sink/sql, next to src: the numbered migrations shipped with the package. */
+export const migrationsDir = fileURLToPath(new URL('../sql/', import.meta.url));
+const migrationFile = /^(\d+)_[A-Za-z0-9_-]+\.sql$/;
+const clusterName = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** How the migrations are rendered: for one server (the default) or for every node of a cluster. */
+export type RenderOptions = {
+  /**
+   * ClickHouse cluster name from the servers' `remote_servers` (`TIDEMARK_CLICKHOUSE_CLUSTER`). Set: every DDL
+   * runs `ON CLUSTER`, tables are `Replicated*` `<name>_local` tables with a `Distributed` table under the
+   * single-server name, so the sink and queries keep their table names.
+   */
+  cluster?: string;
+  /** Directory of NNN_name.sql files; sink/sql when unset. */
+  dir?: string;
+};
+
+/** One migration file, rendered: its statements in order, ready for `command()`. */
+export type RenderedMigration = { file: string; sql: string; statements: string[] };
+
+/**
+ * The placeholders a migration file may use. One file serves both deployments; on a single server every
+ * placeholder renders to what the file meant before clusters existed (nothing, or the plain engine).
+ *
+ * - `{{on_cluster}}` after the object name of every DDL: `ON CLUSTER name`, or nothing.
+ * - `{{local}}` after a table name that stores rows: `_local` (the shard's replicated table), or nothing.
+ * - `{{engine <table> <Engine>(<args>)}}`: `Replicated<Engine>('/clickhouse/tables/{shard}/tidemark/<table>_local',
+ *   '{replica}', <args>)`, or `<Engine>(<args>)`.
+ * - `{{distributed <table> <sharding key>}}` as a whole statement: the `Distributed` table `tidemark.<table>`
+ *   over `tidemark.<table>_local`, or no statement.
+ * - `{{cluster_only}}` before a statement: keep it only on a cluster (e.g. ADD COLUMN on the Distributed table
+ *   as well as on the local one).
+ */
+export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
+  const { cluster } = opts;
+  if (cluster !== undefined && !clusterName.test(cluster)) {
+    throw new SinkError('CONFIG_INVALID', `Not a cluster name: ${JSON.stringify(cluster)}`);
+  }
+  const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
+  const rendered = sql
+    .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>
+      cluster
+        ? `CREATE TABLE IF NOT EXISTS tidemark.${table} ${onCluster} AS tidemark.${table}_local\n` +
+          `ENGINE = Distributed(${cluster}, tidemark, ${table}_local, ${key.trim()})`
+        : '',
+    )
+    .replace(/\{\{engine (\w+) (\w+)\(([^)]*)\)\}\}/g, (_, table: string, engine: string, args: string) => {
+      if (!cluster) return `${engine}(${args})`;
+      const replication = `'/clickhouse/tables/{shard}/tidemark/${table}_local', '{replica}'`;
+      return `Replicated${engine}(${[replication, args.trim()].filter(Boolean).join(', ')})`;
+    })
+    .replaceAll('{{on_cluster}}', onCluster)
+    .replaceAll('{{local}}', cluster ? '_local' : '');
+  const statements: string[] = [];
+  for (const statement of splitStatements(rendered)) {
+    const clusterOnly = statement.startsWith('{{cluster_only}}');
+    if (clusterOnly && !cluster) continue;
+    const text = clusterOnly ? statement.slice('{{cluster_only}}'.length).trim() : statement;
+    if (text.includes('{{')) {
+      throw new SinkError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
+    }
+    // A DDL without ON CLUSTER would change one node only and leave the cluster inconsistent: refuse it.
+    if (cluster && !text.includes(onCluster)) {
+      throw new SinkError(
+        'MIGRATION_FAILED',
+        `Statement is not cluster-ready (add {{on_cluster}}): ${text.slice(0, 200)}`,
+      );
+    }
+    statements.push(text);
+  }
+  return statements;
+}
+
+/** Reads and renders every migration file in numeric order, without touching ClickHouse. */
+export async function renderMigrations(opts: RenderOptions = {}): Promise<RenderedMigration[]> {
+  const dir = opts.dir ?? migrationsDir;
+  const files = (await readdir(dir))
+    .filter((f) => migrationFile.test(f))
+    .sort((a, b) => Number(a.split('_')[0]) - Number(b.split('_')[0]) || a.localeCompare(b));
+  const rendered: RenderedMigration[] = [];
+  for (const file of files) {
+    const sql = await readFile(join(dir, file), 'utf8');
+    try {
+      rendered.push({ file, sql, statements: renderSql(sql, { cluster: opts.cluster }) });
+    } catch (err) {
+      if (err instanceof SinkError) {
+        throw new SinkError(err.code, `${file}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+  return rendered;
+}

@@ -1,0 +1,41 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** A gateway or sink running as its own process, the way its Docker image starts it. */
+export interface Running {
+  process: ChildProcess;
+  /** Everything it printed on stdout and stderr so far. */
+  output: string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `<dir>/src/server.ts` with `node --import tsx` (the Dockerfile's CMD) and only the given environment. */
+export function runService(dir: 'gateway' | 'sink', env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: join(root, dir),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const running: Running = {
+    process: child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  const collect = (chunk: Buffer) => {
+    running.output += chunk;
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return running;
+}
+
+/** The sink's JSON log lines with this `msg`, parsed. */
+export function logLines(running: Running, msg: string): Record<string, unknown>[] {
+  return running.output
+    .split('\n')
+    .filter((line) => line.includes(`"msg":${JSON.stringify(msg)}`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
