@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ClickHouse,
+  createClickHouse,
+  createKafkaConsumer,
+  createKafkaDeadLetters,
+  type DeadLetter,
+  loadSinkConfig,
+  migrate,
+  type Sink,
+  startSink,
+} from '@tidemark/sink';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { makeRow } from '../sink/src/row.fixture.js';
+import { eventually } from './support/stack.js';
+
+// The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
+// committed and then went away, and the events table gone for a while. Real broker, real chDB; the only
+// stand-in is a commit that fails the way an unreachable group coordinator makes it fail.
+const brokers = inject('kafkaBrokers');
+const kafka = new Kafka({ clientId: 'tidemark-sink-faults', brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+const quiet = { info() {}, warn() {}, error() {} };
+let chdbPath: string;
+let clickhouse: ClickHouse;
+const running: Sink[] = [];
+
+beforeAll(async () => {
+  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
+  clickhouse = createClickHouse({ chdbPath });
+  await migrate(clickhouse);
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await Promise.allSettled(running.map((s) => s.stop()));
+  await admin.disconnect();
+  await clickhouse.close();
+  await rm(chdbPath, { recursive: true, force: true });
+});
+
+/** A topic and group of the case's own, and the sink settings for them. */
+async function scenario(name: string, partitions = 2) {
+  const id = `${name}-${randomUUID().slice(0, 8)}`;
+  const topic = `tidemark.faults.${id}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  const config = loadSinkConfig({
+    KAFKA_BROKERS: brokers.join(','),
+    TIDEMARK_KAFKA_TOPIC: topic,
+    TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+    TIDEMARK_SINK_GROUP: `group-${id}`,
+    TIDEMARK_SINK_MAX_WAIT_MS: '200',
+  });
+  return { id, topic, config, project: id };
+}
+
+async function produce(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages });
+  await producer.disconnect();
+}
+
+/** `count` messages of `rowsEach` valid rows of `project`, keyed by visitor as the gateway keys them. */
+function messagesOf(project: string, count: number, rowsEach: number) {
+  return Array.from({ length: count }, (_, m) => {
+    const visitor = `visitor-${m % 5}`;
+    const rows = Array.from({ length: rowsEach }, () =>
+      JSON.stringify(makeRow({ project_id: project, anonymous_id: visitor })),
+    );
+    return { key: `${project}:${visitor}`, value: `${rows.join('\n')}\n` };
+  });
+}
+
+async function counts(project: string): Promise<{ rows: number; distinct: number }> {
+  const [row] = await clickhouse.query<{ rows: string; distinct: string }>(
+    'SELECT count() AS rows, uniqExact(event_id) AS distinct FROM tidemark.events WHERE project_id = {p:String}',
+    { p: project },
+  );
+  return { rows: Number(row?.rows), distinct: Number(row?.distinct) };
+}
+
+async function committed(groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, and keeps its partition moving', async () => {
+  const { topic, config, project } = await scenario('poison', 1);
+  const good = (n: number) => JSON.stringify(makeRow({ project_id: project, anonymous_id: `v${n}` }));
+  const poison = JSON.stringify({ ...makeRow({ project_id: project }), event_id: 'not-a-uuid' });
+  await produce(topic, [
+    { key: `${project}:a`, value: `${good(1)}\n${good(2)}\n` },
+    { key: `${project}:b`, value: `${good(3)}\n${poison}\n${good(4)}\n` },
+    { key: `${project}:c`, value: `${good(5)}\n` },
+  ]);
+  const deadLetters = createKafkaDeadLetters({
+    brokers,
+    clientId: 'tidemark-sink-faults',
+    topic: config.kafka.dlqTopic,
+  });
+  const sink = await startSink(config, { clickhouse, deadLetters, log: quiet });
+  running.push(sink);
+
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 3 ? true : undefined), {
+    what: 'all three messages committed',
+  });
+  expect(await counts(project)).toEqual({ rows: 5, distinct: 5 });
+  const parked = await clickhouse.query<{
+    topic: string;
+    _partition: number;
+    _offset: string;
+    error: string;
+  }>(
+    'SELECT topic, _partition, toString(_offset) AS _offset, error FROM tidemark.events_quarantine WHERE topic = {t:String}',
+    { t: topic },
+  );
+  expect(parked).toEqual([{ topic, _partition: 0, _offset: '1', error: expect.stringMatching(/UUID/i) }]);
+
+  // The dead-letter record: the raw row as the gateway produced it, the reason and the stage.
+  const letters: DeadLetter[] = [];
+  const reader = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+  await reader.connect();
+  await reader.subscribe({ topic: config.kafka.dlqTopic, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      letters.push(JSON.parse(message.value?.toString() ?? '{}'));
+    },
+  });
+  await eventually(async () => (letters.length > 0 ? true : undefined), { what: 'the dead-letter record' });
+  await reader.disconnect();
+  expect(letters).toEqual([
+    expect.objectContaining({
+      stage: 'sink',
+      reason: 'clickhouse_rejected',
+      topic,
+      partition: 0,
+      offset: '1',
+      raw: poison,
+      error: expect.stringMatching(/UUID/i),
+    }),
+  ]);
+
+  // The partition is not stuck behind it.
+  await produce(topic, [{ key: `${project}:d`, value: `${good(6)}\n` }]);
+  await eventually(async () => ((await counts(project)).rows === 6 ? true : undefined), {
+    what: 'a later message stored',
+  });
+  await sink.stop();
+  expect(sink.status()).toMatchObject({ insertedRows: 6, quarantinedRows: 1 });
+});
+
+it('does not insert twice what a sink stored but never committed before it went away', async () => {
+  const { topic, config, project } = await scenario('takeover');
+  await produce(topic, messagesOf(project, 40, 5));
+
+  // Sink A inserts everything, but every commit fails (the coordinator unreachable), then A goes away.
+  const failingCommits = createKafkaConsumer({ ...config.kafka, log: quiet });
+  let commitAttempts = 0;
+  const a = await startSink(config, {
+    clickhouse,
+    log: quiet,
+    consumer: {
+      ...failingCommits,
+      async commit() {
+        commitAttempts += 1;
+        throw new Error('The group coordinator is not available (test)');
+      },
+    },
+  });
+  running.push(a);
+  await eventually(async () => ((await counts(project)).rows === 200 ? true : undefined), {
+    what: 'sink A to insert every row',
+  });
+  await a.stop();
+  expect(commitAttempts).toBeGreaterThan(0);
+  expect(await committed(config.kafka.groupId, topic)).toBe(0);
+
+  // Sink B joins the group, reads from the committed offsets (the start), finds the rows stored, skips them.
+  const b = await startSink(config, { clickhouse, log: quiet });
+  running.push(b);
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 40 ? true : undefined), {
+    what: 'sink B to commit every message',
+  });
+  expect(b.status()).toMatchObject({ skippedRows: 200, insertedRows: 0 });
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200 });
+
+  // New messages after the takeover are inserted as usual.
+  await produce(topic, messagesOf(project, 4, 5));
+  await eventually(async () => ((await counts(project)).rows === 220 ? true : undefined), {
+    what: 'new rows after the takeover',
+  });
+  await b.stop();
+  expect(await counts(project)).toEqual({ rows: 220, distinct: 220 });
+});
+
+it('commits nothing while the events table is detached, and stores everything once when it is back', async () => {
+  const { topic, config, project } = await scenario('detached');
+  const sink = await startSink(config, { clickhouse, log: quiet });
+  running.push(sink);
+  await produce(topic, messagesOf(project, 6, 5));
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 6 ? true : undefined), {
+    what: 'the first messages committed',
+  });
+
+  await clickhouse.command('DETACH TABLE tidemark.events');
+  let reattached = false;
+  try {
+    await produce(topic, messagesOf(project, 10, 5));
+    await eventually(async () => (sink.status().lastError ? true : undefined), {
+      what: 'an insert to fail',
+    });
+    // Failing for a while: several retries, nothing committed past what is stored.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await committed(config.kafka.groupId, topic)).toBe(6);
+    expect(sink.status().lastError).toMatch(/events/);
+    await clickhouse.command('ATTACH TABLE tidemark.events');
+    reattached = true;
+  } finally {
+    if (!reattached) await clickhouse.command('ATTACH TABLE tidemark.events');
+  }
+
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 16 ? true : undefined), {
+    what: 'every message committed after the repair',
+    timeoutMs: 60_000,
+  });
+  expect(await counts(project)).toEqual({ rows: 80, distinct: 80 });
+  expect(sink.status().lastError).toBeUndefined();
+  await sink.stop();
+});
