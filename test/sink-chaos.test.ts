@@ -115,7 +115,13 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
   await produce;
   await producer.disconnect();
 
-  // Everything committed: the last sink inserted and committed every message.
+  // Everything committed: the last sink inserted and committed every message. It must be up first, or the
+  // SIGTERM below could reach it before it installed its handler.
+  const final = sink;
+  await eventually(async () => (logLines(final, 'sink started').length > 0 ? true : undefined), {
+    timeoutMs: 60_000,
+    what: 'the last sink to join its group',
+  });
   await eventually(async () => ((await lag()) === 0 ? true : undefined), {
     timeoutMs: 120_000,
     intervalMs: 500,

@@ -300,7 +300,12 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     await control.heartbeat();
   }
 
-  /** Waits for our turn (a timer flush may be retrying an insert) while heartbeating. */
+  /**
+   * Waits for our turn (a timer flush may be retrying an insert) while heartbeating. Never returns while the
+   * task runs: kafkajs rejoins the group only after eachBatch settled, and the coordinator hands our partitions
+   * to another member only after we rejoined, so an insert of ours cannot land after the new owner looked at
+   * what is stored.
+   */
   async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
     const gen = generation;
     let settled = false;
@@ -309,7 +314,14 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     });
     while (!settled) {
       await settledOrTimeout(task, 1_000);
-      if (!settled) await control.heartbeat();
+      if (settled) break;
+      try {
+        await control.heartbeat();
+      } catch (err) {
+        // The group is rebalancing (or the coordinator is gone): let the running insert finish first.
+        await task.catch(() => {});
+        throw err;
+      }
     }
     await task;
   }
