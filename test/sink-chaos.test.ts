@@ -6,7 +6,7 @@ import { createClickHouse } from '@tidemark/sink';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/kafka.mjs';
-import { makeRow } from '../sink/src/row.fixture.js';
+import { gatewayMessages, groupLag } from './support/offsets.js';
 import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
@@ -57,19 +57,6 @@ async function startSinkProcess(): Promise<Running> {
   return running;
 }
 
-async function lag(): Promise<number> {
-  const [ends, [committed]] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
-  let behind = 0;
-  for (const end of ends) {
-    const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-    behind += Number(end.high) - Math.max(0, Number(done));
-  }
-  return behind;
-}
-
 it('stores 100 000 events exactly once although the sink is killed with SIGKILL again and again', async () => {
   const producer = kafka.producer();
   await producer.connect();
@@ -78,15 +65,12 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
   const waves = 10;
   const produce = (async () => {
     for (let wave = 0; wave < waves; wave++) {
-      const messages = [];
-      for (let i = wave * (events / waves); i < (wave + 1) * (events / waves); i += rowsPerMessage) {
-        const visitor = `visitor-${i % 997}`;
-        let value = '';
-        for (let j = i; j < i + rowsPerMessage; j++) {
-          value += `${JSON.stringify(makeRow({ project_id: 'chaos', anonymous_id: visitor, properties: `{"n":${j}}` }))}\n`;
-        }
-        messages.push({ key: `chaos:${visitor}`, value });
-      }
+      const messages = gatewayMessages(
+        'chaos',
+        wave * (events / waves),
+        (wave + 1) * (events / waves),
+        rowsPerMessage,
+      );
       for (let i = 0; i < messages.length; i += 100) {
         await producer.send({
           topic,
@@ -122,7 +106,7 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
     timeoutMs: 60_000,
     what: 'the last sink to join its group',
   });
-  await eventually(async () => ((await lag()) === 0 ? true : undefined), {
+  await eventually(async () => ((await groupLag(admin, groupId, topic)) === 0 ? true : undefined), {
     timeoutMs: 120_000,
     intervalMs: 500,
     what: 'the group to commit every message',

@@ -16,6 +16,7 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { makeRow } from '../sink/src/row.fixture.js';
+import { committedTotal } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 
 // The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
@@ -84,10 +85,7 @@ async function counts(project: string): Promise<{ rows: number; distinct: number
   return { rows: Number(row?.rows), distinct: Number(row?.distinct) };
 }
 
-async function committed(groupId: string, topic: string): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-}
+const committed = (groupId: string, topic: string) => committedTotal(admin, groupId, topic);
 
 it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, and keeps its partition moving', async () => {
   const { topic, config, project } = await scenario('poison', 1);

@@ -10,7 +10,7 @@ import { type ClickHouse, createClickHouse } from '@tidemark/sink';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/kafka.mjs';
-import { makeRow } from '../sink/src/row.fixture.js';
+import { gatewayMessages, groupLag } from './support/offsets.js';
 import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
@@ -104,19 +104,6 @@ async function scrape(port: number): Promise<{ inserted: number; partitions: num
   return { inserted, partitions: seen.sort((a, b) => a - b) };
 }
 
-async function lag(): Promise<number> {
-  const [ends, [committed]] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
-  let behind = 0;
-  for (const end of ends) {
-    const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-    behind += Number(end.high) - Math.max(0, Number(done));
-  }
-  return behind;
-}
-
 it('shares the partitions among three sinks, and after one is killed the other two take over: every event once', async () => {
   const started = Date.now();
   for (let i = 0; i < replicas; i++) await startSinkProcess();
@@ -145,15 +132,7 @@ it('shares the partitions among three sinks, and after one is killed the other t
   const produce = (async () => {
     const perWave = events / waves;
     for (let wave = 0; wave < waves; wave++) {
-      const messages = [];
-      for (let i = wave * perWave; i < (wave + 1) * perWave; i += rowsPerMessage) {
-        const visitor = `visitor-${i % 997}`;
-        let value = '';
-        for (let j = i; j < i + rowsPerMessage; j++) {
-          value += `${JSON.stringify(makeRow({ project_id: projectId, anonymous_id: visitor, properties: `{"n":${j}}` }))}\n`;
-        }
-        messages.push({ key: `${projectId}:${visitor}`, value });
-      }
+      const messages = gatewayMessages(projectId, wave * perWave, (wave + 1) * perWave, rowsPerMessage);
       await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
       produced += perWave;
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -188,7 +167,7 @@ it('shares the partitions among three sinks, and after one is killed the other t
     await producer.disconnect();
   }
 
-  await eventually(async () => ((await lag()) === 0 ? true : undefined), {
+  await eventually(async () => ((await groupLag(admin, groupId, topic)) === 0 ? true : undefined), {
     timeoutMs: 90_000,
     intervalMs: 500,
     what: 'the group to commit every message',

@@ -12,6 +12,7 @@ import {
 } from '@tidemark/sink';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { committedTotal } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 broken on purpose: ClickHouse fails, then loses the answer to an insert it performed. Offsets must
@@ -56,10 +57,7 @@ function row(n: number): string {
   });
 }
 
-async function committed(): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-}
+const committed = () => committedTotal(admin, groupId, topic);
 
 it('commits offsets only after an insert returned, and a retried insert stores each row once', async () => {
   const attempts: string[] = [];

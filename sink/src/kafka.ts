@@ -56,14 +56,7 @@ export function createKafkaConsumer(opts: {
   /** Where kafkajs' own warnings and errors go, as the sink's JSON lines. */
   log?: Logger;
 }): EventConsumer {
-  const { log } = opts;
-  // kafkajs logs every join at INFO; the sink reports what matters itself.
-  const kafka = new Kafka({
-    clientId: opts.clientId,
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
-  });
+  const kafka = kafkaClient(opts);
   const consumer = kafka.consumer({
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -147,13 +140,7 @@ export function createKafkaDeadLetters(opts: {
   topic: string;
   log?: Logger;
 }): DeadLetterSink {
-  const { log } = opts;
-  const kafka = new Kafka({
-    clientId: opts.clientId,
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
-  });
+  const kafka = kafkaClient(opts);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   let ready: Promise<void> | undefined;
   const connect = async () => {
@@ -189,6 +176,17 @@ export function createKafkaDeadLetters(opts: {
       if (ready) await producer.disconnect();
     },
   };
+}
+
+/** A kafkajs client whose own log lines go to the sink's logger; kafkajs logs every join at INFO, so WARN. */
+function kafkaClient(opts: { brokers: string[]; clientId: string; log?: Logger }): Kafka {
+  const { log } = opts;
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    ...(log ? { logCreator: () => (entry: LogEntry) => forward(log, entry) } : {}),
+  });
 }
 
 /**
