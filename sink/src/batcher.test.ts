@@ -61,9 +61,12 @@ describe('createBatcher', () => {
     b.add(1, '0', row(5));
     expect(b.isFull()).toBe(true);
     expect(b.isDue()).toBe(true);
-    expect(b.take()?.rows).toBe(5);
+    expect(b.take().map((f) => [f.partition, f.rows])).toEqual([
+      [0, 4],
+      [1, 1],
+    ]);
     expect(b.isFull()).toBe(false);
-    expect(b.take()).toBeUndefined();
+    expect(b.take()).toEqual([]);
   });
 
   it('is full at maxBytes, counting UTF-8 bytes of the body with lineage', () => {
@@ -71,7 +74,7 @@ describe('createBatcher', () => {
     b.add(0, '0', `${JSON.stringify({ title: 'é'.repeat(40) })}\n`);
     expect(b.isFull()).toBe(false);
     b.add(0, '1', `${JSON.stringify({ title: 'é'.repeat(40) })}\n`);
-    const flush = b.take();
+    const [flush] = b.take();
     expect(flush?.bytes).toBe(Buffer.byteLength(flush?.body ?? ''));
     expect(flush?.bytes).toBeGreaterThanOrEqual(200);
   });
@@ -96,57 +99,80 @@ describe('createBatcher', () => {
     expect(b.msUntilDue()).toBe(500);
   });
 
-  it('concatenates values with lineage and commits last offset + 1 per partition', () => {
+  it('makes one flush per partition, with lineage, committing last offset + 1', () => {
     const b = createBatcher(limits);
     b.add(2, '10', row(1));
     b.add(0, '5', row(2) + row(3));
     b.add(2, '11', row(4));
     b.add(0, '9007199254740993', row(5));
-    const flush = b.take();
-    expect(flush?.body.split('\n').filter(Boolean)).toEqual([
-      '{"_topic":"tidemark.events","_partition":2,"_offset":10,"event_id":"id-1","event":"click"}',
+    const [p0, p2, ...more] = b.take();
+    expect(more).toEqual([]);
+    expect(p0?.body.split('\n').filter(Boolean)).toEqual([
       '{"_topic":"tidemark.events","_partition":0,"_offset":5,"event_id":"id-2","event":"click"}',
       '{"_topic":"tidemark.events","_partition":0,"_offset":5,"event_id":"id-3","event":"click"}',
-      '{"_topic":"tidemark.events","_partition":2,"_offset":11,"event_id":"id-4","event":"click"}',
       '{"_topic":"tidemark.events","_partition":0,"_offset":9007199254740993,"event_id":"id-5","event":"click"}',
     ]);
-    expect(flush?.ranges).toEqual([
-      { partition: 0, first: '5', last: '9007199254740993' },
-      { partition: 2, first: '10', last: '11' },
+    expect(p2?.body.split('\n').filter(Boolean)).toEqual([
+      '{"_topic":"tidemark.events","_partition":2,"_offset":10,"event_id":"id-1","event":"click"}',
+      '{"_topic":"tidemark.events","_partition":2,"_offset":11,"event_id":"id-4","event":"click"}',
     ]);
+    expect(p0).toMatchObject({ partition: 0, first: '5', last: '9007199254740993', rows: 3, replay: false });
+    expect(p2).toMatchObject({ partition: 2, first: '10', last: '11', rows: 2 });
     // Beyond 2^53: computed with BigInt, not a JavaScript number.
-    expect(flush?.commits).toEqual([
-      { topic: 'tidemark.events', partition: 0, offset: '9007199254740994' },
-      { topic: 'tidemark.events', partition: 2, offset: '12' },
-    ]);
+    expect(p0?.commit).toEqual({ topic: 'tidemark.events', partition: 0, offset: '9007199254740994' });
+    expect(p2?.commit).toEqual({ topic: 'tidemark.events', partition: 2, offset: '12' });
+    expect(b.rows).toBe(0);
   });
 
-  it('builds the same dedup token for the same ranges, whatever the arrival order', () => {
+  it('names each flush by its topic, partition and offset range', () => {
     const a = createBatcher(limits);
     a.add(1, '3', row(1));
-    a.add(1, '4', row(2));
     a.add(0, '7', row(3));
-    const b = createBatcher(limits);
-    b.add(0, '7', row(3));
-    b.add(1, '3', row(1));
-    b.add(1, '4', row(2));
-    const tokenA = a.take()?.dedupToken;
-    expect(tokenA).toBe('tidemark.events:0:7-7,tidemark.events:1:3-4');
-    expect(b.take()?.dedupToken).toBe(tokenA);
+    a.add(1, '4', row(2));
+    expect(a.take().map((f) => f.dedupToken)).toEqual(['tidemark.events:0:7-7', 'tidemark.events:1:3-4']);
+  });
 
-    const c = createBatcher(limits);
-    c.add(0, '7', row(3));
-    c.add(1, '3', row(1));
-    expect(c.take()?.dedupToken).not.toBe(tokenA);
+  it('rebuilds an announced range as one flush, whatever the limits, and buffers what follows apart', () => {
+    let now = 0;
+    const b = createBatcher({ ...limits, maxRows: 2, now: () => now });
+    b.replay(0, '12');
+    b.add(0, '10', row(1) + row(2));
+    // Full by rows, but the announced range is not complete: nothing of partition 0 may go yet.
+    expect(b.isFull()).toBe(true);
+    b.add(1, '3', row(9));
+    expect(b.take().map((f) => f.partition)).toEqual([1]);
+    expect(b.rows).toBe(2);
+    now += 5_000;
+    expect(b.take()).toEqual([]);
+    b.add(0, '11', row(3));
+    b.add(0, '12', row(4));
+    expect(b.isDue()).toBe(true);
+    b.add(0, '13', row(5));
+    const [replayed, after] = b.take();
+    expect(replayed).toMatchObject({
+      first: '10',
+      last: '12',
+      rows: 4,
+      replay: true,
+      dedupToken: 'tidemark.events:0:10-12',
+    });
+    expect(after).toMatchObject({ first: '13', last: '13', rows: 1, replay: false });
+    expect(b.rows).toBe(0);
+  });
+
+  it('refuses a replay once messages of the partition are buffered', () => {
+    const b = createBatcher(limits);
+    b.add(0, '1', row(1));
+    expect(() => b.replay(0, '5')).toThrow(/after messages were buffered/);
   });
 
   it('commits a tombstone offset even though it adds no rows', () => {
     const b = createBatcher(limits);
     b.add(0, '4', '');
-    const flush = b.take();
+    const [flush] = b.take();
     expect(flush?.rows).toBe(0);
     expect(flush?.body).toBe('');
-    expect(flush?.commits).toEqual([{ topic: 'tidemark.events', partition: 0, offset: '5' }]);
+    expect(flush?.commit).toEqual({ topic: 'tidemark.events', partition: 0, offset: '5' });
   });
 
   it('forgets everything on clear', () => {
@@ -155,6 +181,6 @@ describe('createBatcher', () => {
     b.clear();
     expect(b.rows).toBe(0);
     expect(b.isDue()).toBe(false);
-    expect(b.take()).toBeUndefined();
+    expect(b.take()).toEqual([]);
   });
 });

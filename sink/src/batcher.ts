@@ -11,38 +11,52 @@ export type BatchLimits = {
 /** A Kafka position to commit: the offset of the next message to read, as kafkajs wants it. */
 export type CommitOffset = { topic: string; partition: number; offset: string };
 
-/** Offsets of the first and last message of one partition in a flush (inclusive). */
-export type OffsetRange = { partition: number; first: string; last: string };
-
-/** Everything one flush needs: the INSERT body, its deduplication token and what to commit after it. */
+/**
+ * One INSERT: the messages of one partition from `first` to `last` (inclusive). Flushes are per partition so that
+ * whichever member owns the partition next can rebuild exactly the same INSERT from Kafka, under the same
+ * token, and ClickHouse stores it once however often it arrives (DESIGN §6.3).
+ */
 export type Flush = {
-  /** The buffered message values with lineage fields, ready for `INSERT … FORMAT JSONEachRow`. */
+  partition: number;
+  /** Offset of the first message in the flush. */
+  first: string;
+  /** Offset of the last message in the flush. */
+  last: string;
+  /** The message values with lineage fields, ready for `INSERT … FORMAT JSONEachRow`. */
   body: string;
   /** Number of rows (lines) in `body`. */
   rows: number;
   /** Size of `body` in UTF-8 bytes. */
   bytes: number;
-  /** Offset ranges per partition, ascending by partition. */
-  ranges: OffsetRange[];
-  /** `topic:partition:first-last,…`: the same ranges always give the same token (DESIGN §6.3). */
+  /** `topic:partition:first-last`: the same range always gives the same token. */
   dedupToken: string;
-  /** Last offset + 1 per partition, to commit once the insert returned. */
-  commits: CommitOffset[];
+  /** `last + 1`, the position to commit once the insert returned. */
+  commit: CommitOffset;
+  /** True when this flush rebuilds one that an earlier owner announced (see `Batcher.replay`). */
+  replay: boolean;
 };
 
 export type Batcher = {
   /** Buffers one Kafka message value (JSONEachRow lines); offsets of a partition must arrive in order. */
   add(partition: number, offset: string, value: string): void;
+  /**
+   * Makes the next messages of `partition`, up to `last`, one flush of their own whatever the limits: the
+   * INSERT an earlier owner announced and may or may not have completed. Call before adding to `partition`.
+   */
+  replay(partition: number, last: string): void;
   /** Rows buffered now. */
   readonly rows: number;
   /** True when the row or byte limit is reached: flush before taking more. */
   isFull(): boolean;
-  /** True when full, or when the oldest buffered row has waited `maxWaitMs`. */
+  /** True when full, when a replayed range is complete, or when the oldest buffered row waited `maxWaitMs`. */
   isDue(): boolean;
   /** Milliseconds until the buffer is due by time; undefined when empty. */
   msUntilDue(): number | undefined;
-  /** Hands out everything buffered as one flush and starts empty again; undefined when empty. */
-  take(): Flush | undefined;
+  /**
+   * Hands out everything buffered, one flush per partition (and per replayed range), ascending by partition;
+   * a replayed range still waiting for its last message stays. Empty when there is nothing to flush.
+   */
+  take(): Flush[];
   /** Forgets everything buffered (after a rebalance the messages will be read again from Kafka). */
   clear(): void;
 };
@@ -78,62 +92,103 @@ export function addLineage(
   return { text, rows };
 }
 
+/** Messages of one partition that will become one flush. */
+type Segment = {
+  parts: string[];
+  rows: number;
+  bytes: number;
+  first?: string;
+  last?: string;
+  /** For a replayed range: its last offset; the segment is complete once that message arrived. */
+  until?: bigint;
+  complete: boolean;
+};
+
 /**
  * The sink's batching, pure: no Kafka, no ClickHouse, an injectable clock. Accumulates message values from
- * any partitions of one topic until a limit is reached, then hands them out as one INSERT.
+ * any partitions of one topic until a limit is reached, then hands them out as one INSERT per partition.
  */
 export function createBatcher(opts: BatchLimits & { topic: string; now?: () => number }): Batcher {
   const now = opts.now ?? Date.now;
-  let parts: string[] = [];
+  // Per partition, in arrival order: at most a replayed range followed by an open segment.
+  let segments = new Map<number, Segment[]>();
   let rows = 0;
   let bytes = 0;
   let firstAt = 0;
-  let ranges = new Map<number, OffsetRange>();
 
   const isFull = () => rows >= opts.maxRows || bytes >= opts.maxBytes;
-  const msUntilDue = () => (parts.length === 0 ? undefined : Math.max(0, firstAt + opts.maxWaitMs - now()));
+  const msUntilDue = () => (segments.size === 0 ? undefined : Math.max(0, firstAt + opts.maxWaitMs - now()));
+  const anyComplete = () => [...segments.values()].some((list) => list.some((s) => s.complete));
+  const newSegment = (until?: bigint): Segment => ({ parts: [], rows: 0, bytes: 0, until, complete: false });
 
   function clear(): void {
-    parts = [];
+    segments = new Map();
     rows = 0;
     bytes = 0;
-    ranges = new Map();
   }
 
   return {
     add(partition, offset, value) {
-      if (parts.length === 0) firstAt = now();
+      if (segments.size === 0) firstAt = now();
+      const list = segments.get(partition) ?? [];
+      if (list.length === 0) segments.set(partition, list);
+      let segment = list.at(-1);
+      if (!segment || segment.complete) {
+        segment = newSegment();
+        list.push(segment);
+      }
       const line = addLineage(value, partition, offset, opts.topic);
-      parts.push(line.text);
+      segment.parts.push(line.text);
+      segment.rows += line.rows;
+      const size = Buffer.byteLength(line.text);
+      segment.bytes += size;
+      segment.first ??= offset;
+      segment.last = offset;
+      if (segment.until !== undefined && BigInt(offset) >= segment.until) segment.complete = true;
       rows += line.rows;
-      bytes += Buffer.byteLength(line.text);
-      const range = ranges.get(partition);
-      if (range) range.last = offset;
-      else ranges.set(partition, { partition, first: offset, last: offset });
+      bytes += size;
+    },
+    replay(partition, last) {
+      const list = segments.get(partition);
+      if (list?.length)
+        throw new Error(`replay of partition ${partition} after messages were buffered for it`);
+      if (segments.size === 0) firstAt = now();
+      segments.set(partition, [newSegment(BigInt(last))]);
     },
     get rows() {
       return rows;
     },
     isFull,
-    isDue: () => parts.length > 0 && (isFull() || msUntilDue() === 0),
+    isDue: () => segments.size > 0 && (isFull() || anyComplete() || msUntilDue() === 0),
     msUntilDue,
     take() {
-      if (parts.length === 0) return undefined;
-      const sorted = [...ranges.values()].sort((a, b) => a.partition - b.partition);
-      const flush: Flush = {
-        body: parts.join(''),
-        rows,
-        bytes,
-        ranges: sorted,
-        dedupToken: sorted.map((r) => `${opts.topic}:${r.partition}:${r.first}-${r.last}`).join(','),
-        commits: sorted.map((r) => ({
-          topic: opts.topic,
-          partition: r.partition,
-          offset: (BigInt(r.last) + 1n).toString(),
-        })),
-      };
-      clear();
-      return flush;
+      const flushes: Flush[] = [];
+      const kept = new Map<number, Segment[]>();
+      for (const partition of [...segments.keys()].sort((a, b) => a - b)) {
+        for (const segment of segments.get(partition) ?? []) {
+          if (segment.until !== undefined && !segment.complete) {
+            kept.set(partition, [segment]);
+            continue;
+          }
+          if (segment.first === undefined || segment.last === undefined) continue;
+          flushes.push({
+            partition,
+            first: segment.first,
+            last: segment.last,
+            body: segment.parts.join(''),
+            rows: segment.rows,
+            bytes: segment.bytes,
+            dedupToken: `${opts.topic}:${partition}:${segment.first}-${segment.last}`,
+            commit: { topic: opts.topic, partition, offset: (BigInt(segment.last) + 1n).toString() },
+            replay: segment.until !== undefined,
+          });
+          rows -= segment.rows;
+          bytes -= segment.bytes;
+        }
+      }
+      segments = kept;
+      if (kept.size > 0) firstAt = now();
+      return flushes;
     },
     clear,
   };

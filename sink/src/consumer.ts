@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { countRows, createBatcher } from './batcher.js';
+import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
 import type { ClickHouse } from './clickhouse.js';
 import type { SinkConfig } from './config.js';
 import { insertEvents } from './insert-events.js';
@@ -23,8 +23,11 @@ export type SinkStatus = {
   insertedRows: number;
   /** Rows parked in `tidemark.events_quarantine` since start. */
   quarantinedRows: number;
-  /** Rows read again after a restart or rebalance and skipped because ClickHouse already had them. */
-  skippedRows: number;
+  /**
+   * Rows of flushes rebuilt from an earlier owner's announcement after a restart or rebalance (stored once
+   * however often they were sent).
+   */
+  replayedRows: number;
   /** Successful flushes (insert and commit) since start. */
   flushes: number;
   /** The last insert or commit error, cleared by the next successful flush. */
@@ -76,11 +79,32 @@ function backoffMs(attempt: number): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
+/** What an owner writes into the committed offset's metadata before it inserts: the range it is inserting. */
+type Announcement = { v: 1; first: string; last: string };
+
+function parseAnnouncement(metadata: string | null | undefined): Announcement | undefined {
+  if (!metadata) return undefined;
+  try {
+    const parsed = JSON.parse(metadata) as Partial<Announcement>;
+    if (parsed.v === 1 && typeof parsed.first === 'string' && typeof parsed.last === 'string')
+      return parsed as Announcement;
+  } catch {
+    // Metadata written by another tool: not ours to replay.
+  }
+  return undefined;
+}
+
 /**
- * Runs the sink (DESIGN §6.3): a consumer group reads the topic, the batcher gathers messages across
- * partitions, and each flush is one INSERT followed by the offset commit, never the other way round. A failed
- * insert is retried with backoff under the same deduplication token, so a retry that reaches ClickHouse twice
- * still stores the rows once; nothing is committed until the insert returned.
+ * Runs the sink (DESIGN §6.3). A consumer group reads the topic; the batcher gathers messages into one flush
+ * per partition. Each flush is announced, inserted, then committed:
+ *   1. commit the partition's current position with `{first, last}` of the flush as metadata — the
+ *      coordinator accepts it only from the member that owns the partition in the current generation;
+ *   2. INSERT the rows with the token `topic:partition:first-last`, retried with backoff under that token;
+ *   3. commit `last + 1`, clearing the metadata.
+ * Whoever reads the partition next (this process after a rejoin, another member, a restarted sink) finds the
+ * announcement beside the committed offset and rebuilds exactly that INSERT, same rows, same token, before
+ * anything else: if the earlier insert landed, or lands later, ClickHouse keeps one copy. So inserts may run
+ * while kafkajs fetches the next batch, and a rebalance or a kill at any moment stores every row once.
  */
 export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sink> {
   const { clickhouse } = deps;
@@ -95,22 +119,25 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     bufferedRows: 0,
     insertedRows: 0,
     quarantinedRows: 0,
-    skippedRows: 0,
+    replayedRows: 0,
     flushes: 0,
   };
 
   // Bumped on every group (re)join: kafkajs then restarts each partition at its committed offset, so
-  // whatever we buffered (or are still inserting) from before will be read again and must be dropped here.
+  // whatever we buffered or queued from before will be read again and is dropped here.
   let generation = 0;
-  // Set when this member learns the group is rebalancing, before it rejoins: from then on its partitions may
-  // go to another member, which decides what to insert from what is stored, so no new insert may start here.
+  // Set when this member learns the group is rebalancing, before it rejoins: its partitions may go to another
+  // member, so no new flush starts here (one under way finishes; the next owner replays it anyway).
   let rebalancing = false;
   let stopping = false;
+  const owns = (gen: number) => gen === generation && !rebalancing;
 
-  // Per partition, since the last (re)join: how many rows of each offset at or past the committed one are
-  // already in ClickHouse (inserted by a flush whose commit never happened: a crash, a kill, a rebalance).
-  // Those messages are skipped instead of inserted twice; `null` once the partition is past all of them.
-  const stored = new Map<number, Map<string, number> | null>();
+  // Per generation, the group's committed offsets with their announcements, read once on the first batch.
+  let announced:
+    | { gen: number; offsets: Promise<Map<number, { offset: string; metadata: string | null }>> }
+    | undefined;
+  // Partitions whose first batch since the last join was looked at.
+  const started = new Set<number>();
   // Log end offsets seen in fetches and offsets committed, for the lag gauge.
   const highWatermarks = new Map<number, bigint>();
   const committedOffsets = new Map<number, bigint>();
@@ -121,24 +148,17 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       metrics.lag.set({ partition: String(partition) }, Number(high > done ? high - done : 0n));
   };
 
-  // Batches and timer flushes run one at a time, in arrival order, so the batcher has a single writer.
-  let chain: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
-    const run = chain.then(task);
-    chain = run.catch(() => {});
-    return run;
-  };
-
   consumer.onRebalancing(() => {
     rebalancing = true;
   });
   consumer.onRejoin(() => {
     generation += 1;
     rebalancing = false;
-    stored.clear();
+    started.clear();
     if (batcher.rows > 0)
       log.info('group rejoined; dropping buffered rows to re-read them', { rows: batcher.rows });
     batcher.clear();
+    metrics.buffered.set(0);
   });
   consumer.onCrash((error, restarting) => {
     if (restarting) {
@@ -149,7 +169,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     }
   });
 
-  /** Sleeps between insert attempts, heartbeating when inside eachBatch so the group keeps us. */
+  /** Sleeps between attempts, heartbeating when called from inside eachBatch so the group keeps us. */
   async function pause(ms: number, control: BatchControl | undefined): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until) {
@@ -159,44 +179,37 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   }
 
   /**
-   * Which offsets from `from` on are already stored for `partition`, with their row counts: rows carry their
-   * Kafka lineage, and the quarantine table holds the refused ones. Runs once per partition after each join.
+   * Commits until the coordinator took it, or gives up (false) when the partitions may have moved or the sink is
+   * stopping and out of tries. A commit is idempotent: repeating it is always safe.
    */
-  async function storedFrom(partition: number, from: string): Promise<Map<string, number> | null> {
-    const rows = await clickhouse.query<{ offset: string; rows: string }>(
-      `SELECT toString(_offset) AS offset, toString(count()) AS rows FROM (
-         SELECT _offset FROM tidemark.events
-         WHERE _topic = {topic:String} AND _partition = {partition:UInt32} AND _offset >= {from:UInt64}
-         UNION ALL
-         SELECT _offset FROM tidemark.events_quarantine
-         WHERE topic = {topic:String} AND _partition = {partition:UInt32} AND _offset >= {from:UInt64}
-       ) GROUP BY _offset`,
-      { topic, partition, from },
-    );
-    if (rows.length === 0) return null;
-    log.info('partition has stored rows past its committed offset; skipping them', {
-      partition,
-      committed: from,
-      messages: rows.length,
-    });
-    return new Map(rows.map((r) => [r.offset, Number(r.rows)]));
+  async function commit(
+    offsets: (CommitOffset & { metadata: string | null })[],
+    gen: number,
+    what: string,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (!owns(gen)) return false;
+      try {
+        await consumer.commit(offsets);
+        return owns(gen);
+      } catch (err) {
+        status.lastError = describeError(err);
+        log.warn(`${what} commit failed`, { error: status.lastError, attempt, partitions: offsets.length });
+        if (stopping && attempt + 1 >= attemptsAtStop) return false;
+        await pause(backoffMs(attempt), undefined);
+      }
+    }
   }
 
-  async function flush(control: BatchControl | undefined): Promise<void> {
-    const gen = generation;
-    const batch = batcher.take();
-    if (!batch) return;
-    metrics.buffered.set(0);
+  /** Inserts one partition's flush, retrying under its token; false when it gave up (nothing is lost: see above). */
+  async function insert(flush: Flush, gen: number): Promise<boolean> {
+    if (flush.rows === 0) return true;
     for (let attempt = 0; ; attempt++) {
-      // Another member may own these partitions by now and insert them itself (DESIGN §6.3).
-      if (gen !== generation || rebalancing) {
-        log.info('group rebalancing; leaving unflushed rows to the next owner', { rows: batch.rows });
-        return;
-      }
-      const started = performance.now();
+      if (!owns(gen)) return false;
+      const startedAt = performance.now();
       try {
-        const { quarantined, rejected } = await insertEvents(clickhouse, batch.body, {
-          dedupToken: batch.dedupToken,
+        const { quarantined, rejected } = await insertEvents(clickhouse, flush.body, {
+          dedupToken: flush.dedupToken,
           topic,
         });
         // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
@@ -213,130 +226,165 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
             at: new Date().toISOString(),
           })),
         );
-        metrics.insertSeconds.observe((performance.now() - started) / 1000);
-        metrics.flushRows.observe(batch.rows);
-        metrics.rowsInserted.inc(batch.rows - quarantined);
-        metrics.bytesInserted.inc(batch.bytes);
+        metrics.insertSeconds.observe((performance.now() - startedAt) / 1000);
+        metrics.flushRows.observe(flush.rows);
+        metrics.rowsInserted.inc(flush.rows - quarantined);
+        metrics.bytesInserted.inc(flush.bytes);
         metrics.rowsQuarantined.inc(quarantined);
-        status.insertedRows += batch.rows - quarantined;
+        status.insertedRows += flush.rows - quarantined;
         status.quarantinedRows += quarantined;
-        if (quarantined > 0) log.warn('rows quarantined', { quarantined, token: batch.dedupToken });
-        break;
+        if (flush.replay) {
+          status.replayedRows += flush.rows;
+          metrics.rowsReplayed.inc(flush.rows);
+        }
+        if (quarantined > 0) log.warn('rows quarantined', { quarantined, token: flush.dedupToken });
+        return true;
       } catch (err) {
         status.lastError = describeError(err);
         metrics.insertFailures.inc({ reason: (err as { code?: string }).code ?? 'other' });
-        const abandoned = gen !== generation || (control && (!control.isRunning() || control.isStale()));
+        const abandoned = gen !== generation;
         const givingUp = stopping && attempt + 1 >= attemptsAtStop;
         log.warn('insert failed', {
           error: status.lastError,
           attempt,
-          rows: batch.rows,
+          rows: flush.rows,
           abandoned,
           givingUp,
         });
-        // Not committed, so Kafka still has these rows: they are read again after the rebalance or restart.
-        if (abandoned || givingUp) return;
-        await pause(backoffMs(attempt), control);
+        // Not committed, so Kafka still has these rows, and the announcement names their range.
+        if (abandoned || givingUp) return false;
+        await pause(backoffMs(attempt), undefined);
       }
     }
-    // After a rejoin the partitions may belong to another member, which re-reads from the committed offset;
-    // committing ours now would fail or race it. ReplacingMergeTree absorbs the re-inserted duplicates.
-    // The insert is done; the commit is idempotent, so it is retried until it lands or another member owns the
-    // partitions. Should this process die first, the next owner finds the rows stored and skips them.
-    for (let attempt = 0; ; attempt++) {
-      if (gen !== generation || rebalancing) return;
-      try {
-        await consumer.commit(batch.commits);
-        break;
-      } catch (err) {
-        status.lastError = describeError(err);
-        log.warn('offset commit failed', { error: status.lastError, attempt, rows: batch.rows });
-        if (stopping && attempt + 1 >= attemptsAtStop) return;
-        await pause(backoffMs(attempt), control);
-      }
+  }
+
+  // A generation in which a flush gave up half-way: nothing after it may be announced or committed in that
+  // generation, or a later commit would pass over rows that are not stored.
+  let brokenGen = -1;
+
+  /** Announces, inserts and commits the flushes of one take(), in that order (see startSink). */
+  async function run(flushes: Flush[], gen: number): Promise<void> {
+    if (!owns(gen) || gen === brokenGen) return;
+    brokenGen = gen;
+    const announce = flushes.map((f) => ({
+      topic,
+      partition: f.partition,
+      offset: f.first,
+      metadata: JSON.stringify({ v: 1, first: f.first, last: f.last } satisfies Announcement),
+    }));
+    if (!(await commit(announce, gen, 'announcement'))) {
+      log.info('partitions moved before the insert; leaving the rows to the next owner', {
+        rows: flushes.reduce((n, f) => n + f.rows, 0),
+      });
+      return;
     }
-    for (const c of batch.commits) {
-      committedOffsets.set(c.partition, BigInt(c.offset));
-      updateLag(c.partition);
+    for (const flush of flushes) if (!(await insert(flush, gen))) return;
+    const done = flushes.map((f) => ({ ...f.commit, metadata: null }));
+    if (!(await commit(done, gen, 'offset'))) return;
+    brokenGen = -1;
+    for (const f of flushes) {
+      committedOffsets.set(f.partition, BigInt(f.commit.offset));
+      updateLag(f.partition);
     }
     status.flushes += 1;
     status.lastError = undefined;
+  }
+
+  // One flush runs at a time, in take() order, so each partition's ranges are announced and committed in
+  // order; eachBatch waits for the running one only when it has the next one ready (one flush of look-ahead).
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  function schedule(gen: number): Promise<void> {
+    const flushes = batcher.take();
+    metrics.buffered.set(batcher.rows);
+    if (flushes.length === 0) return running;
+    busy = true;
+    const next = running
+      .then(() => run(flushes, gen))
+      .catch((err) => log.error('flush failed', { error: describeError(err) }));
+    const mine = next.finally(() => {
+      if (running === mine) busy = false;
+    });
+    running = mine;
+    return mine;
   }
 
   async function handle(batch: ConsumedBatch, control: BatchControl, gen: number): Promise<void> {
     const { partition } = batch;
     highWatermarks.set(partition, BigInt(batch.highWatermark));
     const first = batch.messages[0];
-    if (first && !stored.has(partition)) {
-      // The first batch after a join starts at the committed offset (or the topic's start for a new group).
-      if (!committedOffsets.has(partition)) committedOffsets.set(partition, BigInt(first.offset));
-      stored.set(partition, await storedFrom(partition, first.offset));
+    if (first && !started.has(partition)) {
+      // The first batch since the join starts at the committed offset: replay what its owner announced there.
+      if (announced?.gen !== gen) announced = { gen, offsets: consumer.committed() };
+      const { offsets } = announced;
+      const committed = await offsets.then(
+        (all) => all.get(partition),
+        (err: unknown) => {
+          // Asked again by the next batch; kafkajs redelivers this one after the error.
+          if (announced?.offsets === offsets) announced = undefined;
+          throw err;
+        },
+      );
       if (gen !== generation) return;
+      started.add(partition);
+      const offset = committed && BigInt(committed.offset) >= 0n ? committed.offset : first.offset;
+      committedOffsets.set(partition, BigInt(offset));
+      const announcement = parseAnnouncement(committed?.metadata);
+      if (announcement && announcement.first === first.offset) {
+        log.info('replaying an announced flush', {
+          partition,
+          first: announcement.first,
+          last: announcement.last,
+        });
+        batcher.replay(partition, announcement.last);
+      } else if (announcement) {
+        log.warn('announced range no longer starts the partition; reading on without it', {
+          partition,
+          announced: announcement.first,
+          first: first.offset,
+        });
+      }
     }
     updateLag(partition);
-    let already = stored.get(partition);
     for (const message of batch.messages) {
       if (stopping || gen !== generation || !control.isRunning() || control.isStale()) return;
-      const rows = already ? (already.get(message.offset) ?? 0) : 0;
-      if (already && rows > 0 && rows >= countRows(message.value)) {
-        // Stored by an earlier flush that was never committed: commit it with the next flush, insert nothing.
-        batcher.add(partition, message.offset, '');
-        status.skippedRows += rows;
-        metrics.rowsSkipped.inc(rows);
-        already.delete(message.offset);
-        if (already.size === 0) {
-          already = null;
-          stored.set(partition, null);
-        }
-      } else {
-        batcher.add(partition, message.offset, message.value);
-      }
+      batcher.add(partition, message.offset, message.value);
       // Resolving only moves the fetch position (autoCommit is off): the commit waits for the insert.
       control.resolveOffset(message.offset);
-      if (batcher.isFull()) await flush(control);
+      if (batcher.isFull()) {
+        if (busy) await running;
+        if (gen !== generation) return;
+        void schedule(gen);
+      }
     }
     metrics.buffered.set(batcher.rows);
-    if (batcher.isDue()) await flush(control);
-    await control.heartbeat();
+    if (batcher.isDue()) {
+      if (busy) await running;
+      if (gen !== generation) return;
+      void schedule(gen);
+    }
   }
 
-  /**
-   * Waits for our turn (a timer flush may be retrying an insert) while heartbeating. Never returns while the
-   * task runs: kafkajs rejoins the group only after eachBatch settled, and the coordinator hands our partitions
-   * to another member only after we rejoined, so an insert of ours cannot land after the new owner looked at
-   * what is stored.
-   */
+  /** Runs `handle`, heartbeating every second while it waits for a running flush. */
   async function onBatch(batch: ConsumedBatch, control: BatchControl): Promise<void> {
     const gen = generation;
     let settled = false;
-    const task = exclusive(() => handle(batch, control, gen)).finally(() => {
+    const task = handle(batch, control, gen).finally(() => {
       settled = true;
     });
     while (!settled) {
       await settledOrTimeout(task, 1_000);
-      if (settled) break;
-      try {
-        await control.heartbeat();
-      } catch (err) {
-        // The group is rebalancing (or the coordinator is gone): let the running insert finish first.
-        await task.catch(() => {});
-        throw err;
-      }
+      if (!settled) await control.heartbeat();
     }
     await task;
+    await control.heartbeat();
   }
 
   // Flushes by time when no new batch arrives to do it. Unref'd: it never keeps the process alive.
-  let timerFlushQueued = false;
   const timer = setInterval(
     () => {
-      if (stopping || rebalancing || timerFlushQueued || !batcher.isDue()) return;
-      timerFlushQueued = true;
-      exclusive(() => flush(undefined))
-        .catch((err) => log.error('timed flush failed', { error: describeError(err) }))
-        .finally(() => {
-          timerFlushQueued = false;
-        });
+      if (stopping || rebalancing || busy || !batcher.isDue()) return;
+      void schedule(generation);
     },
     Math.min(250, Math.max(10, Math.floor(config.batch.maxWaitMs / 4))),
   );
@@ -358,9 +406,8 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         stopping = true;
         clearInterval(timer);
         // Before disconnecting: kafkajs ignores commits once the consumer stopped running.
-        await exclusive(() => flush(undefined)).catch((err) =>
-          log.error('final flush failed; rows stay in Kafka', { error: describeError(err) }),
-        );
+        await running;
+        await schedule(generation);
         await consumer.disconnect();
         await deadLetters
           ?.disconnect()

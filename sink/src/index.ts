@@ -1,4 +1,4 @@
-export type { Batcher, BatchLimits, CommitOffset, Flush, OffsetRange } from './batcher.js';
+export type { Batcher, BatchLimits, CommitOffset, Flush } from './batcher.js';
 export { addLineage, createBatcher } from './batcher.js';
 export type { ClickHouse, ClickHouseConfig } from './clickhouse.js';
 export { createClickHouse } from './clickhouse.js';

@@ -30,8 +30,13 @@ export type BatchControl = {
 export type EventConsumer = {
   /** Joins the group, reads the topic from the committed offsets (or the beginning) and calls `onBatch`. */
   run(onBatch: (batch: ConsumedBatch, control: BatchControl) => Promise<void>): Promise<void>;
-  /** Commits the given next-to-read offsets for the group. */
-  commit(offsets: CommitOffset[]): Promise<void>;
+  /**
+   * Commits next-to-read offsets for the group, each with an optional metadata string (null clears it). The
+   * coordinator refuses the commit when the group is rebalancing or moved to a newer generation.
+   */
+  commit(offsets: (CommitOffset & { metadata?: string | null })[]): Promise<void>;
+  /** The group's committed offset and metadata per partition of the topic (offset `-1` when none). */
+  committed(): Promise<Map<number, { offset: string; metadata: string | null }>>;
   /** Called after every (re)join of the group: fetch positions were reset to the committed offsets. */
   onRejoin(listener: () => void): void;
   /**
@@ -92,6 +97,18 @@ export function createKafkaConsumer(opts: {
     },
     async commit(offsets) {
       await consumer.commitOffsets(offsets);
+    },
+    async committed() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [found] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.topic] });
+        return new Map(
+          (found?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]),
+        );
+      } finally {
+        await admin.disconnect();
+      }
     },
     onRejoin(listener) {
       consumer.on(consumer.events.GROUP_JOIN, () => listener());

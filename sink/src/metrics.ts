@@ -6,7 +6,7 @@ export type SinkMetrics = {
   rowsInserted: Counter;
   bytesInserted: Counter;
   rowsQuarantined: Counter;
-  rowsSkipped: Counter;
+  rowsReplayed: Counter;
   insertFailures: Counter<'reason'>;
   insertSeconds: Histogram;
   flushRows: Histogram;
@@ -39,9 +39,9 @@ export function createSinkMetrics(opts: { processMetrics?: boolean } = {}): Sink
       help: 'Rows ClickHouse refused, parked in tidemark.events_quarantine and sent to the dead-letter topic.',
       registers,
     }),
-    rowsSkipped: new Counter({
-      name: 'tidemark_sink_rows_skipped_total',
-      help: 'Rows read again after a restart or rebalance and skipped because they were already stored.',
+    rowsReplayed: new Counter({
+      name: 'tidemark_sink_rows_replayed_total',
+      help: 'Rows of flushes rebuilt after a restart or rebalance from the range an earlier owner announced.',
       registers,
     }),
     insertFailures: new Counter({

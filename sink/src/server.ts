@@ -67,7 +67,7 @@ const emptyStatus = {
   bufferedRows: 0,
   insertedRows: 0,
   quarantinedRows: 0,
-  skippedRows: 0,
+  replayedRows: 0,
   flushes: 0,
 };
 
