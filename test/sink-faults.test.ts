@@ -59,7 +59,10 @@ async function scenario(name: string, partitions = 2) {
   return { id, topic, config, project: id };
 }
 
-async function produce(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+async function produce(
+  topic: string,
+  messages: { key: string; value: string; partition?: number }[],
+): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, acks: -1, messages });
@@ -197,6 +200,54 @@ it('does not insert twice what a sink stored but never committed before it went 
   });
   await b.stop();
   expect(await counts(project)).toEqual({ rows: 220, distinct: 220 });
+});
+
+it('stores once what a sink was still inserting when the group gave its partitions to another sink', async () => {
+  const { topic, config, project } = await scenario('late-insert', 2);
+  // 20 messages of 5 rows in each partition.
+  await produce(
+    topic,
+    messagesOf(project, 40, 5).map((m, i) => ({ ...m, partition: i % 2 })),
+  );
+
+  // Sink A cuts a partition at 10 messages (50 rows); whoever reads it next, left to itself, would take all 20
+  // at once. A's first insert hangs (a slow ClickHouse) until released, by when the group has rebalanced.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held: string[] = [];
+  const slow: ClickHouse = {
+    ...clickhouse,
+    async insertJsonEachRow(table, body, opts) {
+      held.push(opts?.dedupToken ?? '');
+      await gate;
+      return clickhouse.insertJsonEachRow(table, body, opts);
+    },
+  };
+  const a = await startSink(
+    { ...config, batch: { ...config.batch, maxRows: 50 } },
+    { clickhouse: slow, log: quiet },
+  );
+  running.push(a);
+  await eventually(async () => (held.length > 0 ? true : undefined), { what: 'sink A to start an insert' });
+  // The first 10 messages of whichever partition kafkajs handed over first.
+  expect(held).toEqual([expect.stringMatching(new RegExp(`^${topic.replaceAll('.', '\\.')}:[01]:0-9$`))]);
+
+  // Sink B joins: the group rebalances while A's insert is under way (kafkajs is not blocked by it). Whoever
+  // gets that partition finds A's announcement beside its committed offset and rebuilds that range first.
+  const b = await startSink(config, { clickhouse, log: quiet });
+  running.push(b);
+  await eventually(async () => (b.status().flushes > 0 ? true : undefined), { what: 'sink B to flush' });
+
+  // A's insert lands now, possibly after the new owner stored the same range: one token, one copy.
+  release();
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 40 ? true : undefined), {
+    what: 'every message committed',
+  });
+  await Promise.all([a.stop(), b.stop()]);
+  expect(a.status().replayedRows + b.status().replayedRows).toBeGreaterThanOrEqual(50);
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200 });
 });
 
 it('commits nothing while the events table is detached, and stores everything once when it is back', async () => {
