@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { eventually, type Pipeline, startPipeline } from './support/stack.js';
 
@@ -147,4 +149,83 @@ it('refuses an unknown write key with 401 and stores nothing of it', async () =>
     `SELECT count() AS n FROM tidemark.events WHERE anonymous_id = 'intruder'`,
   );
   expect(Number(all[0]?.n)).toBe(0);
+});
+
+it('keeps the valid events of a mixed batch and writes each refused one to the dead-letter topic', async () => {
+  const good = [event(700, 'visitor-dlq'), event(701, 'visitor-dlq')];
+  const noEvent = { type: 'track', messageId: 'dlq-missing-event', anonymousId: 'visitor-dlq' };
+  const response = await post(
+    { writeKey: pipeline.writeKey, sentAt, batch: [good[0], noEvent, 'a string', good[1]] },
+    'text/plain',
+  );
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({
+    accepted: 2,
+    rejected: [
+      { index: 1, messageId: 'dlq-missing-event', reason: 'missing_event' },
+      { index: 2, messageId: null, reason: 'not_an_object' },
+    ],
+  });
+
+  // The dead letters are in Kafka before the answer: read them back from the topic's start.
+  const kafka = new Kafka({
+    clientId: 'tidemark-dlq-reader',
+    brokers: inject('kafkaBrokers'),
+    logLevel: logLevel.NOTHING,
+  });
+  const reader = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+  const letters: { key: string; value: Record<string, unknown> }[] = [];
+  await reader.connect();
+  await reader.subscribe({ topic: `${pipeline.topic}.dlq`, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      letters.push({
+        key: message.key?.toString() ?? '',
+        value: JSON.parse(message.value?.toString() ?? '{}'),
+      });
+    },
+  });
+  await eventually(async () => (letters.length >= 2 ? true : undefined), { what: 'two dead letters' });
+  await reader.disconnect();
+  expect(letters.sort((a, b) => Number(a.value.index) - Number(b.value.index))).toEqual([
+    {
+      key: `${pipeline.projectId}:dlq-missing-event`,
+      value: {
+        stage: 'gateway',
+        reason: 'missing_event',
+        projectId: pipeline.projectId,
+        index: 1,
+        messageId: 'dlq-missing-event',
+        raw: JSON.stringify(noEvent),
+        at: expect.any(String),
+      },
+    },
+    {
+      key: `${pipeline.projectId}:#2`,
+      value: expect.objectContaining({
+        reason: 'not_an_object',
+        index: 2,
+        messageId: null,
+        raw: '"a string"',
+      }),
+    },
+  ]);
+  const stored = await eventually(
+    async () => {
+      const found = (await rows()).filter((r) => r.anonymous_id === 'visitor-dlq');
+      return found.length >= 2 ? found : undefined;
+    },
+    { what: 'the two valid events stored' },
+  );
+  expect(stored.map((r) => r.event_id).sort()).toEqual([uuidv7Like(700), uuidv7Like(701)]);
+});
+
+it('is ready while Kafka answers, and counts what it did on /metrics', async () => {
+  const ready = await fetch(`${pipeline.gatewayUrl}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ status: 'ready', mode: 'distributed' });
+  const metrics = await (await fetch(`${pipeline.gatewayUrl}/metrics`)).text();
+  expect(metrics).toMatch(/tidemark_gateway_events_accepted_total\{project="[^"]+"\} \d+/);
+  expect(metrics).toMatch(/tidemark_gateway_produce_duration_seconds_bucket\{le="0.1"\} \d+/);
+  expect(metrics).toContain('tidemark_gateway_process_resident_memory_bytes');
 });

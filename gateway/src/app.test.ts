@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';
 import { loadConfig } from './config.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
-import type { Transport } from './transport/types.js';
+import type { GatewayDeadLetter, Transport } from './transport/types.js';
 
 // The real embedded path: the sink's writer over chDB. chDB binds one data directory per process, and vitest
 // runs each test file in its own fork, so this file owns one fresh directory.
@@ -33,7 +33,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tidemark-gateway-app-'));
   clickhouse = createClickHouse({ chdbPath: dir });
   await migrate(clickhouse);
-  app = build(configFor(), { transport: createEmbeddedTransport(createWriter({ clickhouse })) });
+  app = build(configFor(), {
+    transport: createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse }),
+  });
   await app.ready();
 });
 
@@ -286,6 +288,10 @@ describe('when the transport fails', () => {
       deliver: async () => {
         throw new Error('connect ECONNREFUSED 10.0.0.7:9092');
       },
+      deadLetter: async () => {},
+      ready: async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:9092');
+      },
       close: async () => {},
     };
     const down = build(configFor(), { transport: failing });
@@ -294,6 +300,10 @@ describe('when the transport fails', () => {
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json()).toMatchObject({ code: 'transport_unavailable' });
     expect(response.body).not.toContain('ECONNREFUSED');
+    const ready = await down.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ code: 'not_ready' });
+    expect(ready.headers['retry-after']).toBe('5');
     await down.close();
   });
 });
@@ -317,13 +327,221 @@ describe('Kafka messages', () => {
 });
 
 /** A transport that keeps what it was given: a stand-in for Kafka where only the messages matter. */
-function recording(): Transport & { delivered: { key: string; value: string }[][] } {
+function recording(
+  opts: { hold?: Promise<void> } = {},
+): Transport & { delivered: { key: string; value: string }[][]; letters: GatewayDeadLetter[] } {
   const delivered: { key: string; value: string }[][] = [];
+  const letters: GatewayDeadLetter[] = [];
   return {
     delivered,
+    letters,
     deliver: async (messages) => {
+      await opts.hold;
       delivered.push(messages);
     },
+    deadLetter: async (records) => {
+      letters.push(...records);
+    },
+    ready: async () => {},
     close: async () => {},
   };
 }
+
+describe('dead letters', () => {
+  it('keeps each refused event with its reason beside the accepted ones, in the quarantine table when embedded', async () => {
+    const transport = recording();
+    const recorder = build(configFor(), { transport });
+    const good = pageEvent('dl');
+    const noType = { messageId: 'no-type-1', anonymousId: 'dl' };
+    const response = await recorder.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([good, noType, 42]),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(transport.letters).toEqual([
+      expect.objectContaining({
+        stage: 'gateway',
+        reason: 'invalid_type',
+        projectId: 'shop',
+        index: 1,
+        messageId: 'no-type-1',
+        raw: JSON.stringify(noType),
+      }),
+      expect.objectContaining({ reason: 'not_an_object', index: 2, messageId: null, raw: '42' }),
+    ]);
+    await recorder.close();
+
+    // The embedded transport parks them in tidemark.events_quarantine under the topic `gateway`.
+    const only = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([{ type: 'track', anonymousId: 'dl', messageId: 'no-event-1' }]),
+    });
+    expect(only.statusCode).toBe(400);
+    const parked = await clickhouse.query<{ error: string; row: string }>(
+      "SELECT error, row FROM tidemark.events_quarantine WHERE topic = 'gateway' AND row LIKE '%no-event-1%'",
+    );
+    expect(parked).toEqual([
+      {
+        error: 'missing_event (project shop, index 0)',
+        row: JSON.stringify({ type: 'track', anonymousId: 'dl', messageId: 'no-event-1' }),
+      },
+    ]);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After past the per-IP limit, before reading the body', async () => {
+    const limited = build(configFor({ TIDEMARK_RATE_LIMIT_PER_IP: '3' }), { transport: recording() });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await limited.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'not even json',
+      });
+      codes.push(r.statusCode);
+      if (r.statusCode === 429) {
+        expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+        expect(r.json()).toMatchObject({ code: 'rate_limited' });
+      }
+    }
+    expect(codes).toEqual([400, 400, 400, 429, 429]);
+    // Another address has its own budget.
+    const other = await limited.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent()]),
+      remoteAddress: '10.1.2.3',
+    });
+    expect(other.statusCode).toBe(200);
+    // Health and metrics are never limited.
+    expect((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await limited.close();
+  });
+
+  it('limits each write key, with a per-project limit from the projects file', async () => {
+    const file = join(dir, 'projects.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        projects: [
+          { id: 'shop', writeKeys: ['key-shop'], rateLimitPerMinute: 2 },
+          { id: 'blog', writeKeys: ['key-blog'] },
+        ],
+      }),
+    );
+    const limited = build(
+      loadConfig({
+        TIDEMARK_MODE: 'embedded',
+        TIDEMARK_LOG_LEVEL: 'silent',
+        TIDEMARK_PROJECTS_FILE: file,
+        TIDEMARK_RATE_LIMIT_PER_KEY: '3',
+      }),
+      { transport: recording() },
+    );
+    const send = async (key: string, ip: string) =>
+      (
+        await limited.inject({
+          method: 'POST',
+          url: '/v1/batch',
+          payload: batchOf([pageEvent()], key),
+          remoteAddress: ip,
+        })
+      ).statusCode;
+    // From many addresses: the key's budget is shared.
+    expect([
+      await send('key-shop', '10.0.0.1'),
+      await send('key-shop', '10.0.0.2'),
+      await send('key-shop', '10.0.0.3'),
+    ]).toEqual([200, 200, 429]);
+    expect([
+      await send('key-blog', '10.0.0.4'),
+      await send('key-blog', '10.0.0.5'),
+      await send('key-blog', '10.0.0.6'),
+      await send('key-blog', '10.0.0.7'),
+    ]).toEqual([200, 200, 200, 429]);
+    await limited.close();
+  });
+});
+
+describe('load shedding', () => {
+  it('answers 503 overloaded while the producer backlog is over its limit, and recovers', async () => {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const transport = recording({ hold });
+    const small = build(configFor({ TIDEMARK_MAX_PENDING_EVENTS: '3' }), { transport });
+    const first = small.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    // Wait until the first request is inside the transport.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shed = await small.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    expect(shed.statusCode).toBe(503);
+    expect(shed.json()).toMatchObject({ code: 'overloaded' });
+    expect(shed.headers['retry-after']).toBe('5');
+    release();
+    expect((await first).statusCode).toBe(200);
+    const after = await small.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    expect(after.statusCode).toBe(200);
+    const metrics = (await small.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('tidemark_gateway_shed_total{cause="backlog"} 1');
+    await small.close();
+  });
+});
+
+describe('GET /metrics and /readyz', () => {
+  it('counts requests by route and status, events by outcome, and delivery latency', async () => {
+    const transport = recording();
+    const counted = build(configFor(), { transport });
+    await counted.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), { type: 'nope' }]),
+    });
+    await counted.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([pageEvent()], 'wrong-key') });
+    expect((await counted.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      mode: 'embedded',
+    });
+    const response = await counted.inject({ method: 'GET', url: '/metrics' });
+    expect(response.headers['content-type']).toContain('text/plain');
+    const text = response.body;
+    expect(text).toContain('tidemark_gateway_requests_total{route="/v1/batch",method="POST",status="200"} 1');
+    expect(text).toContain('tidemark_gateway_requests_total{route="/v1/batch",method="POST",status="401"} 1');
+    expect(text).toContain('tidemark_gateway_events_accepted_total{project="shop"} 1');
+    expect(text).toContain('tidemark_gateway_events_rejected_total{reason="invalid_type"} 1');
+    expect(text).toMatch(/tidemark_gateway_produce_duration_seconds_count 1\n/);
+    expect(text).toContain('tidemark_gateway_requests_in_flight 1'); // this request
+    await counted.close();
+  });
+
+  it('sends security headers and refuses prototype pollution in JSON bodies', async () => {
+    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+    const polluted = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'application/json' },
+      payload:
+        '{"writeKey":"key-shop","batch":[{"type":"page","anonymousId":"p","__proto__":{"admin":true}}]}',
+    });
+    expect(polluted.statusCode).toBe(400);
+    expect(polluted.json()).toMatchObject({ code: 'invalid_body' });
+  });
+});

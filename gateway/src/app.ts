@@ -1,10 +1,16 @@
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
+import { GatewayError } from './errors.js';
 import { createIngest } from './ingest.js';
 import { createLogger } from './logger.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
 import { registerErrorHandler } from './plugins/errorHandler.js';
+import type { Project } from './projects.js';
 import { batchRoute } from './routes/batch.js';
 import { healthRoute } from './routes/health.js';
 import { singleRoutes } from './routes/single.js';
@@ -15,6 +21,8 @@ export interface BuildDeps {
   transport: Transport;
   /** A logger shared with other components (logger.ts); by default one is made at `config.logLevel`. */
   logger?: FastifyBaseLogger;
+  /** Defaults to a fresh registry without process metrics (start.ts adds them). */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -22,15 +30,40 @@ export interface BuildDeps {
  * `inject()` and start.ts decides where it listens.
  */
 export function build(config: Config, deps: BuildDeps): FastifyInstance {
+  const metrics = deps.metrics ?? createGatewayMetrics();
   const app = Fastify({
     loggerInstance: deps.logger ?? createLogger(config.logLevel),
     bodyLimit: config.limits.maxBatchBytes,
-    // Clients retry on network errors with the same messageIds, so a slow body is cut rather than held.
+    // A hop count becomes proxy-addr's function form (Fastify's types list only the others).
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (
+            (hops) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
+    // Against slow clients: the whole request within 30 s, headers within 10 s, idle keep-alive closed
+    // after 65 s (longer than common load balancers' 60 s, so they close first). Clients retry with the
+    // same messageIds, so a cut request loses nothing.
     requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    // Fastify parses JSON with secure-json-parse: `__proto__` and `constructor.prototype` keys are refused.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
   });
+  // Node's own limits for the request head: 16 KiB of headers (its default), sent within 10 s.
+  app.server.headersTimeout = 10_000;
 
   registerErrorHandler(app);
   registerBodyParsing(app);
+  countRequests(app, metrics);
+  // An API's security headers; resources stay loadable cross-origin (beacons are no-cors requests).
+  app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
   app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
     // Beacons and text/plain fetches need no preflight; the methods and headers are allowed anyway for
@@ -40,15 +73,71 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
   });
+  // Load shedding before any work is done: a 503 with Retry-After the SDK honours, instead of a process
+  // that runs out of heap or answers everyone late. Health, readiness and metrics are always answered.
+  const { shedding } = config;
+  app.register(underPressure, {
+    maxEventLoopDelay: shedding.maxEventLoopDelayMs,
+    ...(shedding.maxHeapUsedBytes > 0 ? { maxHeapUsedBytes: shedding.maxHeapUsedBytes } : {}),
+    pressureHandler: async (_request: FastifyRequest, _reply: unknown, type: string) => {
+      metrics.shed.inc({ cause: type });
+      throw new GatewayError('overloaded');
+    },
+  });
+  app.register(rateLimit, { global: false, cache: 10_000 });
 
-  const ingest = createIngest(config, deps.transport);
-  app.register(healthRoute, { mode: config.mode });
+  app.register(healthRoute, { mode: config.mode, transport: deps.transport, metrics });
   app.register(
     async (scope) => {
+      const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;
+      if (perIpPerMinute > 0) {
+        // Counted before the body is read: a flood from one address costs no parsing.
+        const perIp = scope.createRateLimit({ max: perIpPerMinute, timeWindow: 60_000 });
+        scope.addHook('onRequest', async (request) => enforce(await perIp(request)));
+      }
+      const keyLimits = new WeakMap<FastifyRequest, { key: string; max: number }>();
+      const perKey = scope.createRateLimit({
+        timeWindow: 60_000,
+        keyGenerator: (request) => `key:${keyLimits.get(request)?.key}`,
+        max: (request) => keyLimits.get(request)?.max ?? perKeyPerMinute,
+      });
+      const limitKey = async (request: FastifyRequest, key: string, project: Project) => {
+        const max = project.rateLimitPerMinute ?? perKeyPerMinute;
+        if (max === 0) return;
+        keyLimits.set(request, { key, max });
+        enforce(await perKey(request));
+      };
+      const ingest = createIngest(config, { transport: deps.transport, metrics, limitKey });
       await scope.register(batchRoute, { ingest });
       await scope.register(singleRoutes, { ingest });
     },
     { prefix: config.pathPrefix },
   );
   return app;
+}
+
+/** Turns a rate-limit verdict into a 429 whose Retry-After is when the window frees up. */
+function enforce(verdict: { isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }): void {
+  if (!verdict.isAllowed && verdict.isExceeded) {
+    throw new GatewayError('rate_limited', { retryAfterSeconds: verdict.ttlInSeconds ?? 60 });
+  }
+}
+
+/** Requests by route and status, their duration, and how many are in flight (GET /metrics). */
+function countRequests(app: FastifyInstance, metrics: GatewayMetrics): void {
+  const started = new WeakMap<FastifyRequest, number>();
+  app.addHook('onRequest', async (request) => {
+    started.set(request, performance.now());
+    metrics.inFlight.inc();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.inFlight.dec();
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    const t = started.get(request);
+    if (t !== undefined) metrics.requestSeconds.observe({ route }, (performance.now() - t) / 1000);
+  });
+  app.addHook('onRequestAbort', async (_request) => {
+    metrics.inFlight.dec();
+  });
 }

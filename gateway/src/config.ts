@@ -33,6 +33,24 @@ export interface Limits {
   maxBatchBytes: number;
 }
 
+/** Requests per minute; 0 turns a limit off (DESIGN §2: 429 with Retry-After). */
+export interface RateLimits {
+  /** Per client IP (`request.ip`, see `trustProxy`), checked before the body is read. */
+  perIpPerMinute: number;
+  /** Per write key, unless its project sets `rateLimitPerMinute` in the projects file. */
+  perKeyPerMinute: number;
+}
+
+/** When the gateway answers 503 `overloaded` instead of taking more work, so it never falls over. */
+export interface Shedding {
+  /** Event-loop delay (ms, sampled) above which requests are refused. */
+  maxEventLoopDelayMs: number;
+  /** Heap in use (bytes) above which requests are refused; 0 = off. */
+  maxHeapUsedBytes: number;
+  /** Events handed to the transport and not yet acknowledged (the producer backlog) above which to refuse. */
+  maxPendingEvents: number;
+}
+
 export interface Config {
   mode: Mode;
   host: string;
@@ -48,6 +66,13 @@ export interface Config {
   /** Mount point of the `/v1/*` routes (e.g. `/t`): first-party paths dodge ad-block lists. */
   pathPrefix: string;
   limits: Limits;
+  rateLimits: RateLimits;
+  shedding: Shedding;
+  /**
+   * Fastify's `trustProxy`: false, true, a hop count, or proxy addresses/CIDRs. Decides `request.ip`, which
+   * the per-IP limit counts; never trust `X-Forwarded-For` from the open internet.
+   */
+  trustProxy: boolean | number | string[];
   /** Client clock correction applies only beyond this skew (DESIGN §3), so transit time is not folded in. */
   skewThresholdMs: number;
   /** Request header with the visitor's country set by a trusted proxy (e.g. `cf-ipcountry`); off when ''. */
@@ -122,6 +147,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (password !== undefined && password !== '') clickhouse.password = password;
   }
 
+  const trustRaw = str('TIDEMARK_TRUST_PROXY', 'false');
+  let trustProxy: Config['trustProxy'] = false;
+  if (trustRaw === 'true') trustProxy = true;
+  else if (/^\d+$/.test(trustRaw)) trustProxy = Number(trustRaw);
+  else if (trustRaw !== 'false') trustProxy = list('TIDEMARK_TRUST_PROXY', '');
+
   const config: Config = {
     mode: mode as Mode,
     host: str('TIDEMARK_LISTEN_HOST', '127.0.0.1'),
@@ -135,6 +166,16 @@ export function loadConfig(env: Env = process.env): Config {
       maxEventBytes: int('TIDEMARK_MAX_EVENT_BYTES', 32 * 1024, 256, 1024 * 1024),
       maxBatchBytes: int('TIDEMARK_MAX_BATCH_BYTES', 500 * 1024, 1024, 16 * 1024 * 1024),
     },
+    rateLimits: {
+      perIpPerMinute: int('TIDEMARK_RATE_LIMIT_PER_IP', 1200, 0, 10_000_000),
+      perKeyPerMinute: int('TIDEMARK_RATE_LIMIT_PER_KEY', 60_000, 0, 100_000_000),
+    },
+    shedding: {
+      maxEventLoopDelayMs: int('TIDEMARK_MAX_EVENT_LOOP_DELAY_MS', 1000, 10, 60_000),
+      maxHeapUsedBytes: int('TIDEMARK_MAX_HEAP_USED_MB', 0, 0, 1_000_000) * 1024 * 1024,
+      maxPendingEvents: int('TIDEMARK_MAX_PENDING_EVENTS', 100_000, 1, 100_000_000),
+    },
+    trustProxy,
     skewThresholdMs: int('TIDEMARK_SKEW_THRESHOLD_MS', 60_000, 0, 86_400_000),
     countryHeader: str('TIDEMARK_COUNTRY_HEADER', '').toLowerCase(),
     kafka: {

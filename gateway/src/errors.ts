@@ -12,7 +12,10 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
   | 'transport_unavailable'
+  | 'overloaded'
+  | 'not_ready'
   | 'internal';
 
 interface ErrorSpec {
@@ -30,6 +33,13 @@ const ERRORS: Record<ErrorCode, ErrorSpec> = {
   not_found: { status: 404, retriable: false, message: 'Not found.' },
   payload_too_large: { status: 413, retriable: false, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, retriable: false, message: 'Unsupported content type or encoding.' },
+  rate_limited: { status: 429, retriable: true, message: 'Too many requests; retry after the given delay.' },
+  overloaded: {
+    status: 503,
+    retriable: true,
+    message: 'The gateway is shedding load; retry after the given delay.',
+  },
+  not_ready: { status: 503, retriable: true, message: 'The event store is not reachable.' },
   transport_unavailable: {
     status: 503,
     retriable: true,
@@ -48,10 +58,17 @@ export class GatewayError extends Error {
   readonly retriable: boolean;
   /** Extra fields merged into the JSON body (e.g. the `rejected` list of a batch with no valid event). */
   readonly details: Record<string, unknown> | undefined;
+  /** `Retry-After` for this answer when it is retriable; RETRY_AFTER_SECONDS unless the cause knows better. */
+  readonly retryAfterSeconds: number;
 
   constructor(
     code: ErrorCode,
-    opts: { message?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+    opts: {
+      message?: string;
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     const spec = ERRORS[code];
     // A custom message is only kept for client errors: a 5xx answer must not leak what went wrong inside.
@@ -61,6 +78,7 @@ export class GatewayError extends Error {
     this.status = spec.status;
     this.retriable = spec.retriable;
     this.details = opts.details;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
   }
 
   /** The JSON body sent to the client. */

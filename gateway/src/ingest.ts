@@ -5,8 +5,9 @@ import type { Config } from './config.js';
 import { normalize, type Receipt } from './enrich/normalize.js';
 import { GatewayError } from './errors.js';
 import { toMessages } from './messages.js';
-import { indexProjects, originAllowed } from './projects.js';
-import type { Transport } from './transport/types.js';
+import type { GatewayMetrics } from './metrics.js';
+import { indexProjects, originAllowed, type Project } from './projects.js';
+import type { GatewayDeadLetter, Transport } from './transport/types.js';
 import { messageIdOf, type RejectReason, validateEvent } from './validate.js';
 
 /** One event the gateway refused, as listed in the response (and, later, on the dead-letter topic). */
@@ -32,19 +33,37 @@ export interface IngestInput {
 
 export type Ingest = (request: FastifyRequest, input: IngestInput) => Promise<IngestResult>;
 
+export interface IngestDeps {
+  transport: Transport;
+  metrics: GatewayMetrics;
+  /** Counts one request against the write key's limit; throws `rate_limited` (429) past it. */
+  limitKey?: (request: FastifyRequest, writeKey: string, project: Project) => Promise<void>;
+}
+
 /**
  * The gateway's one job, shared by every route: authenticate, validate each event, normalize the valid
- * ones, hand them to the transport, and report what was accepted only after the transport made it durable.
+ * ones, hand them to the transport together with the refused ones' dead letters, and report what was
+ * accepted only after the transport made both durable.
  */
-export function createIngest(config: Config, transport: Transport): Ingest {
+export function createIngest(config: Config, deps: IngestDeps): Ingest {
+  const { transport, metrics } = deps;
   const projects = indexProjects(config.projects);
   const { maxEventBytes } = config.limits;
+  const { maxPendingEvents } = config.shedding;
+  let pending = 0;
 
   return async (request, input) => {
     const writeKey = writeKeyOf(request, input.writeKey);
     const project = writeKey === undefined ? undefined : projects.get(writeKey);
-    if (project === undefined) throw new GatewayError('invalid_write_key');
+    if (writeKey === undefined || project === undefined) throw new GatewayError('invalid_write_key');
     if (!originAllowed(project, request.headers.origin)) throw new GatewayError('origin_not_allowed');
+    await deps.limitKey?.(request, writeKey, project);
+    // The producer backlog: past it, Kafka (or ClickHouse) is not keeping up, and queueing more in memory
+    // only moves the failure to the heap. Refused before any work, retried by the client.
+    if (pending + input.events.length > maxPendingEvents && pending > 0) {
+      metrics.shed.inc({ cause: 'backlog' });
+      throw new GatewayError('overloaded');
+    }
 
     const receipt: Receipt = {
       projectId: project.id,
@@ -56,24 +75,54 @@ export function createIngest(config: Config, transport: Transport): Ingest {
     };
     const rows: EventRow[] = [];
     const rejected: Rejected[] = [];
+    const letters: GatewayDeadLetter[] = [];
+    const at = new Date(receipt.receivedAtMs).toISOString();
     input.events.forEach((raw, index) => {
       const verdict = validateEvent(raw, maxEventBytes);
-      if (verdict.ok) rows.push(normalize(verdict.event, receipt));
-      else rejected.push({ index, messageId: messageIdOf(raw), reason: verdict.reason });
+      if (verdict.ok) {
+        rows.push(normalize(verdict.event, receipt));
+        return;
+      }
+      const messageId = messageIdOf(raw);
+      rejected.push({ index, messageId, reason: verdict.reason });
+      letters.push({
+        stage: 'gateway',
+        reason: verdict.reason,
+        projectId: project.id,
+        index,
+        messageId,
+        raw: JSON.stringify(raw) ?? 'null',
+        at,
+      });
     });
 
-    // A request in which nothing is usable is a client error, not a success with zero events: a 400 shows
-    // up in the sender's error handling and monitoring, while the list still says what was wrong with each
-    // event. The SDK drops invalid events either way, so nothing retries forever.
-    if (rows.length === 0) {
-      throw new GatewayError('no_valid_events', { details: { accepted: 0, rejected } });
-    }
+    // Valid events and dead letters are made durable together: if either fails the client gets a 503 and
+    // resends the whole body, which repeats nothing but rows that event-id deduplication removes.
+    const started = performance.now();
+    pending += rows.length;
+    metrics.pendingEvents.set(pending);
     try {
-      await transport.deliver(toMessages(rows));
+      await Promise.all([
+        rows.length > 0 ? transport.deliver(toMessages(rows)) : undefined,
+        transport.deadLetter(letters),
+      ]);
     } catch (error) {
       throw error instanceof GatewayError
         ? error
         : new GatewayError('transport_unavailable', { cause: error });
+    } finally {
+      pending -= rows.length;
+      metrics.pendingEvents.set(pending);
+    }
+    metrics.deliverSeconds.observe((performance.now() - started) / 1000);
+    if (rows.length > 0) metrics.eventsAccepted.inc({ project: project.id }, rows.length);
+    for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
+
+    // A request in which nothing is usable is a client error, not a success with zero events: a 400 shows
+    // up in the sender's error handling and monitoring, while the list still says what was wrong with each
+    // event (each also kept as a dead letter). The SDK drops invalid events either way.
+    if (rows.length === 0) {
+      throw new GatewayError('no_valid_events', { details: { accepted: 0, rejected } });
     }
     if (rejected.length > 0) request.log.info({ rejected }, 'events rejected');
     return { accepted: rows.length, rejected };

@@ -11,6 +11,8 @@ export interface Project {
    * Checked only when the request carries an `Origin` header: server-side senders have none.
    */
   allowedOrigins?: string[];
+  /** Requests per minute for each of its write keys; the gateway-wide default when absent, 0 = no limit. */
+  rateLimitPerMinute?: number;
 }
 
 /** The project used when embedded mode starts with no keys configured, so `pnpm start` works as is. */
@@ -36,7 +38,10 @@ export function parseWriteKeys(value: string, problems: string[]): Project[] {
   return [...byId.values()];
 }
 
-/** Reads `TIDEMARK_PROJECTS_FILE`: `{ "projects": [ { "id", "writeKeys": [], "allowedOrigins"?: [] } ] }`. */
+/**
+ * Reads `TIDEMARK_PROJECTS_FILE`:
+ * `{ "projects": [ { "id", "writeKeys": [], "allowedOrigins"?: [], "rateLimitPerMinute"?: n } ] }`.
+ */
 export function readProjectsFile(path: string, problems: string[]): Project[] {
   let parsed: unknown;
   try {
@@ -60,9 +65,15 @@ export function readProjectsFile(path: string, problems: string[]): Project[] {
       problems.push(`${where} needs "writeKeys": a non-empty list of strings`);
     } else if (p.allowedOrigins !== undefined && !isStringList(p.allowedOrigins)) {
       problems.push(`${where} "allowedOrigins" must be a list of strings`);
+    } else if (
+      p.rateLimitPerMinute !== undefined &&
+      !(Number.isInteger(p.rateLimitPerMinute) && p.rateLimitPerMinute >= 0)
+    ) {
+      problems.push(`${where} "rateLimitPerMinute" must be a whole number ≥ 0`);
     } else {
       const project: Project = { id: p.id, writeKeys: p.writeKeys };
       if (p.allowedOrigins) project.allowedOrigins = p.allowedOrigins;
+      if (p.rateLimitPerMinute !== undefined) project.rateLimitPerMinute = p.rateLimitPerMinute;
       projects.push(project);
     }
   }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { build } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
+import { createGatewayMetrics } from './metrics.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import { createKafkaTransport } from './transport/kafka.js';
 import type { Transport } from './transport/types.js';
@@ -42,7 +43,7 @@ export async function startGateway(config: Config): Promise<Gateway> {
       await clickhouse.close();
       throw error;
     }
-    transport = createEmbeddedTransport(createWriter({ clickhouse }));
+    transport = createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse });
   } else {
     const kafka = createKafkaTransport(config, { logger });
     try {
@@ -54,7 +55,7 @@ export async function startGateway(config: Config): Promise<Gateway> {
     transport = kafka;
   }
 
-  const app = build(config, { transport, logger });
+  const app = build(config, { transport, logger, metrics: createGatewayMetrics({ processMetrics: true }) });
   // Fastify runs onClose after the server stopped taking requests and in-flight ones were answered, so
   // nothing is delivered into a closed producer or client.
   app.addHook('onClose', async () => {

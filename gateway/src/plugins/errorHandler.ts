@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { GatewayError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { GatewayError } from '../errors.js';
 
 /**
  * Every failure leaves as one of our errors (errors.ts): stable code, status, and for retriable ones a
@@ -8,9 +8,12 @@ import { GatewayError, RETRY_AFTER_SECONDS } from '../errors.js';
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const answer = toGatewayError(error);
-    if (answer.status >= 500) request.log.error({ err: error, code: answer.code }, 'request failed');
+    // Shedding and readiness answers are the gateway working as designed: warnings, not errors.
+    if (answer.code === 'internal' || answer.code === 'transport_unavailable')
+      request.log.error({ err: error, code: answer.code }, 'request failed');
+    else if (answer.status >= 500) request.log.warn({ code: answer.code }, 'request refused');
     else request.log.info({ code: answer.code, reason: answer.message }, 'request refused');
-    if (answer.retriable) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (answer.retriable) reply.header('retry-after', String(answer.retryAfterSeconds));
     return reply.status(answer.status).send(answer.toJSON());
   });
 

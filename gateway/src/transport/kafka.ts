@@ -1,7 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { CompressionTypes, Kafka, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Admin,
+  CompressionTypes,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
-import type { Transport, TransportMessage } from './types.js';
+import type { GatewayDeadLetter, Transport, TransportMessage } from './types.js';
 
 /** The Kafka transport also owns its start-up step, which needs the broker (start.ts calls it). */
 export interface KafkaTransport extends Transport {
@@ -50,6 +58,7 @@ export function createKafkaTransport(
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  let admin: Admin | undefined;
 
   return {
     async connect() {
@@ -75,7 +84,35 @@ export function createKafkaTransport(
       await producer.send({ topic: settings.topic, acks: -1, compression, messages });
     },
 
+    async deadLetter(records: GatewayDeadLetter[]) {
+      if (records.length === 0) return;
+      await producer.send({
+        topic: settings.dlqTopic,
+        acks: -1,
+        compression,
+        messages: records.map((r) => ({
+          key: `${r.projectId}:${r.messageId ?? `#${r.index}`}`,
+          value: JSON.stringify(r),
+        })),
+      });
+    },
+
+    // One metadata request through a kept admin connection, bounded by the client's request timeout.
+    async ready() {
+      admin ??= kafka.admin({ retry: { retries: 0 } });
+      try {
+        await admin.connect();
+        await admin.fetchTopicMetadata({ topics: [settings.topic] });
+      } catch (error) {
+        const stale = admin;
+        admin = undefined;
+        await stale?.disconnect().catch(() => {});
+        throw error;
+      }
+    },
+
     async close() {
+      await admin?.disconnect().catch(() => {});
       await producer.disconnect();
     },
   };

@@ -13,5 +13,27 @@ export interface TransportMessage {
  */
 export interface Transport {
   deliver(messages: TransportMessage[]): Promise<void>;
+  /**
+   * Keeps events the gateway refused, with why (DESIGN §4): the dead-letter topic in distributed mode, the
+   * quarantine table in embedded mode. Resolves once they are durable; a retry may store them twice.
+   */
+  deadLetter(records: GatewayDeadLetter[]): Promise<void>;
+  /** Resolves when the store behind the transport answers (Kafka metadata, or `SELECT 1`); rejects otherwise. */
+  ready(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One refused event as written to the dead-letter topic; the sink writes the same shape with `stage: 'sink'`. */
+export interface GatewayDeadLetter {
+  stage: 'gateway';
+  /** The stable code also listed in the response (`invalid_type`, `too_large`, …). */
+  reason: string;
+  projectId: string;
+  /** Position in the request's batch, and the client's messageId when it sent one. */
+  index: number;
+  messageId: string | null;
+  /** The event exactly as received, as JSON text. */
+  raw: string;
+  /** When the gateway received it, ISO 8601. */
+  at: string;
 }
