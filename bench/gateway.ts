@@ -1,0 +1,376 @@
+// Distributed-mode gateway under load: how many events per second one gateway process takes in through
+// POST /v1/batch and makes durable in Kafka (acks=all), against the ceiling of a bare Fastify server that only
+// parses the same bodies, and the latency it answers with at half its maximum rate. In one run:
+//   1. the ceiling: a plain Fastify server (text/plain parsed as JSON, 200, nothing else),
+//   2. the gateway, unthrottled, with the same autocannon settings,
+//   3. the gateway again at half the request rate it reached in 2,
+// then the topic's offsets are checked against what the gateway says it accepted.
+//   npx tsx bench/gateway.ts [seconds=10] [connections=20]
+// Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes
+// as in production (`node --import tsx`), so their RSS (from /proc) is theirs alone and they do not share an
+// event loop with autocannon. Rate limits are turned off; shedding and everything else are the defaults, and
+// TIDEMARK_* variables in the environment reach the gateway as they would in production.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Gateway } from '@tidemark/gateway';
+import { Kafka, logLevel } from 'kafkajs';
+import { uuidv7 } from 'uuidv7';
+import { freePort, startKafka } from '../scripts/kafka.mjs';
+
+const CEILING_PORT_ENV = 'TIDEMARK_BENCH_CEILING_PORT';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const gatewayDir = join(root, 'gateway');
+// Neither fastify (the gateway's dependency, not the root's) nor autocannon (no types) is imported directly.
+const requireFromGateway = createRequire(join(gatewayDir, 'package.json'));
+const requireFromRoot = createRequire(import.meta.url);
+
+/** The slice of autocannon's options and result this benchmark uses (autocannon ships no types). */
+interface CannonRequest {
+  method: 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+interface CannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: CannonRequest[];
+  overallRate?: number;
+  warmup?: { connections: number; duration: number };
+}
+interface CannonResult {
+  totalCompletedRequests: number;
+  /** Seconds. */
+  duration: number;
+  /** Milliseconds. */
+  latency: { p50: number; p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  '1xx': number;
+  '2xx': number;
+  '3xx': number;
+  '4xx': number;
+  '5xx': number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+const autocannon = requireFromRoot('autocannon') as (options: CannonOptions) => Promise<CannonResult>;
+
+/**
+ * The parse-and-drop ceiling, in its own process: the gateway's body parsing (text/plain through Fastify's
+ * JSON parser, same body limit) and a 200, without auth, validation, enrichment or Kafka.
+ */
+async function serveCeiling(port: number): Promise<void> {
+  const fastify = requireFromGateway('fastify') as (options: {
+    bodyLimit: number;
+    logger: boolean;
+  }) => Gateway['app'];
+  const app = fastify({ bodyLimit: 500 * 1024, logger: false });
+  const json = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
+  app.post('/v1/batch', async (request) => {
+    const { batch } = request.body as { batch?: unknown[] };
+    return { accepted: batch?.length ?? 0, rejected: [] };
+  });
+  await app.listen({ host: '127.0.0.1', port });
+}
+
+async function bench(): Promise<void> {
+  const [seconds = 10, connections = 20] = process.argv.slice(2).map(Number);
+  const eventsPerBatch = 20;
+  const distinctBodies = 50;
+  const warmupSeconds = 2;
+  const goals = { ratio: 0.5, p99Ms: 50, rssMb: 200 };
+
+  const id = randomUUID().slice(0, 8);
+  const topic = `tidemark.bench.${id}`;
+  const writeKey = `bench-key-${id}`;
+  const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-gateway-'));
+  const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
+  const children: Server[] = [];
+  let broker: Awaited<ReturnType<typeof startKafka>> | undefined;
+  try {
+    broker = external?.length ? undefined : await startKafka({ port: 0, dataDir: join(scratch, 'kafka') });
+    const brokers = external?.length ? external : (broker?.brokers ?? []);
+    const requests = Array.from({ length: distinctBodies }, (_, n) => ({
+      method: 'POST' as const,
+      path: '/v1/batch',
+      headers: { 'content-type': 'text/plain', 'user-agent': CHROME, origin: 'https://shop.example' },
+      body: batchBody(writeKey, n, eventsPerBatch),
+    }));
+    const bodyBytes = requests.reduce((sum, r) => sum + Buffer.byteLength(r.body), 0) / requests.length;
+    const load = (url: string, overallRate?: number) =>
+      autocannon({
+        url,
+        connections,
+        duration: seconds,
+        requests,
+        ...(overallRate ? { overallRate } : { warmup: { connections, duration: warmupSeconds } }),
+      });
+
+    console.log(
+      `gateway bench: ${seconds} s per run (+${warmupSeconds} s warm-up unthrottled), ${connections} connections, ` +
+        `${distinctBodies} distinct ${eventsPerBatch}-event batches of ${(bodyBytes / 1024).toFixed(1)} KiB, ` +
+        `one visitor each\n` +
+        `  Kafka ${brokers.join(',')} (${broker ? 'started for the run' : 'KAFKA_BROKERS'}), topic ${topic}; ` +
+        `rate limits OFF for the benchmark (TIDEMARK_RATE_LIMIT_PER_IP=0, TIDEMARK_RATE_LIMIT_PER_KEY=0)\n` +
+        `  RSS: the server's child process, /proc VmRSS sampled every 100 ms (peak) and VmHWM at the end`,
+    );
+
+    // 1. The ceiling.
+    const ceilingPort = await freePort();
+    const ceiling = await startServer(
+      'ceiling',
+      spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+        cwd: root,
+        env: { ...process.env, [CEILING_PORT_ENV]: String(ceilingPort) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+      `http://127.0.0.1:${ceilingPort}`,
+      '/',
+    );
+    children.push(ceiling);
+    const top = await measure(ceiling, () => load(ceiling.url));
+    await ceiling.stop();
+    console.log(line('ceiling, Fastify parse-and-drop', top, eventsPerBatch));
+
+    // 2. The gateway, unthrottled, then 3. at half its maximum.
+    const gatewayPort = await freePort();
+    const gateway = await startServer(
+      'gateway',
+      spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+        cwd: gatewayDir,
+        env: {
+          TIDEMARK_LOG_LEVEL: 'warn',
+          ...process.env,
+          TIDEMARK_MODE: 'distributed',
+          TIDEMARK_PORT: String(gatewayPort),
+          TIDEMARK_LISTEN_HOST: '127.0.0.1',
+          KAFKA_BROKERS: brokers.join(','),
+          TIDEMARK_KAFKA_TOPIC: topic,
+          TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+          TIDEMARK_WRITE_KEYS: `${writeKey}:bench`,
+          TIDEMARK_RATE_LIMIT_PER_IP: '0',
+          TIDEMARK_RATE_LIMIT_PER_KEY: '0',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+      `http://127.0.0.1:${gatewayPort}`,
+      '/readyz',
+    );
+    children.push(gateway);
+    const max = await measure(gateway, () => load(gateway.url));
+    console.log(line('gateway → Kafka (acks=all, gzip)', max, eventsPerBatch));
+    const ratio = eventsPerSecond(max, eventsPerBatch) / eventsPerSecond(top, eventsPerBatch);
+    console.log(`  ratio gateway / ceiling events/s:  ${ratio.toFixed(2)}   (goal ≥ ${goals.ratio})`);
+
+    const halfRate = Math.max(1, Math.round(max.totalCompletedRequests / max.duration / 2));
+    const half = await measure(gateway, () => load(gateway.url, halfRate));
+    console.log(line(`gateway at half that, ${halfRate} req/s`, half, eventsPerBatch));
+    const rssPeak = Math.max(max.rssPeak, half.rssPeak, gateway.hwm());
+    console.log(
+      `  goals: p99 at half the maximum ${ms(half.latency.p99)} (goal ≤ ${goals.p99Ms} ms)   ` +
+        `gateway RSS peak ${mb(rssPeak)} (goal ≤ ${goals.rssMb} MB)`,
+    );
+
+    // What the gateway says it made durable, against what the topic holds.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    await gateway.stop();
+    const accepted = metricSum(metrics, 'tidemark_gateway_events_accepted_total');
+    const shed = metricLines(metrics, 'tidemark_gateway_shed_total');
+    const kafka = new Kafka({ clientId: 'tidemark-bench', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const count = async (t: string) =>
+      (await admin.fetchTopicOffsets(t)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    const [messages, deadLetters] = [await count(topic), await count(`${topic}.dlq`)];
+    await admin.disconnect();
+    // Each body is one visitor's batch, which the gateway writes as one message of eventsPerBatch rows.
+    const expected = accepted / eventsPerBatch;
+    console.log(
+      `  topic ${topic}: ${messages} messages (${messages * eventsPerBatch} events), dead letters ${deadLetters}; ` +
+        `gateway accepted ${accepted} events (warm-up included) = ${expected} messages: ` +
+        `${messages === expected ? 'match' : 'MISMATCH'}\n` +
+        `  gateway shed: ${shed.length > 0 ? shed.join(', ') : 'none'}`,
+    );
+    if (messages !== expected) process.exitCode = 1;
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  } finally {
+    for (const child of children) await child.stop();
+    await broker?.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A server in a child process, its address and its memory. */
+interface Server {
+  url: string;
+  /** Resident set size now, bytes (0 once it has exited). */
+  rss(): number;
+  /** Peak resident set size since it started (VmHWM), bytes. */
+  hwm(): number;
+  /** SIGTERM (the gateway closes gracefully), SIGKILL after 15 s; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Waits until `probe` answers 200 (any answer for `/`), or fails if the child exits first. */
+async function startServer(name: string, child: ChildProcess, url: string, probe: string): Promise<Server> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A benchmark that dies without stop() must not leave a server behind holding its port.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const status = (field: string) => async () => {
+    try {
+      const text = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let rss = 0;
+  let hwm = 0;
+  const readRss = status('VmRSS');
+  const readHwm = status('VmHWM');
+  const sampler = setInterval(async () => {
+    rss = await readRss();
+    hwm = (await readHwm()) || hwm;
+  }, 100);
+  let stopping: Promise<void> | undefined;
+  const server: Server = {
+    url,
+    rss: () => rss,
+    hwm: () => hwm,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(sampler);
+        process.off('exit', killOnExit);
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await server.stop();
+      throw new Error(`${name} exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`);
+    }
+    const response = await fetch(`${url}${probe}`).catch(() => undefined);
+    if (response && (probe === '/' || response.ok)) break;
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`${name} not ready at ${url}${probe} within 60 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return server;
+}
+
+/** Runs one load and keeps the server's peak RSS while it ran (warm-up included). */
+async function measure(
+  server: Server,
+  run: () => Promise<CannonResult>,
+): Promise<CannonResult & { rssPeak: number }> {
+  let rssPeak = server.rss();
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, server.rss());
+  }, 100);
+  try {
+    const result = await run();
+    return { ...result, rssPeak: Math.max(rssPeak, server.rss()) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Events made it in per second: only 2xx answers count, so a fast 503 is not throughput. */
+function eventsPerSecond(result: CannonResult, eventsPerBatch: number): number {
+  return (result['2xx'] / result.duration) * eventsPerBatch;
+}
+
+function line(label: string, r: CannonResult & { rssPeak: number }, eventsPerBatch: number): string {
+  const codes = Object.entries(r.statusCodeStats)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, { count }]) => `${code}×${count}`);
+  const non2xx = r['1xx'] + r['3xx'] + r['4xx'] + r['5xx'];
+  return (
+    `  ${`${label}:`.padEnd(45)}${Math.round(eventsPerSecond(r, eventsPerBatch)).toLocaleString('en-US').padStart(9)} events/s ` +
+    `${(r.totalCompletedRequests / r.duration).toFixed(0).padStart(6)} req/s   ` +
+    `p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, max ${ms(r.latency.max)}   RSS peak ${mb(r.rssPeak)}\n` +
+    `  ${''.padEnd(45)}2xx ${r['2xx']}, 4xx ${r['4xx']}, 5xx ${r['5xx']}, non-2xx ${non2xx}` +
+    `${codes.length > 0 ? ` (${codes.join(', ')})` : ''}, errors ${r.errors}, timeouts ${r.timeouts}`
+  );
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** Prometheus text lines of one metric, without the comments. */
+function metricLines(text: string, name: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+function metricSum(text: string, name: string): number {
+  return metricLines(text, name).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/** One visitor's batch as the SDK sends it: a page view, then what they did on a shop's pages. */
+function batchBody(writeKey: string, n: number, size: number): string {
+  const sentAt = Date.now();
+  const anonymousId = randomUUID();
+  const products = ['kayak', 'paddle', 'dry-bag', 'life-vest', 'spray-skirt', 'roof-rack'];
+  const batch = Array.from({ length: size }, (_, i) => {
+    const product = products[(n + i) % products.length] ?? 'kayak';
+    const page = i % 5 === 0;
+    const path = page && i === 0 ? '/' : `/products/${product}`;
+    const search = i === 0 ? `?utm_source=newsletter&utm_medium=email&utm_campaign=spring-${n % 7}` : '';
+    const event = page
+      ? { type: 'page', name: product, properties: { path, search } }
+      : {
+          type: 'track',
+          event: ['Product Viewed', 'Product Added', 'Checkout Started'][i % 3],
+          properties: { product_id: `${product}-${n % 40}`, price: 19 + ((n * 31 + i * 7) % 900), currency: 'EUR' },
+        };
+    return {
+      ...event,
+      messageId: uuidv7(),
+      anonymousId,
+      timestamp: new Date(sentAt - (size - i) * 1500).toISOString(),
+      context: {
+        page: {
+          url: `https://shop.example${path}${search}`,
+          path,
+          referrer: i === 0 ? 'https://www.google.com/' : 'https://shop.example/',
+          title: `${product[0]?.toUpperCase()}${product.slice(1)} | Shop Example`,
+          search,
+        },
+        userAgent: CHROME,
+        locale: 'de-DE',
+        timezone: 'Europe/Berlin',
+        screen: { width: 1920, height: 1080 },
+        library: { name: '@tidemark/sdk', version: '0.1.0' },
+      },
+    };
+  });
+  return JSON.stringify({ writeKey, sentAt: new Date(sentAt).toISOString(), batch });
+}
+
+// Last, so that every constant above is initialized: the same file is the benchmark and its ceiling server.
+if (process.env[CEILING_PORT_ENV]) await serveCeiling(Number(process.env[CEILING_PORT_ENV]));
+else await bench();
