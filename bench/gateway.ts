@@ -7,9 +7,9 @@
 // then the topic's offsets are checked against what the gateway says it accepted.
 //   npx tsx bench/gateway.ts [seconds=10] [connections=20]
 // Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes
-// as in production (`node --import tsx`), so their RSS (from /proc) is theirs alone and they do not share an
-// event loop with autocannon. Rate limits are turned off; shedding and everything else are the defaults, and
-// TIDEMARK_* variables in the environment reach the gateway as they would in production.
+// as in production (`node --import tsx`; the ceiling is bench/gateway-ceiling.ts), so their RSS (from /proc) is
+// theirs alone and they do not share an event loop with autocannon. Rate limits are turned off; shedding and
+// everything else keep their defaults, and TIDEMARK_* variables in the environment reach the gateway.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,17 +17,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Gateway } from '@tidemark/gateway';
 import { Kafka, logLevel } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
 import { freePort, startKafka } from '../scripts/kafka.mjs';
 
-const CEILING_PORT_ENV = 'TIDEMARK_BENCH_CEILING_PORT';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gatewayDir = join(root, 'gateway');
-// Neither fastify (the gateway's dependency, not the root's) nor autocannon (no types) is imported directly.
-const requireFromGateway = createRequire(join(gatewayDir, 'package.json'));
-const requireFromRoot = createRequire(import.meta.url);
 
 /** The slice of autocannon's options and result this benchmark uses (autocannon ships no types). */
 interface CannonRequest {
@@ -45,7 +40,8 @@ interface CannonOptions {
   warmup?: { connections: number; duration: number };
 }
 interface CannonResult {
-  totalCompletedRequests: number;
+  /** `total`: responses received. */
+  requests: { total: number };
   /** Seconds. */
   duration: number;
   /** Milliseconds. */
@@ -59,33 +55,16 @@ interface CannonResult {
   '5xx': number;
   statusCodeStats: Record<string, { count: number }>;
 }
-const autocannon = requireFromRoot('autocannon') as (options: CannonOptions) => Promise<CannonResult>;
-
-/**
- * The parse-and-drop ceiling, in its own process: the gateway's body parsing (text/plain through Fastify's
- * JSON parser, same body limit) and a 200, without auth, validation, enrichment or Kafka.
- */
-async function serveCeiling(port: number): Promise<void> {
-  const fastify = requireFromGateway('fastify') as (options: {
-    bodyLimit: number;
-    logger: boolean;
-  }) => Gateway['app'];
-  const app = fastify({ bodyLimit: 500 * 1024, logger: false });
-  const json = app.getDefaultJsonParser('remove', 'remove');
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
-  app.post('/v1/batch', async (request) => {
-    const { batch } = request.body as { batch?: unknown[] };
-    return { accepted: batch?.length ?? 0, rejected: [] };
-  });
-  await app.listen({ host: '127.0.0.1', port });
-}
+// autocannon ships no types: required, and typed by the interfaces above.
+const autocannon = createRequire(import.meta.url)('autocannon') as (
+  options: CannonOptions,
+) => Promise<CannonResult>;
 
 async function bench(): Promise<void> {
   const [seconds = 10, connections = 20] = process.argv.slice(2).map(Number);
   const eventsPerBatch = 20;
   const distinctBodies = 50;
-  const warmupSeconds = 2;
+  const warmupSeconds = 5;
   const goals = { ratio: 0.5, p99Ms: 50, rssMb: 200 };
 
   const id = randomUUID().slice(0, 8);
@@ -115,7 +94,7 @@ async function bench(): Promise<void> {
       });
 
     console.log(
-      `gateway bench: ${seconds} s per run (+${warmupSeconds} s warm-up unthrottled), ${connections} connections, ` +
+      `gateway bench: ${seconds} s per run (unthrottled ones after ${warmupSeconds} s of warm-up), ${connections} connections, ` +
         `${distinctBodies} distinct ${eventsPerBatch}-event batches of ${(bodyBytes / 1024).toFixed(1)} KiB, ` +
         `one visitor each\n` +
         `  Kafka ${brokers.join(',')} (${broker ? 'started for the run' : 'KAFKA_BROKERS'}), topic ${topic}; ` +
@@ -127,9 +106,8 @@ async function bench(): Promise<void> {
     const ceilingPort = await freePort();
     const ceiling = await startServer(
       'ceiling',
-      spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      spawn(process.execPath, ['--import', 'tsx', 'bench/gateway-ceiling.ts', String(ceilingPort)], {
         cwd: root,
-        env: { ...process.env, [CEILING_PORT_ENV]: String(ceilingPort) },
         stdio: ['ignore', 'inherit', 'inherit'],
       }),
       `http://127.0.0.1:${ceilingPort}`,
@@ -170,7 +148,7 @@ async function bench(): Promise<void> {
     const ratio = eventsPerSecond(max, eventsPerBatch) / eventsPerSecond(top, eventsPerBatch);
     console.log(`  ratio gateway / ceiling events/s:  ${ratio.toFixed(2)}   (goal ≥ ${goals.ratio})`);
 
-    const halfRate = Math.max(1, Math.round(max.totalCompletedRequests / max.duration / 2));
+    const halfRate = Math.max(1, Math.round(max.requests.total / max.duration / 2));
     const half = await measure(gateway, () => load(gateway.url, halfRate));
     console.log(line(`gateway at half that, ${halfRate} req/s`, half, eventsPerBatch));
     const rssPeak = Math.max(max.rssPeak, half.rssPeak, gateway.hwm());
@@ -185,6 +163,9 @@ async function bench(): Promise<void> {
     await gateway.stop();
     const accepted = metricSum(metrics, 'tidemark_gateway_events_accepted_total');
     const shed = metricLines(metrics, 'tidemark_gateway_shed_total');
+    const produceMs =
+      (metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_sum') * 1000) /
+      metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_count');
     const kafka = new Kafka({ clientId: 'tidemark-bench', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -198,7 +179,8 @@ async function bench(): Promise<void> {
       `  topic ${topic}: ${messages} messages (${messages * eventsPerBatch} events), dead letters ${deadLetters}; ` +
         `gateway accepted ${accepted} events (warm-up included) = ${expected} messages: ` +
         `${messages === expected ? 'match' : 'MISMATCH'}\n` +
-        `  gateway shed: ${shed.length > 0 ? shed.join(', ') : 'none'}`,
+        `  gateway shed: ${shed.length > 0 ? shed.join(', ') : 'none'}; ` +
+        `mean wait for Kafka's acks per request ${ms(produceMs)} (all runs)`,
     );
     if (messages !== expected) process.exitCode = 1;
   } catch (err) {
@@ -266,7 +248,9 @@ async function startServer(name: string, child: ChildProcess, url: string, probe
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await server.stop();
-      throw new Error(`${name} exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`);
+      throw new Error(
+        `${name} exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`,
+      );
     }
     const response = await fetch(`${url}${probe}`).catch(() => undefined);
     if (response && (probe === '/' || response.ok)) break;
@@ -308,7 +292,7 @@ function line(label: string, r: CannonResult & { rssPeak: number }, eventsPerBat
   const non2xx = r['1xx'] + r['3xx'] + r['4xx'] + r['5xx'];
   return (
     `  ${`${label}:`.padEnd(45)}${Math.round(eventsPerSecond(r, eventsPerBatch)).toLocaleString('en-US').padStart(9)} events/s ` +
-    `${(r.totalCompletedRequests / r.duration).toFixed(0).padStart(6)} req/s   ` +
+    `${(r.requests.total / r.duration).toFixed(0).padStart(6)} req/s   ` +
     `p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, max ${ms(r.latency.max)}   RSS peak ${mb(r.rssPeak)}\n` +
     `  ${''.padEnd(45)}2xx ${r['2xx']}, 4xx ${r['4xx']}, 5xx ${r['5xx']}, non-2xx ${non2xx}` +
     `${codes.length > 0 ? ` (${codes.join(', ')})` : ''}, errors ${r.errors}, timeouts ${r.timeouts}`
@@ -345,7 +329,11 @@ function batchBody(writeKey: string, n: number, size: number): string {
       : {
           type: 'track',
           event: ['Product Viewed', 'Product Added', 'Checkout Started'][i % 3],
-          properties: { product_id: `${product}-${n % 40}`, price: 19 + ((n * 31 + i * 7) % 900), currency: 'EUR' },
+          properties: {
+            product_id: `${product}-${n % 40}`,
+            price: 19 + ((n * 31 + i * 7) % 900),
+            currency: 'EUR',
+          },
         };
     return {
       ...event,
@@ -371,6 +359,5 @@ function batchBody(writeKey: string, n: number, size: number): string {
   return JSON.stringify({ writeKey, sentAt: new Date(sentAt).toISOString(), batch });
 }
 
-// Last, so that every constant above is initialized: the same file is the benchmark and its ceiling server.
-if (process.env[CEILING_PORT_ENV]) await serveCeiling(Number(process.env[CEILING_PORT_ENV]));
-else await bench();
+// Last, once every constant above is initialized.
+await bench();
