@@ -530,6 +530,30 @@ describe('GET /metrics and /readyz', () => {
     await counted.close();
   });
 
+  it("describes the API in OpenAPI 3, from the routes' own schemas", async () => {
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const doc = response.json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/batch',
+        '/v1/track',
+        '/v1/page',
+        '/v1/screen',
+        '/v1/identify',
+        '/v1/group',
+        '/v1/alias',
+        '/healthz',
+        '/readyz',
+      ]),
+    );
+    expect(doc.paths['/v1/batch']?.post).toMatchObject({
+      requestBody: { content: { 'application/json': { schema: { required: ['batch'] } } } },
+      responses: { 200: expect.anything() },
+    });
+  });
+
   it('sends security headers and refuses prototype pollution in JSON bodies', async () => {
     const response = await app.inject({ method: 'GET', url: '/healthz' });
     expect(response.headers['x-content-type-options']).toBe('nosniff');

@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
@@ -85,8 +86,36 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     },
   });
   app.register(rateLimit, { global: false, cache: 10_000 });
+  // The API description, generated from the routes' own JSON schemas, so it cannot drift from what is
+  // validated: GET /openapi.json.
+  app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tidemark gateway',
+        version: '1',
+        description:
+          'The Segment HTTP Tracking API. Send the write key in the body (`writeKey`) or as the HTTP Basic user ' +
+          'with an empty password. Bodies may be text/plain or application/json, optionally gzip-encoded. ' +
+          'A batch is accepted in part: each refused event is listed with its index, messageId and reason. ' +
+          '429 and 503 answers carry Retry-After.',
+      },
+      components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },
+    },
+  });
 
-  app.register(healthRoute, { mode: config.mode, transport: deps.transport, metrics });
+  // Probes log at warn at most, never louder than the app itself.
+  const quiet = ['error', 'fatal', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
+  app.register(healthRoute, {
+    mode: config.mode,
+    transport: deps.transport,
+    metrics,
+    logLevel: quiet as 'warn',
+  });
+  app.get(
+    '/openapi.json',
+    { schema: { hide: true }, config: { pressureHandler: () => undefined } },
+    async () => app.swagger(),
+  );
   app.register(
     async (scope) => {
       const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;

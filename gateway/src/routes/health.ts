@@ -14,7 +14,7 @@ const readyCacheMs = 1_000;
  * `GET /readyz`: the store behind the transport answers (Kafka metadata, or `SELECT 1`) — for orchestrators
  * that should hold traffic back from a gateway that cannot deliver yet.
  * `GET /metrics`: Prometheus text.
- * None of them is shed or rate-limited.
+ * None of them is shed or rate-limited. app.ts registers them at `warn` (probes come every few seconds).
  */
 export const healthRoute: FastifyPluginAsync<{
   mode: Mode;
@@ -33,14 +33,13 @@ export const healthRoute: FastifyPluginAsync<{
           },
         },
       },
-      logLevel: 'warn',
       config: always,
     },
     async () => ({ status: 'ok', mode }),
   );
 
   let last: { at: number; ok: boolean; error?: string } | undefined;
-  app.get('/readyz', { logLevel: 'warn', config: always }, async (request) => {
+  app.get('/readyz', { config: always }, async (request) => {
     if (!last || Date.now() - last.at > readyCacheMs) {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -65,7 +64,7 @@ export const healthRoute: FastifyPluginAsync<{
     return { status: 'ready', mode };
   });
 
-  app.get('/metrics', { logLevel: 'warn', config: always }, async (_request, reply) => {
+  app.get('/metrics', { config: always }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
