@@ -60,6 +60,46 @@ export function createKafkaTransport(
   const compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   let admin: Admin | undefined;
 
+  // Group commit: one produce request in flight (maxInFlightRequests 1 keeps a visitor's events in order);
+  // the requests that arrive meanwhile wait together and leave as one produce request when it returns, each
+  // answered when Kafka acknowledged that request. Under load a round trip carries many HTTP requests
+  // instead of one, and an idle gateway still sends at once.
+  type Waiting = {
+    messages: TransportMessage[];
+    bytes: number;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  };
+  let waiting: Waiting[] = [];
+  let sending = false;
+  const sendWaiting = () => {
+    // At most ~1 MiB of JSON per produce request (gzip makes it far smaller): the broker's default limit per
+    // record batch is 1 MB, and one partition's batch can get most of it.
+    let bytes = 0;
+    let take = 0;
+    while (take < waiting.length && (take === 0 || bytes + (waiting[take]?.bytes ?? 0) <= 1024 * 1024)) {
+      bytes += waiting[take]?.bytes ?? 0;
+      take += 1;
+    }
+    const group = waiting.slice(0, take);
+    waiting = waiting.slice(take);
+    sending = true;
+    producer
+      .send({ topic: settings.topic, acks: -1, compression, messages: group.flatMap((g) => g.messages) })
+      .then(
+        () => {
+          for (const g of group) g.resolve();
+        },
+        (error: unknown) => {
+          for (const g of group) g.reject(error);
+        },
+      )
+      .finally(() => {
+        sending = false;
+        if (waiting.length > 0) sendWaiting();
+      });
+  };
+
   return {
     async connect() {
       const admin = kafka.admin({ retry: RETRY });
@@ -79,9 +119,12 @@ export function createKafkaTransport(
       await producer.connect();
     },
 
-    async deliver(messages: TransportMessage[]) {
-      if (messages.length === 0) return;
-      await producer.send({ topic: settings.topic, acks: -1, compression, messages });
+    deliver(messages: TransportMessage[]) {
+      if (messages.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ messages, bytes: messages.reduce((n, m) => n + m.value.length, 0), resolve, reject });
+        if (!sending) sendWaiting();
+      });
     },
 
     async deadLetter(records: GatewayDeadLetter[]) {
