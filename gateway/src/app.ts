@@ -16,6 +16,7 @@ import { batchRoute } from './routes/batch.js';
 import { healthRoute } from './routes/health.js';
 import { singleRoutes } from './routes/single.js';
 import type { Transport } from './transport/types.js';
+import { segmentEventSchema } from './validate.js';
 
 export interface BuildDeps {
   /** Where accepted events go; the caller owns it (start.ts closes it when the app closes). */
@@ -99,7 +100,12 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
           'A batch is accepted in part: each refused event is listed with its index, messageId and reason. ' +
           '429 and 503 answers carry Retry-After.',
       },
-      components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },
+      // 3.1: its schemas are JSON Schema, so the event schema the gateway validates with is published as is.
+      openapi: '3.1.0',
+      components: {
+        securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } },
+        schemas: { SegmentEvent: segmentEventSchema as unknown as Record<string, unknown> },
+      },
     },
   });
 

@@ -36,6 +36,28 @@ describe('validateEvent', () => {
     expect(validateEvent(raw, MAX)).toEqual({ ok: false, reason });
   });
 
+  it('reports the first fault by a fixed precedence when an event has several', () => {
+    const raw = { type: 'track', anonymousId: '', messageId: 7, timestamp: 'soon', properties: 1 };
+    expect(validateEvent(raw, MAX)).toEqual({ ok: false, reason: 'invalid_message_id' });
+    expect(validateEvent({ ...raw, messageId: 'm' }, MAX)).toEqual({ ok: false, reason: 'missing_id' });
+    expect(validateEvent({ ...raw, messageId: 'm', userId: 'u' }, MAX)).toEqual({
+      ok: false,
+      reason: 'missing_event',
+    });
+    expect(validateEvent({ ...raw, messageId: 'm', userId: 'u', event: 'E' }, MAX)).toEqual({
+      ok: false,
+      reason: 'invalid_timestamp',
+    });
+  });
+
+  it('takes a userId when the anonymousId is blank, and ignores fields it does not know', () => {
+    const verdict = validateEvent(
+      { type: 'page', anonymousId: '  ', userId: 'u1', extra: { any: 'thing' } },
+      MAX,
+    );
+    expect(verdict).toEqual({ ok: true, event: { type: 'page', userId: 'u1' } });
+  });
+
   it('stores numeric ids as text, as Segment server libraries send them', () => {
     const verdict = validateEvent({ type: 'identify', userId: 42 }, MAX);
     expect(verdict.ok && verdict.event.userId).toBe('42');

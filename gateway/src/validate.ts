@@ -1,3 +1,4 @@
+import { Ajv, type ErrorObject } from 'ajv';
 import { parseTimestamp } from './enrich/time.js';
 import {
   EVENT_TYPES,
@@ -22,39 +23,104 @@ export type RejectReason =
 
 export type Validation = { ok: true; event: SegmentEvent } | { ok: false; reason: RejectReason };
 
-const TYPES = new Set<string>(EVENT_TYPES);
+const idSchema = { anyOf: [{ type: 'number' }, { type: 'string', pattern: '\\S' }] };
+const timeSchema = { anyOf: [{ type: 'null' }, { type: 'string', format: 'segment-timestamp' }] };
+const objectOrNull = { type: ['object', 'null'] };
 
 /**
- * Checks one raw event of a batch. The envelope schema cannot do this: a batch is accepted in part
- * (DESIGN §2), so each event gets its own verdict instead of failing the request.
+ * One event of the Segment HTTP API as the gateway accepts it (DESIGN §2), as JSON Schema. Fields it does not
+ * name are kept or ignored, never an error. Only what the gateway relies on is constrained: a known type, a
+ * usable messageId, an id to attribute the event to, an event name for `track`, parseable times, and objects
+ * where objects belong.
+ */
+export const segmentEventSchema = {
+  $id: 'https://tidemark.dev/schemas/segment-event.json',
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: [...EVENT_TYPES] },
+    messageId: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: 200 }] },
+    timestamp: timeSchema,
+    sentAt: timeSchema,
+    properties: objectOrNull,
+    traits: objectOrNull,
+    context: objectOrNull,
+  },
+  allOf: [
+    // Who it is about: an anonymousId or a userId, a number or a string that is not blank.
+    {
+      anyOf: [
+        { required: ['anonymousId'], properties: { anonymousId: idSchema } },
+        { required: ['userId'], properties: { userId: idSchema } },
+      ],
+    },
+    // What happened, for a track call.
+    {
+      if: { properties: { type: { const: 'track' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable.
+      then: { required: ['event'], properties: { event: { type: 'string', pattern: '\\S' } } },
+    },
+  ],
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addFormat('segment-timestamp', (value: string) => parseTimestamp(value) !== undefined);
+const check = ajv.compile(segmentEventSchema);
+
+/** Reasons in the order they are reported when an event has several faults, so the answer is stable. */
+const PRECEDENCE: RejectReason[] = [
+  'invalid_type',
+  'invalid_message_id',
+  'missing_id',
+  'missing_event',
+  'invalid_timestamp',
+  'invalid_properties',
+  'invalid_traits',
+  'invalid_context',
+];
+
+/** The stable reason code for one schema violation. */
+function reasonOf(error: ErrorObject): RejectReason {
+  if (error.schemaPath.startsWith('#/allOf/0')) return 'missing_id';
+  if (error.schemaPath.startsWith('#/allOf/1')) return 'missing_event';
+  const field =
+    error.keyword === 'required'
+      ? String(error.params.missingProperty)
+      : (error.instancePath.split('/')[1] ?? '');
+  switch (field) {
+    case 'messageId':
+      return 'invalid_message_id';
+    case 'timestamp':
+    case 'sentAt':
+      return 'invalid_timestamp';
+    case 'properties':
+      return 'invalid_properties';
+    case 'traits':
+      return 'invalid_traits';
+    case 'context':
+      return 'invalid_context';
+    default:
+      return 'invalid_type';
+  }
+}
+
+/**
+ * Checks one raw event of a batch against `segmentEventSchema`. The envelope schema cannot do this: a batch is
+ * accepted in part (DESIGN §2), so each event gets its own verdict instead of failing the request. The size
+ * limit is checked here too, on the event's JSON text.
  */
 export function validateEvent(raw: unknown, maxEventBytes: number): Validation {
   if (!isObject(raw)) return { ok: false, reason: 'not_an_object' };
   if (Buffer.byteLength(JSON.stringify(raw)) > maxEventBytes) return { ok: false, reason: 'too_large' };
-  if (typeof raw.type !== 'string' || !TYPES.has(raw.type)) return { ok: false, reason: 'invalid_type' };
-  const type = raw.type as EventType;
-
-  const messageId = raw.messageId;
-  if (messageId != null && (typeof messageId !== 'string' || messageId === '' || messageId.length > 200)) {
-    return { ok: false, reason: 'invalid_message_id' };
+  if (!check(raw)) {
+    const reasons = new Set((check.errors ?? []).map(reasonOf));
+    return { ok: false, reason: PRECEDENCE.find((r) => reasons.has(r)) ?? 'invalid_type' };
   }
-  // Segment accepts numeric ids from server libraries; they are stored as text.
+  const type = raw.type as EventType;
+  const messageId = raw.messageId;
   const anonymousId = idString(raw.anonymousId);
   const userId = idString(raw.userId);
-  if (anonymousId === undefined && userId === undefined) return { ok: false, reason: 'missing_id' };
-
   const event = typeof raw.event === 'string' ? raw.event.trim() : '';
-  if (type === 'track' && event === '') return { ok: false, reason: 'missing_event' };
-
-  for (const field of ['timestamp', 'sentAt'] as const) {
-    const value = raw[field];
-    if (value != null && (typeof value !== 'string' || parseTimestamp(value) === undefined)) {
-      return { ok: false, reason: 'invalid_timestamp' };
-    }
-  }
-  if (raw.properties != null && !isObject(raw.properties)) return { ok: false, reason: 'invalid_properties' };
-  if (raw.traits != null && !isObject(raw.traits)) return { ok: false, reason: 'invalid_traits' };
-  if (raw.context != null && !isObject(raw.context)) return { ok: false, reason: 'invalid_context' };
 
   const valid: SegmentEvent = { type };
   if (typeof messageId === 'string') valid.messageId = messageId;
