@@ -272,6 +272,40 @@ describe('CORS', () => {
     expect((await send('https://shop.example')).statusCode).toBe(200);
     await strict.close();
   });
+
+  it('answers preflights for the global origins and every origin a project allows, and no other', async () => {
+    const projectsFile = join(dir, 'projects-cors.json');
+    await writeFile(
+      projectsFile,
+      JSON.stringify({
+        projects: [{ id: 'blog', writeKeys: ['kb'], allowedOrigins: ['https://blog.example'] }],
+      }),
+    );
+    const listed = build(
+      configFor({
+        TIDEMARK_WRITE_KEYS: '',
+        TIDEMARK_PROJECTS_FILE: projectsFile,
+        TIDEMARK_CORS_ORIGINS: 'https://www.example',
+      }),
+      { transport: recording() },
+    );
+    const preflight = async (origin: string) =>
+      (
+        await listed.inject({
+          method: 'OPTIONS',
+          url: '/v1/batch',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
+        })
+      ).headers['access-control-allow-origin'];
+    expect(await preflight('https://www.example')).toBe('https://www.example');
+    expect(await preflight('https://blog.example')).toBe('https://blog.example');
+    expect(await preflight('https://evil.example')).toBeUndefined();
+    await listed.close();
+  });
 });
 
 describe('GET /healthz', () => {

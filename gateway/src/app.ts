@@ -67,7 +67,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
   app.register(cors, {
-    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    origin: corsOrigins(config),
     // Beacons and text/plain fetches need no preflight; the methods and headers are allowed anyway for
     // senders that use application/json or Basic auth from a page.
     methods: ['GET', 'POST', 'OPTIONS'],
@@ -149,6 +149,17 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     { prefix: config.pathPrefix },
   );
   return app;
+}
+
+/**
+ * Origins a browser may send from: TIDEMARK_CORS_ORIGINS, plus every origin a project names in its
+ * `allowedOrigins`. A preflight carries no write key, so it is answered for the union; the request itself is
+ * then checked against its own key's origins (403 otherwise). Cached by browsers for a day (`maxAge`).
+ */
+function corsOrigins(config: Config): '*' | string[] {
+  if (config.corsOrigins.includes('*')) return '*';
+  const named = config.projects.flatMap((p) => (p.allowedOrigins ?? []).filter((o) => o !== '*'));
+  return [...new Set([...config.corsOrigins, ...named])];
 }
 
 /** Turns a rate-limit verdict into a 429 whose Retry-After is when the window frees up. */
