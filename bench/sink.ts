@@ -21,9 +21,10 @@ import {
   type SinkConfig,
   startSink,
 } from '@tidemark/sink';
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../scripts/kafka.mjs';
 import { makeRow } from '../sink/src/row.fixture.js';
+import { produceAsGateway } from '../test/support/offsets.js';
 
 const [events = 200_000, partitions = 6, rounds = 3] = process.argv.slice(2).map(Number);
 const rowsPerMessage = 20;
@@ -58,15 +59,7 @@ async function fill(): Promise<{ topic: string; seconds: number }> {
   const producer = kafka.producer();
   await producer.connect();
   const started = performance.now();
-  // gzip, as the gateway produces by default; 100 messages a request stay under the broker's 1 MB limit.
-  for (let i = 0; i < messages.length; i += 100) {
-    await producer.send({
-      topic,
-      acks: -1,
-      compression: CompressionTypes.GZIP,
-      messages: messages.slice(i, i + 100),
-    });
-  }
+  await produceAsGateway(producer, topic, messages);
   await producer.disconnect();
   return { topic, seconds: (performance.now() - started) / 1000 };
 }

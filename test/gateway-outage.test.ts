@@ -6,6 +6,7 @@ import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
 import { type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import { eventIdsOf, readTopic } from './support/offsets.js';
 
 // The broker stopped under load, for real: a broker of this test's own (the shared one must keep running),
 // stopped mid-run and started again on the same port and data directory. The gateway may only answer 200 or
@@ -107,30 +108,15 @@ it('answers only 200 or 503 while the broker is down, and every acknowledged eve
 
   // Read the whole topic back: every acknowledged messageId once (only unacknowledged ones may be missing).
   const acknowledged = new Set(byStatus['200']?.flatMap((o) => o.ids));
-  const seen = new Map<string, number>();
   const kafka = new Kafka({ clientId: 'tidemark-outage-reader', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
-  const reader = kafka.consumer({ groupId: `outage-reader-${randomUUID()}` });
-  let read = 0;
-  await reader.connect();
-  await reader.subscribe({ topic, fromBeginning: true });
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      read += 1;
-      for (const line of (message.value?.toString() ?? '').split('\n')) {
-        if (line === '') continue;
-        const id = (JSON.parse(line) as { event_id: string }).event_id;
-        seen.set(id, (seen.get(id) ?? 0) + 1);
-      }
-    },
-  });
-  const deadline = Date.now() + 30_000;
-  while (read < total && Date.now() < deadline) await wait(200);
-  await reader.disconnect();
+  const seen = new Map<string, number>();
+  for (const id of eventIdsOf(await readTopic(brokers, topic, (read) => read.length >= total)))
+    seen.set(id, (seen.get(id) ?? 0) + 1);
 
   const missing = [...acknowledged].filter((id) => !seen.has(id));
   const doubled = [...acknowledged].filter((id) => (seen.get(id) ?? 0) > 1);

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { readTopic } from './support/offsets.js';
 import { eventually, type Pipeline, startPipeline } from './support/stack.js';
 
 // The distributed path with nothing faked: gateway (kafkajs, acks=all) → Kafka broker → sink consumer group → chDB.
@@ -168,25 +167,9 @@ it('keeps the valid events of a mixed batch and writes each refused one to the d
   });
 
   // The dead letters are in Kafka before the answer: read them back from the topic's start.
-  const kafka = new Kafka({
-    clientId: 'tidemark-dlq-reader',
-    brokers: inject('kafkaBrokers'),
-    logLevel: logLevel.NOTHING,
-  });
-  const reader = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
-  const letters: { key: string; value: Record<string, unknown> }[] = [];
-  await reader.connect();
-  await reader.subscribe({ topic: `${pipeline.topic}.dlq`, fromBeginning: true });
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      letters.push({
-        key: message.key?.toString() ?? '',
-        value: JSON.parse(message.value?.toString() ?? '{}'),
-      });
-    },
-  });
-  await eventually(async () => (letters.length >= 2 ? true : undefined), { what: 'two dead letters' });
-  await reader.disconnect();
+  const letters = (
+    await readTopic(inject('kafkaBrokers'), `${pipeline.topic}.dlq`, (read) => read.length >= 2)
+  ).map((m) => ({ key: m.key, value: JSON.parse(m.value) as Record<string, unknown> }));
   expect(letters.sort((a, b) => Number(a.value.index) - Number(b.value.index))).toEqual([
     {
       key: `${pipeline.projectId}:dlq-missing-event`,

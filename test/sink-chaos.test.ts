@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/sink';
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/kafka.mjs';
-import { gatewayMessages, groupLag } from './support/offsets.js';
+import { gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
 import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
@@ -71,14 +71,7 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
         (wave + 1) * (events / waves),
         rowsPerMessage,
       );
-      for (let i = 0; i < messages.length; i += 100) {
-        await producer.send({
-          topic,
-          acks: -1,
-          compression: CompressionTypes.GZIP,
-          messages: messages.slice(i, i + 100),
-        });
-      }
+      await produceAsGateway(producer, topic, messages);
       await new Promise((resolve) => setTimeout(resolve, 700));
     }
   })();

@@ -16,7 +16,7 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { makeRow } from '../sink/src/row.fixture.js';
-import { committedTotal } from './support/offsets.js';
+import { committedTotal, readTopic } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 
 // The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
@@ -123,17 +123,9 @@ it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, a
   expect(parked).toEqual([{ topic, _partition: 0, _offset: '1', error: expect.stringMatching(/UUID/i) }]);
 
   // The dead-letter record: the raw row as the gateway produced it, the reason and the stage.
-  const letters: DeadLetter[] = [];
-  const reader = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
-  await reader.connect();
-  await reader.subscribe({ topic: config.kafka.dlqTopic, fromBeginning: true });
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      letters.push(JSON.parse(message.value?.toString() ?? '{}'));
-    },
-  });
-  await eventually(async () => (letters.length > 0 ? true : undefined), { what: 'the dead-letter record' });
-  await reader.disconnect();
+  const letters: DeadLetter[] = (
+    await readTopic(brokers, config.kafka.dlqTopic, (read) => read.length > 0)
+  ).map((m) => JSON.parse(m.value));
   expect(letters).toEqual([
     expect.objectContaining({
       stage: 'sink',

@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { type Admin, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { makeRow } from '../../sink/src/row.fixture.js';
 
 /** Offsets the group committed on the topic, summed over partitions (a partition with none counts 0). */
@@ -41,4 +42,63 @@ export function gatewayMessages(
     messages.push({ key: `${project}:${visitor}`, value });
   }
   return messages;
+}
+
+/** Produces messages as the gateway does (acks=all, gzip), 100 to a request to stay under the broker's 1 MB. */
+export async function produceAsGateway(
+  producer: Producer,
+  topic: string,
+  messages: { key: string; value: string }[],
+): Promise<void> {
+  for (let i = 0; i < messages.length; i += 100) {
+    await producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: messages.slice(i, i + 100),
+    });
+  }
+}
+
+/** A message as read back: key and value as text. */
+export type ReadMessage = { key: string; value: string };
+
+/**
+ * Reads `topic` from its start with a consumer group of its own until `enough(messages so far)` holds or
+ * `timeoutMs` passed, and returns what it read (the caller's assertions say what was missing).
+ */
+export async function readTopic(
+  brokers: string[],
+  topic: string,
+  enough: (messages: ReadMessage[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ReadMessage[]> {
+  const kafka = new Kafka({ clientId: 'tidemark-test-reader', brokers, logLevel: logLevel.NOTHING });
+  const reader = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  const messages: ReadMessage[] = [];
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        messages.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' });
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!enough(messages) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    await reader.disconnect();
+  }
+  return messages;
+}
+
+/** The `event_id` of every JSONEachRow line in the messages, in order (a row sent twice appears twice). */
+export function eventIdsOf(messages: ReadMessage[]): string[] {
+  return messages.flatMap((m) =>
+    m.value
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { event_id: string }).event_id),
+  );
 }
