@@ -1,4 +1,5 @@
 import { isbotMatches } from 'isbot';
+import { memoize } from './memo.js';
 
 /**
  * Why an event looks automated, `''` when it does not. Events are flagged, never dropped (DESIGN §3), so
@@ -12,23 +13,15 @@ import { isbotMatches } from 'isbot';
  * have none, and calling them bots would hide real events.
  */
 export function botReason(userAgent: string): string {
-  if (userAgent === '') return '';
-  let reason = cache.get(userAgent);
-  if (reason === undefined) {
-    const matches = isbotMatches(userAgent);
-    const word = matches.map(firstWord).find((w) => w !== '' && w !== 'mozilla');
-    reason = matches.length === 0 ? '' : `ua:${word ?? 'other'}`;
-    if (cache.size >= CACHE_SIZE) cache.clear();
-    cache.set(userAgent, reason);
-  }
-  return reason;
+  return userAgent === '' ? '' : reasonOf(userAgent);
 }
 
-// isbot's pattern is one large regular expression: a third of the gateway's CPU under load when run for every
-// event (measured with --cpu-prof on 20-event batches). A visitor's events share one User-Agent, so results
-// are kept like the parsed User-Agent's (userAgent.ts): cleared when full, simple and bounded.
-const cache = new Map<string, string>();
-const CACHE_SIZE = 2000;
+const reasonOf = memoize((userAgent: string): string => {
+  const matches = isbotMatches(userAgent);
+  if (matches.length === 0) return '';
+  const word = matches.map(firstWord).find((w) => w !== '' && w !== 'mozilla');
+  return `ua:${word ?? 'other'}`;
+});
 
 function firstWord(match: string): string {
   const head =
