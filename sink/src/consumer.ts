@@ -309,6 +309,14 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     return mine;
   }
 
+  /** Waits for the running flush, if any, then starts the next; false when the group rejoined meanwhile. */
+  async function flushNext(gen: number): Promise<boolean> {
+    if (busy) await running;
+    if (gen !== generation) return false;
+    void schedule(gen);
+    return true;
+  }
+
   async function handle(batch: ConsumedBatch, control: BatchControl, gen: number): Promise<void> {
     const { partition } = batch;
     highWatermarks.set(partition, BigInt(batch.highWatermark));
@@ -351,18 +359,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       batcher.add(partition, message.offset, message.value);
       // Resolving only moves the fetch position (autoCommit is off): the commit waits for the insert.
       control.resolveOffset(message.offset);
-      if (batcher.isFull()) {
-        if (busy) await running;
-        if (gen !== generation) return;
-        void schedule(gen);
-      }
+      if (batcher.isFull() && !(await flushNext(gen))) return;
     }
     metrics.buffered.set(batcher.rows);
-    if (batcher.isDue()) {
-      if (busy) await running;
-      if (gen !== generation) return;
-      void schedule(gen);
-    }
+    if (batcher.isDue()) await flushNext(gen);
   }
 
   /** Runs `handle`, heartbeating every second while it waits for a running flush. */
