@@ -13,7 +13,7 @@ import { registerBodyParsing } from './plugins/bodyParsing.js';
 import { registerErrorHandler } from './plugins/errorHandler.js';
 import type { Project } from './projects.js';
 import { batchRoute } from './routes/batch.js';
-import { healthRoute } from './routes/health.js';
+import { healthRoute, unshed } from './routes/health.js';
 import { singleRoutes } from './routes/single.js';
 import type { Transport } from './transport/types.js';
 import { segmentEventSchema } from './validate.js';
@@ -117,11 +117,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     metrics,
     logLevel: quiet as 'warn',
   });
-  app.get(
-    '/openapi.json',
-    { schema: { hide: true }, config: { pressureHandler: () => undefined } },
-    async () => app.swagger(),
-  );
+  app.get('/openapi.json', { schema: { hide: true }, config: unshed }, async () => app.swagger());
   app.register(
     async (scope) => {
       const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;

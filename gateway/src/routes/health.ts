@@ -4,6 +4,9 @@ import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Transport } from '../transport/types.js';
 
+/** Route config that exempts a route from load shedding (under-pressure lets it through). */
+export const unshed = { pressureHandler: () => undefined };
+
 const readyTimeoutMs = 2_000;
 // Probes come every few seconds from every load balancer: one answer serves them for a second.
 const readyCacheMs = 1_000;
@@ -21,7 +24,6 @@ export const healthRoute: FastifyPluginAsync<{
   transport: Transport;
   metrics: GatewayMetrics;
 }> = async (app, { mode, transport, metrics }) => {
-  const always = { pressureHandler: () => undefined };
   app.get(
     '/healthz',
     {
@@ -33,13 +35,13 @@ export const healthRoute: FastifyPluginAsync<{
           },
         },
       },
-      config: always,
+      config: unshed,
     },
     async () => ({ status: 'ok', mode }),
   );
 
   let last: { at: number; ok: boolean; error?: string } | undefined;
-  app.get('/readyz', { config: always }, async (request) => {
+  app.get('/readyz', { config: unshed }, async (request) => {
     if (!last || Date.now() - last.at > readyCacheMs) {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -64,7 +66,7 @@ export const healthRoute: FastifyPluginAsync<{
     return { status: 'ready', mode };
   });
 
-  app.get('/metrics', { config: always }, async (_request, reply) => {
+  app.get('/metrics', { config: unshed }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
