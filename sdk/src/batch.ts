@@ -6,7 +6,8 @@ import type { Entry } from './queue.js';
  * bytes"), so one body must stay below that. 64,000 leaves room under both readings of "64 KB".
  */
 export const MAX_BODY_BYTES = 64_000;
-const encoder = new TextEncoder();
+/** UTF-8 bytes of a text. */
+const size = (text: string) => new Blob([text]).size;
 
 /** Events that travel together in one request body. */
 export interface Chunk {
@@ -18,9 +19,12 @@ export interface Chunk {
   bytes: number;
 }
 
-/** The Segment batch body (DESIGN §2). `sentAt` is stamped per attempt: the gateway's clock-skew fix needs it. */
-export function envelope(writeKey: string, jsons: string[]): string {
-  return `{"writeKey":${JSON.stringify(writeKey)},"sentAt":"${new Date().toISOString()}","batch":[${jsons}]}`;
+/**
+ * The Segment batch body (DESIGN §2). `sentAt` is stamped per attempt: the gateway's clock-skew fix needs it.
+ * `dropped`, when not 0, counts the events this page deleted unsent because the stored queue was over a limit.
+ */
+export function envelope(writeKey: string, jsons: string[], dropped: number): string {
+  return `{"writeKey":${JSON.stringify(writeKey)},"sentAt":"${new Date().toISOString()}",${dropped ? `"dropped":${dropped},` : ''}"batch":[${jsons}]}`;
 }
 
 /**
@@ -28,11 +32,11 @@ export function envelope(writeKey: string, jsons: string[]): string {
  * alone (and without keepalive, see `send`); the gateway will reject it as too large, which drops it.
  * A generator, so the sender can take the first chunk without measuring a long offline backlog.
  */
-export function* chunks(entries: Entry[], writeKey: string): Generator<Chunk> {
-  const overhead = encoder.encode(envelope(writeKey, [])).length;
+export function* chunks(entries: Entry[], writeKey: string, dropped: number): Generator<Chunk> {
+  const overhead = size(envelope(writeKey, [], dropped));
   let chunk: Chunk = { ids: [], jsons: [], bytes: overhead };
   for (const [id, json] of entries) {
-    const bytes = encoder.encode(json).length;
+    const bytes = size(json);
     // `+ 1`: the comma before every event but the first.
     if (chunk.ids.length && chunk.bytes + 1 + bytes > MAX_BODY_BYTES) {
       yield chunk;

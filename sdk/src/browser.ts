@@ -1,30 +1,63 @@
 import { createClient } from './client.js';
-import type { TidemarkClient } from './types.js';
+import type { TidemarkClient, TidemarkOptions } from './types.js';
+
+/** A call made to the pre-load snippet's stub: `[method, arguments]`. */
+type Call = [method: keyof TidemarkClient, args: unknown[]];
 
 declare global {
   interface Window {
-    /** The script-tag client (`dist/tidemark.min.js`). */
-    tidemark?: TidemarkClient;
+    /** The script-tag client (`dist/tidemark.min.js`), or before it loads the snippet's stub. */
+    tidemark?: TidemarkClient | (Call[] & Partial<TidemarkClient>);
   }
 }
 
-// The script-tag entry. Configured by its own tag's data attributes:
-//   <script defer src="/tidemark.min.js" data-host="https://t.example.com" data-write-key="KEY"
-//           data-flush-interval="1000" data-debug></script>
-// `currentScript` is set while a classic script (deferred or not) runs; the selector is for a copy inlined
-// or loaded as a module, where it is null.
-if (!window.tidemark) {
+// The script-tag entry, configured by its own tag's data attributes:
+//   <script defer src="/tidemark.min.js" data-write-key="KEY" data-host="https://t.example.com"
+//           data-endpoint="/v1/batch" data-flush-interval="1000" data-autocapture data-vitals data-debug></script>
+// `currentScript` is set while a classic script (deferred, async or inserted by the snippet) runs; the selector
+// is for a copy inlined or loaded as a module, where it is null.
+const stub = window.tidemark;
+if (!stub || Array.isArray(stub)) {
   const tag = (document.currentScript ??
-    document.querySelector('script[data-write-key]')) as HTMLElement | null;
+    document.querySelector('script[data-write-key]')) as HTMLScriptElement | null;
   const data = tag?.dataset ?? {};
-  const client = createClient({
+  /** A boolean attribute: present (`data-debug`, `data-debug="true"`) unless its value is `"false"`. */
+  const on = (value?: string) => (value === undefined ? undefined : value !== 'false');
+  const options: TidemarkOptions = {
     writeKey: data.writeKey ?? '',
     host: data.host,
+    endpoint: data.endpoint,
     flushInterval: Number(data.flushInterval) || undefined,
-    debug: data.debug !== undefined,
-  });
+    sessionTimeout: Number(data.sessionTimeout) || undefined,
+    debug: on(data.debug),
+    cookieless: on(data.cookieless),
+    requireConsent: on(data.requireConsent),
+    respectDoNotTrack: on(data.respectDnt),
+    autoPageviews: on(data.autoPageviews),
+    autocapture: on(data.autocapture),
+    hoverCapture: on(data.hoverCapture),
+    outboundLinks: on(data.outboundLinks),
+  };
+  const client = createClient(options);
   window.tidemark = client;
-  // A page view per load. Loaded `async` while the document is still parsing, wait for its title.
-  if (document.readyState === 'loading') addEventListener('DOMContentLoaded', () => client.page());
-  else client.page();
+  // Calls made before this script loaded, in the order they were made; before the first page view, which
+  // waits a task (so an `identify()` or `optIn()` made early applies to it).
+  for (const [method, args] of stub ?? []) {
+    try {
+      (client[method] as (...a: unknown[]) => void)(...args);
+    } catch {
+      // An unknown method name in the queue: skip it.
+    }
+  }
+  // Web Vitals: a second file beside this one, fetched only once the page is idle, so it costs nothing before.
+  if (data.vitals !== undefined) {
+    const load = () => {
+      const script = document.createElement('script');
+      script.src = data.vitals || (tag?.src ?? '').replace(/[^/]*$/, 'tidemark.vitals.min.js');
+      document.head.append(script);
+    };
+    const idle = () => (globalThis.requestIdleCallback ?? setTimeout)(load);
+    if (document.readyState === 'complete') idle();
+    else addEventListener('load', idle);
+  }
 }

@@ -1,29 +1,73 @@
+import { captureClicks } from './autocapture/clicks.js';
+import { capturePageviews } from './autocapture/pageviews.js';
 import { type Chunk, chunks, envelope, MAX_BODY_BYTES } from './batch.js';
-import { eventContext, pageContext } from './context.js';
-import { BEACONED, createQueue, HELD, INFLIGHT, PENDING } from './queue.js';
+import { constantContext, pageContext } from './context.js';
+import { createQueue, type Entry } from './queue.js';
 import { retryDelay } from './retry.js';
-import { anonymousId } from './session.js';
-import { createIdbStore } from './store.js';
+import { createVisitor } from './session.js';
+import { createIdbStore, createLocalStore, createMemoryStore } from './store.js';
 import { createTransport } from './transport.js';
-import type { Properties, TidemarkClient, TidemarkEvent, TidemarkOptions } from './types.js';
+import type {
+  EventMap,
+  PageContext,
+  Properties,
+  TidemarkClient,
+  TidemarkEvent,
+  TidemarkOptions,
+} from './types.js';
 import { uuidv7 } from './uuid.js';
 
+/** An event as `track()` and friends note it: the caller's fields, the time, the page. Built later (`build`). */
+type Noted = [fields: Partial<TidemarkEvent>, at: number, page: PageContext];
+
+/** Milliseconds of building and storing noted events per task: well below the 50 ms of a long task. */
+const SLICE_MS = 8;
+
 /**
- * Creates a client. Events are stored when tracked and sent in batches to `host + '/v1/batch'`: with fetch
- * keepalive once `flushAt` events wait or `flushInterval` ms after the first, with `sendBeacon` when the page
- * is hidden or unloaded. An event leaves the store only after the gateway answered its batch with a 2xx
- * (DESIGN §6.1). Several clients with one write key on one page would each send the stored events: create one.
+ * Creates a client. `track()` and friends only note the event (a few microseconds); a task later it is built,
+ * passed through `beforeSend`, serialized and stored (IndexedDB → localStorage → memory), then sent in batches to
+ * `host + endpoint`: with fetch keepalive once `flushAt` events wait or `flushInterval` ms after the first, with
+ * `sendBeacon` when the page is hidden or unloaded. An event leaves the store only after the gateway answered
+ * its batch with a 2xx (DESIGN §6.1). The tabs of one site share the stored events; one tab at a time sends them
+ * (Web Locks), so no tab sends what another is sending.
  */
-export function createClient(options: TidemarkOptions): TidemarkClient {
-  const { writeKey, flushAt = 20, flushInterval = 5000 } = options;
+export function createClient<Events extends EventMap = EventMap>(
+  options: TidemarkOptions,
+): TidemarkClient<Events> {
+  const {
+    writeKey,
+    flushAt = 20,
+    flushInterval = 5000,
+    beforeSend = (event) => event,
+    autoPageviews = true,
+  } = options;
   const log = options.debug ? (...args: unknown[]) => console.log('[tidemark]', ...args) : () => {};
-  if (!writeKey) {
-    console.warn('[tidemark] no writeKey');
-    return { track() {}, page() {}, flush: async () => {} };
-  }
-  const queue = createQueue(options.store ?? createIdbStore(), writeKey, log);
-  const transport = createTransport(`${(options.host ?? '').replace(/\/+$/, '')}/v1/batch`, options, log);
-  const offline = () => globalThis.navigator?.onLine === false;
+  if (!writeKey) console.warn('[tidemark] no writeKey');
+  const queue = createQueue(
+    options.store ? [options.store] : [createIdbStore(), createLocalStore(), createMemoryStore()],
+    writeKey,
+    {
+      maxEvents: options.maxQueueEvents ?? 1000,
+      maxBytes: options.maxQueueBytes ?? 2e6,
+      maxAge: options.maxQueueAge ?? 6048e5,
+    },
+    log,
+  );
+  const url = (options.host ?? '').replace(/\/+$/, '') + (options.endpoint ?? '/v1/batch');
+  const transport = createTransport(url, options, log);
+  const visitor = createVisitor(options.cookieless, options.sessionTimeout ?? 18e5);
+  const { navigator, document } = globalThis;
+  const offline = () => navigator?.onLine === false;
+  const privacySignal =
+    options.respectDoNotTrack &&
+    (navigator?.doNotTrack === '1' ||
+      (navigator as { globalPrivacyControl?: boolean })?.globalPrivacyControl);
+  /** Nothing is stored or sent: opted out, or consent required and not given. */
+  const silent = () => {
+    const consent = visitor.read('consent');
+    return !writeKey || consent === '0' || (consent !== '1' && (options.requireConsent || !!privacySignal));
+  };
+  const context = constantContext();
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** When `timer` fires. */
@@ -34,8 +78,17 @@ export function createClient(options: TidemarkOptions): TidemarkClient {
   let backoffUntil = 0;
   /** The gateway's `Retry-After`: not even `flush()` sends earlier. */
   let retryAfterUntil = 0;
+  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `Outcome` in retry.ts). */
+  let held = false;
+  /** Events deleted unsent because the stored queue was over a limit, reported with the next batch. */
+  let dropped = 0;
+  /** Events in a request under way (they do not go by beacon too). */
+  const inflight = new Set<string>();
+  /** Events handed to `sendBeacon` by this page (not handed again). */
+  const beaconed = new Set<string>();
   /** The send loop under way, if any: one at a time keeps batches in order and requests few. */
   let running: Promise<void> | undefined;
+  const noted: Noted[] = [];
 
   /** Sends (without forcing) in `delay` ms, unless a send is already due sooner. */
   function schedule(delay: number) {
@@ -50,19 +103,31 @@ export function createClient(options: TidemarkOptions): TidemarkClient {
   }
 
   function send(force: boolean): Promise<void> {
-    running ??= drain(force).finally(() => {
-      running = undefined;
-    });
+    running ??= exclusive(() => drain(force))
+      .catch(log)
+      .finally(() => {
+        running = undefined;
+      });
     return running;
   }
 
-  /** Sends the pending events, one body after another, until none is left or a request failed. */
+  /**
+   * Runs `work` while no other tab of the site runs its own: the Web Locks API, where there is one (all current
+   * browsers; Safari from 15.4). Without it tabs may send an event twice, which ClickHouse collapses.
+   */
+  function exclusive(work: () => Promise<void>): Promise<void> {
+    const locks = navigator?.locks;
+    return locks ? locks.request(`tidemark:${writeKey}`, work).then(() => {}) : work();
+  }
+
+  /** Sends the stored events, one body after another, until none is left or a request failed. */
   async function drain(force: boolean) {
-    await queue.ready;
     for (;;) {
+      const [entries, over] = await queue.take();
+      dropped += over;
       // Offline, a request can only fail; the `online` event resumes.
-      if (offline()) return;
-      const chunk = chunks(queue.list(PENDING), writeKey).next().value;
+      if (held || offline() || silent()) return;
+      const chunk = chunks(entries, writeKey, dropped).next().value;
       if (!chunk) return;
       const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
       if (wait > 0) return schedule(wait);
@@ -72,14 +137,15 @@ export function createClient(options: TidemarkOptions): TidemarkClient {
 
   /** POSTs one body and settles its events; `false` when it must be retried later. */
   async function deliver(chunk: Chunk): Promise<boolean> {
-    queue.mark(chunk.ids, INFLIGHT);
+    for (const id of chunk.ids) inflight.add(id);
+    const reported = dropped;
     // A body over the keepalive quota would be refused outright with keepalive: send it plainly.
     const [outcome, retryAfterMs] = await transport.post(
-      envelope(writeKey, chunk.jsons),
+      envelope(writeKey, chunk.jsons, reported),
       chunk.bytes <= MAX_BODY_BYTES,
     );
+    for (const id of chunk.ids) inflight.delete(id);
     if (outcome === 'retry') {
-      queue.mark(chunk.ids, PENDING);
       const delay = retryDelay(failures++, retryAfterMs);
       backoffUntil = Date.now() + delay;
       retryAfterUntil = Date.now() + retryAfterMs;
@@ -88,91 +154,149 @@ export function createClient(options: TidemarkOptions): TidemarkClient {
     }
     failures = 0;
     backoffUntil = 0;
-    if (outcome === 'hold') queue.mark(chunk.ids, HELD);
-    else queue.remove(chunk.ids);
+    if (outcome === 'hold') {
+      held = true;
+      return false;
+    }
+    dropped -= reported;
+    await queue.remove(chunk.ids);
     return true;
   }
 
   /**
    * The page is being hidden, maybe for good: timers may never fire again and a plain fetch may be cancelled,
-   * so the pending events go by beacon now. The browser sends a beacon after the page is gone but never says
-   * whether it arrived, so the events stay stored (see BEACONED).
+   * so this page's unsent events go by beacon now. The browser sends a beacon after the page is gone but never
+   * says whether it arrived, so the events stay stored, marked (see BEACON_GRACE). Events other tabs or earlier
+   * pages stored wait for the next send of any tab: a beacon cannot wait for the lock.
    */
   function beacon() {
-    if (offline()) return;
-    for (const chunk of chunks(queue.list(PENDING), writeKey)) {
-      if (chunk.bytes <= MAX_BODY_BYTES && transport.beacon(envelope(writeKey, chunk.jsons))) {
-        queue.mark(chunk.ids, BEACONED);
+    build(Infinity);
+    if (offline() || held || silent()) return;
+    const entries = queue.mine().filter(([id]) => !inflight.has(id) && !beaconed.has(id));
+    const sent: Entry[] = [];
+    for (const chunk of chunks(entries, writeKey, 0)) {
+      if (chunk.bytes <= MAX_BODY_BYTES && transport.beacon(envelope(writeKey, chunk.jsons, 0))) {
+        for (const [i, id] of chunk.ids.entries()) {
+          beaconed.add(id);
+          sent.push([id, chunk.jsons[i] as string]);
+        }
       } else {
         // No sendBeacon, or the browser refused the body (its quota is full): fetch keepalive may still get
         // through, and if the page lives on, its answer settles the events like any other.
-        void deliver(chunk);
+        void send(true);
+        break;
       }
     }
-  }
-
-  /** Visible again: what went by beacon may not have arrived; send it again (a duplicate collapses by id). */
-  function wake() {
-    const beaconed = queue.list(BEACONED);
-    if (!beaconed.length) return;
-    queue.mark(
-      beaconed.map(([id]) => id),
-      PENDING,
-    );
-    schedule(0);
+    if (sent.length) void queue.beaconed(sent);
   }
 
   function flush(): Promise<void> {
+    build(Infinity);
     const force = () => send(true);
     return running ? running.then(force) : force();
   }
 
-  let visitor: string | undefined;
-  function enqueue(fields: Pick<TidemarkEvent, 'type' | 'event' | 'name' | 'properties'>) {
-    try {
-      visitor ??= anonymousId();
-      const messageId = uuidv7();
-      const event: TidemarkEvent = {
-        ...fields,
-        messageId,
-        timestamp: new Date().toISOString(),
-        anonymousId: visitor,
-        context: eventContext(),
-      };
-      // Serialized once, now: a cycle in the properties drops this event, not the queue.
-      queue.add(messageId, JSON.stringify(event));
-    } catch (error) {
-      log('dropped', error);
-      return;
+  /** Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. */
+  function build(budget: number) {
+    const start = Date.now();
+    const ready: Entry[] = [];
+    let item: Noted | undefined;
+    // biome-ignore lint/suspicious/noAssignInExpressions: a queue drained in order
+    while (Date.now() - start < budget && (item = noted.shift())) {
+      const [fields, at, page] = item;
+      try {
+        const userId = visitor.read('userId');
+        let event: TidemarkEvent | null | undefined | false = {
+          ...fields,
+          messageId: uuidv7(),
+          timestamp: new Date(at).toISOString(),
+          anonymousId: visitor.anonymousId(),
+          ...(userId && { userId }),
+          context: { ...context, page, sessionId: visitor.session(at) },
+        } as TidemarkEvent;
+        event = beforeSend(event);
+        // Serialized once, now: a cycle in the properties drops this event, not the queue.
+        if (event) ready.push([event.messageId, JSON.stringify(event)]);
+      } catch (error) {
+        log('dropped', error);
+      }
     }
-    if (queue.list(PENDING).length >= flushAt) void send(false);
+    if (noted.length) setTimeout(build, 0, SLICE_MS);
+    if (!ready.length) return;
+    log('stored', ready.length);
+    void queue.add(ready);
+    if (queue.mine().length >= flushAt) void send(false);
     else schedule(flushInterval);
   }
 
-  // Events an earlier page left behind go out as soon as they are loaded.
-  void queue.ready.then((loaded) => {
-    if (loaded) void send(false);
-  });
-
-  const { document } = globalThis;
-  if (document) {
-    // `visibilitychange` is the last event mobile browsers reliably fire before discarding a page; `pagehide`
-    // covers the desktop unloads where it does not fire (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
-    document.addEventListener('visibilitychange', () =>
-      document.visibilityState === 'hidden' ? beacon() : wake(),
-    );
-    addEventListener('pagehide', beacon);
-    addEventListener('online', () => void flush());
+  function note(fields: Partial<TidemarkEvent>) {
+    if (silent()) return;
+    if (noted.push([fields, Date.now(), pageContext()]) === 1) setTimeout(build, 0, SLICE_MS);
   }
 
-  return {
-    track(event, properties?: Properties) {
-      enqueue({ type: 'track', event, properties: { ...properties } });
+  /** `properties` after the `register()`ed ones. */
+  function withRegistered(properties?: Properties): Properties {
+    let registered: Properties | undefined;
+    try {
+      registered = JSON.parse(visitor.read('props') ?? '{}');
+    } catch {
+      // Unreadable: none.
+    }
+    return { ...registered, ...properties };
+  }
+
+  const client: TidemarkClient<Events> = {
+    track(event, properties) {
+      note({ type: 'track', event, properties: withRegistered(properties) });
     },
-    page(name, properties?: Properties) {
+    page(name, properties) {
       const { url, path, title, referrer } = pageContext();
-      enqueue({ type: 'page', name, properties: { url, path, title, referrer, ...properties } });
+      note({ type: 'page', name, properties: withRegistered({ url, path, title, referrer, ...properties }) });
+    },
+    identify(userId, traits) {
+      visitor.write('userId', String(userId));
+      note({ type: 'identify', traits: { ...traits } });
+    },
+    group(groupId, traits) {
+      note({ type: 'group', groupId: String(groupId), traits: { ...traits } });
+    },
+    alias(userId, previousId) {
+      note({
+        type: 'alias',
+        userId: String(userId),
+        previousId: previousId ?? visitor.read('userId') ?? visitor.anonymousId(),
+      });
+    },
+    reset() {
+      build(Infinity);
+      for (const name of ['anonymousId', 'userId', 'session', 'props'] as const) visitor.write(name);
+    },
+    register(properties) {
+      visitor.write('props', JSON.stringify(withRegistered(properties)));
+    },
+    optOut() {
+      noted.length = 0;
+      visitor.write('consent', '0');
+      // Whatever waits unsent is deleted: opting out means nothing more leaves this device.
+      void queue.take().then(([entries]) => queue.remove(entries.map(([id]) => id)));
+    },
+    optIn() {
+      visitor.write('consent', '1');
+      void send(false);
     },
     flush,
   };
+
+  if (writeKey && document) {
+    // Events earlier pages or other tabs left behind go out now.
+    void send(false);
+    // `visibilitychange` is the last event mobile browsers reliably fire before discarding a page; `pagehide`
+    // covers the desktop unloads where it does not fire (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && beacon());
+    addEventListener('pagehide', beacon);
+    addEventListener('online', () => void flush());
+    if (autoPageviews) capturePageviews(() => client.page());
+    captureClicks(client, options);
+  }
+  return client;
 }

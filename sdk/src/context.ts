@@ -16,8 +16,8 @@ export function pageContext(): PageContext {
   };
 }
 
-/** The browser facts sent with every event. */
-export function eventContext(): EventContext {
+/** The browser facts that do not change while the page lives: read once, sent with every event. */
+export function constantContext(): Omit<EventContext, 'page' | 'sessionId'> {
   const { navigator, screen } = globalThis;
   let timezone = '';
   try {
@@ -26,7 +26,6 @@ export function eventContext(): EventContext {
     // Old engines without time zone data: the gateway can do without.
   }
   return {
-    page: pageContext(),
     userAgent: navigator?.userAgent ?? '',
     locale: navigator?.language ?? '',
     timezone,

@@ -1,8 +1,10 @@
 export { createClient } from './client.js';
-export { flush, init, page, track } from './init.js';
-export { createIdbStore, createMemoryStore } from './store.js';
+export { alias, flush, group, identify, init, optIn, optOut, page, register, reset, track } from './init.js';
+export { createIdbStore, createLocalStore, createMemoryStore } from './store.js';
 export type {
+  BeforeSend,
   EventContext,
+  EventMap,
   EventStore,
   EventType,
   PageContext,

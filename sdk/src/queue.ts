@@ -1,94 +1,126 @@
-import type { EventStore } from './types.js';
-
-/** Waiting to be sent. */
-export const PENDING = 0;
-/** Carried by a fetch whose answer has not come yet. */
-export const INFLIGHT = 1;
-/**
- * Handed to `sendBeacon`. Its fate is unknowable, so it stays stored (DESIGN §6.1: deleted only on a
- * 2xx) but is not sent again while this page lives hidden; the next page load or the page becoming
- * visible again sends it with fetch, and ClickHouse collapses the duplicate by `event_id`.
- */
-export const BEACONED = 2;
-
-/**
- * Refused by the gateway for a reason that is not the events' own (401, 403: see `Outcome` in retry.ts).
- * Kept stored for a later page load, not sent again by this one.
- */
-export const HELD = 3;
-
-export type EventState = typeof PENDING | typeof INFLIGHT | typeof BEACONED | typeof HELD;
+import type { EventStore, StoredEvent } from './types.js';
+import { idTime } from './uuid.js';
 
 /** `[messageId, json]`: an event as the queue hands it out. */
 export type Entry = [id: string, json: string];
 
-/** The events of one client: in memory for speed, mirrored to a store so a reload or crash loses none. */
+/**
+ * For how long no tab sends an event again after a page handed it to `sendBeacon`. The browser never says
+ * whether a beacon arrived; it usually has within a second. Past this, the event goes again by fetch, and a
+ * duplicate collapses by `messageId` in ClickHouse (DESIGN §6.1).
+ */
+export const BEACON_GRACE = 10_000;
+
+/** How much the stored queue may hold while the gateway cannot be reached. */
+export interface QueueLimits {
+  maxEvents: number;
+  /** Characters of event JSON (UTF-16 code units: close to bytes for the ASCII most events are). */
+  maxBytes: number;
+  /** Milliseconds since the event was tracked (read from its UUIDv7). */
+  maxAge: number;
+}
+
+/** The stored events of one write key, shared by every tab of the origin. */
 export interface Queue {
-  /** Resolves (never rejects) once the events earlier pages left in the store are in memory: their count. */
-  ready: Promise<number>;
-  /** Keeps an event in memory and writes it to the store. */
-  add(id: string, json: string): void;
-  /** The events in `state` (default: pending), oldest first (UUIDv7 ids sort by time). */
-  list(state?: EventState): Entry[];
-  /** Moves events to another state; ids that are gone are ignored. */
-  mark(ids: string[], state: EventState): void;
-  /** Forgets events for good, in memory and in the store. */
-  remove(ids: string[]): void;
-  /** Resolves when every store write issued so far has finished (tests wait on it). */
-  idle(): Promise<unknown>;
+  /** Stores events (one write, in the order of the calls). */
+  add(entries: Entry[]): Promise<void>;
+  /**
+   * The stored events of this write key, oldest first, without those beaconed less than BEACON_GRACE ago,
+   * after deleting the oldest beyond the limits; and how many were deleted.
+   */
+  take(): Promise<[Entry[], dropped: number]>;
+  /** Deletes events for good (the gateway answered for them). */
+  remove(ids: string[]): Promise<void>;
+  /** Notes that these events were handed to `sendBeacon` now. */
+  beaconed(entries: Entry[]): Promise<void>;
+  /** The events this page added that no `take()` has found gone yet, oldest first: what a beacon carries. */
+  mine(): Entry[];
 }
 
 /**
- * Creates the queue of the client with this write key. Store operations run one after another in the
- * order they were issued, so a delete can never overtake the write of the same event.
+ * The queue over `stores`, tried in order: a store that rejects a write is given up for the rest of the page
+ * (IndexedDB → localStorage → memory) and the write goes to the next one. Reads and deletes cover every store
+ * used so far, so what an earlier store kept (IndexedDB before its quota ran out) is still sent. Operations run
+ * one after another in the order they were issued: a delete never overtakes the write of the same event, and a
+ * `take()` sees every event added before it.
  */
-export function createQueue(store: EventStore, writeKey: string, log: (...args: unknown[]) => void): Queue {
-  const items = new Map<string, [json: string, state: EventState]>();
+export function createQueue(
+  stores: EventStore[],
+  writeKey: string,
+  limits: QueueLimits,
+  log: (...args: unknown[]) => void,
+): Queue {
+  let current = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+  const own = new Map<string, string>();
 
-  const ready = store.entries().then(
-    (records) => {
-      let loaded = 0;
-      for (const [id, record] of records) {
-        // Events tracked on this page since the load began are already here: keep one copy.
-        if (record.writeKey === writeKey && !items.has(id)) {
-          items.set(id, [record.json, PENDING]);
-          loaded++;
-        }
+  const serial = <T>(operation: () => Promise<T>): Promise<T> => {
+    const result = chain.then(operation);
+    chain = result.catch(log);
+    return result;
+  };
+  const used = () => stores.slice(0, current + 1);
+  const write = (entries: Entry[], beaconed?: number) =>
+    serial(async function attempt(): Promise<void> {
+      try {
+        await stores[current]?.setMany(
+          entries.map(([id, json]): [string, StoredEvent] => [id, { writeKey, json, beaconed }]),
+        );
+      } catch (error) {
+        log('store', error);
+        if (++current >= stores.length) throw error;
+        return attempt();
       }
-      if (loaded) log('loaded', loaded);
-      return loaded;
-    },
-    (error) => {
-      log('no store', error);
-      return 0;
-    },
-  );
-  let chain: Promise<unknown> = ready;
-  const persist = (operation: () => Promise<void>) => {
-    chain = chain.then(operation).catch(log);
+    });
+  const drop = (ids: string[]) => {
+    for (const id of ids) own.delete(id);
+    return Promise.all(used().map((store) => store.delMany(ids).catch(log)));
   };
 
   return {
-    ready,
-    add(id, json) {
-      items.set(id, [json, PENDING]);
-      persist(() => store.set(id, { writeKey, json }));
+    add(entries) {
+      for (const [id, json] of entries) own.set(id, json);
+      return write(entries);
     },
-    list(state = PENDING) {
-      const found: Entry[] = [];
-      for (const [id, [json, s]] of items) if (s === state) found.push([id, json]);
-      return found.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    },
-    mark(ids, state) {
-      for (const id of ids) {
-        const item = items.get(id);
-        if (item) item[1] = state;
-      }
-    },
-    remove(ids) {
-      for (const id of ids) items.delete(id);
-      persist(() => store.delMany(ids));
-    },
-    idle: () => chain,
+    take: () =>
+      serial(async () => {
+        const now = Date.now();
+        const known = [...own.keys()];
+        const found = new Map<string, StoredEvent>();
+        for (const store of used()) {
+          for (const [id, record] of await store.entries().catch(() => [])) {
+            if (record.writeKey === writeKey) found.set(id, record);
+          }
+        }
+        // Written before this take began, gone now: another tab delivered it.
+        for (const id of known) if (!found.has(id)) own.delete(id);
+        const sorted = [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        let bytes = 0;
+        for (const [, record] of sorted) bytes += record.json.length;
+        let first = 0;
+        for (const [id, { json }] of sorted) {
+          if (
+            sorted.length - first <= limits.maxEvents &&
+            bytes <= limits.maxBytes &&
+            now - idTime(id) <= limits.maxAge
+          )
+            break;
+          bytes -= json.length;
+          first++;
+        }
+        const expired = sorted.slice(0, first).map(([id]) => id);
+        if (first) {
+          log('dropped', first);
+          await drop(expired);
+        }
+        const due: Entry[] = [];
+        for (const [id, record] of sorted.slice(first)) {
+          if (!(now - (record.beaconed ?? 0) < BEACON_GRACE)) due.push([id, record.json]);
+        }
+        return [due, first];
+      }),
+    remove: (ids) => serial(() => drop(ids)).then(() => {}),
+    beaconed: (entries) => write(entries, Date.now()),
+    mine: () => [...own].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
   };
 }

@@ -23,14 +23,12 @@ export function outcomeOf(status: number): Outcome {
 }
 
 /**
- * The `Retry-After` of a response in milliseconds (seconds or an HTTP date), 0 when absent or invalid.
+ * The `Retry-After` of a response in milliseconds, 0 when absent. Only the delay-seconds form: the gateway
+ * sends no other, and an HTTP date (or garbage) counts as absent, which leaves the exponential back-off.
  * Cross-origin, the gateway must list it in `Access-Control-Expose-Headers` for the SDK to see it.
  */
 export function retryAfter(response: Response | undefined): number {
-  const header = response?.headers.get('Retry-After');
-  if (!header) return 0;
-  const seconds = Number(header);
-  return Math.max(0, seconds >= 0 ? seconds * 1000 : Date.parse(header) - Date.now()) || 0;
+  return Number(response?.headers.get('Retry-After')) * 1000 || 0;
 }
 
 /**

@@ -3,32 +3,28 @@ import type { EventStore, StoredEvent } from './types.js';
 
 /**
  * The IndexedDB store (database `tidemark`, object store `queue`, key = `messageId`). It opens the database on
- * first use, not at creation, so creating it has no side effect; where IndexedDB is missing or broken (old
- * private modes, sandboxed frames, SSR) every call rejects and the queue keeps working from memory.
+ * first use, not at creation, so creating it has no side effect; where IndexedDB is missing or broken (Firefox
+ * private mode before 115, sandboxed frames, SSR, a full quota) its calls reject and the queue moves on.
  *
- * Only idb-keyval's `createStore` and `promisifyRequest`: its `set`/`delMany`/`entries` would also pull its
+ * Only idb-keyval's `createStore` and `promisifyRequest`: its `setMany`/`delMany`/`entries` would also pull its
  * default store and a cursor fallback for browsers without `getAll` into the script-tag build.
  */
 export function createIdbStore(database = 'tidemark', storeName = 'queue'): EventStore {
   let store: UseStore | undefined;
-  // `async` turns the ReferenceError of a missing `indexedDB` into a rejection the queue handles.
+  // `async` turns the ReferenceError of a missing `indexedDB` into a rejection.
   const use = async <T>(mode: IDBTransactionMode, work: (queue: IDBObjectStore) => PromiseLike<T>) => {
     store ??= createStore(database, storeName);
     return store(mode, work);
   };
-  // Writes resolve when their transaction committed, not when the request succeeded.
-  const committed = (queue: IDBObjectStore) => promisifyRequest(queue.transaction);
+  // Writes resolve when their transaction committed, not when a request succeeded: one transaction per call.
+  const write = (each: (queue: IDBObjectStore, item: never) => unknown) => (items: unknown[]) =>
+    use('readwrite', (queue) => {
+      for (const item of items) each(queue, item as never);
+      return promisifyRequest(queue.transaction);
+    });
   return {
-    set: (key, value) =>
-      use('readwrite', (queue) => {
-        queue.put(value, key);
-        return committed(queue);
-      }),
-    delMany: (keys) =>
-      use('readwrite', (queue) => {
-        for (const key of keys) queue.delete(key);
-        return committed(queue);
-      }),
+    setMany: write((queue, [key, value]: [string, StoredEvent]) => queue.put(value, key)),
+    delMany: write((queue, key: string) => queue.delete(key)),
     entries: () =>
       use('readonly', async (queue) => {
         const [keys, values] = await Promise.all([
@@ -40,16 +36,29 @@ export function createIdbStore(database = 'tidemark', storeName = 'queue'): Even
   };
 }
 
-/** A store that lives as long as the object: for tests, SSR, or when persistence is unwanted. */
-export function createMemoryStore(): EventStore {
-  const records = new Map<string, StoredEvent>();
+/**
+ * The `localStorage` store, for where IndexedDB fails: one item per event, `tidemark.q.<messageId>`. Shared by
+ * the tabs of the origin like IndexedDB; small (about 5 MB per origin) and synchronous, hence second choice.
+ * Any object works as `target` (the memory store is one); `localStorage` is read on first use, so that where
+ * touching it throws (sandboxed frames, blocked storage) the calls reject instead.
+ */
+export function createLocalStore(target?: Record<string, string>, prefix = 'tidemark.q.'): EventStore {
+  // `async`: what throws (a missing `localStorage`, Safari's old private mode, a full quota) rejects.
+  const records = () => (target ??= localStorage as unknown as Record<string, string>);
   return {
-    set: async (key, value) => {
-      records.set(key, value);
+    async setMany(entries) {
+      for (const [key, value] of entries) records()[prefix + key] = JSON.stringify(value);
     },
-    delMany: async (keys) => {
-      for (const key of keys) records.delete(key);
+    async delMany(keys) {
+      for (const key of keys) delete records()[prefix + key];
     },
-    entries: async () => [...records],
+    async entries() {
+      return Object.keys(records())
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => [key.slice(prefix.length), JSON.parse(records()[key] as string)]);
+    },
   };
 }
+
+/** A store that lives as long as the object: the last resort, and for tests and SSR. */
+export const createMemoryStore = (): EventStore => createLocalStore({});

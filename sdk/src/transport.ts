@@ -40,15 +40,6 @@ export function createTransport(
       }
       const outcome = outcomeOf(response?.status ?? 0);
       log(outcome, response?.status);
-      if (outcome === 'sent') {
-        // Only for the debug log: a 2xx ends the events' journey whatever the answer lists as rejected.
-        response
-          ?.json()
-          .then(
-            (answer: { rejected?: unknown[] }) => answer.rejected?.length && log('rejected', answer.rejected),
-          )
-          .catch(log);
-      }
       return [outcome, retryAfter(response)];
     },
     beacon(body) {

@@ -83,8 +83,15 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
       what: 'both offline clicks to be stored in IndexedDB',
     });
 
-    // Reload while the gateway is still out of reach: the page itself loads, every request to the gateway
-    // (beacons included) fails the way a dead network fails.
+    // Reload while the gateway is still out of reach: the page itself loads, every request to the gateway fails
+    // the way a dead network fails. A beacon sent while a page unloads escapes Playwright's routing, so the
+    // beacons of this phase are lost the way a beacon on a dead network is: accepted by the browser, never
+    // delivered.
+    const loseBeacons = () => {
+      navigator.sendBeacon = () => true;
+    };
+    await page.evaluate(loseBeacons);
+    await context.addInitScript(loseBeacons);
     await context.route(gatewayRoute, (route) => route.abort('internetdisconnected'));
     await context.setOffline(false);
     await page.reload();

@@ -19,3 +19,20 @@ document.getElementById('signup').addEventListener('click', () => {
   window.tidemark.track('Newsletter Signup', { click: clicks });
   status.textContent = `Tracked ${clicks} click${clicks === 1 ? '' : 's'}.`;
 });
+
+// A tiny client-side router, as single-page apps have: links with `data-route` change the URL with pushState.
+function render() {
+  const about = location.pathname === '/about';
+  document.querySelector('main').hidden = about;
+  document.getElementById('about').hidden = !about;
+  document.title = about ? 'About — Tidemark shop' : 'Tidemark — vanilla example';
+}
+for (const link of document.querySelectorAll('a[data-route]')) {
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    if (link.pathname !== location.pathname) history.pushState({}, '', link.href);
+    render();
+  });
+}
+addEventListener('popstate', render);
+render();
