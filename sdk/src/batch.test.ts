@@ -9,30 +9,43 @@ const event = (id: number, size: number): Entry => [
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
 
 it('builds a Segment batch body around the events', () => {
-  const body = JSON.parse(envelope('wk', ['{"a":1}', '{"b":2}']));
+  const body = JSON.parse(envelope('wk', ['{"a":1}', '{"b":2}'], 0));
   expect(body).toEqual({ writeKey: 'wk', sentAt: expect.any(String), batch: [{ a: 1 }, { b: 2 }] });
   expect(Date.parse(body.sentAt)).not.toBeNaN();
 });
 
+it('says in the body how many events were dropped unsent, when some were', () => {
+  const body = JSON.parse(envelope('wk', ['{"a":1}'], 3));
+  expect(body).toEqual({ writeKey: 'wk', sentAt: expect.any(String), dropped: 3, batch: [{ a: 1 }] });
+});
+
 it('splits events, in order, into bodies below the keepalive limit', () => {
   const entries = Array.from({ length: 50 }, (_, i) => event(i, 3000));
-  const bodies = [...chunks(entries, 'wk')];
+  const bodies = [...chunks(entries, 'wk', 0)];
   expect(bodies.length).toBeGreaterThan(1);
   expect(bodies.flatMap((chunk) => chunk.ids)).toEqual(entries.map(([id]) => id));
   for (const chunk of bodies) {
-    const body = envelope('wk', chunk.jsons);
+    const body = envelope('wk', chunk.jsons, 0);
     expect(byteLength(body)).toBe(chunk.bytes);
     expect(chunk.bytes).toBeLessThanOrEqual(MAX_BODY_BYTES);
   }
 });
 
+it('counts the dropped field in the size of every body', () => {
+  const entries = Array.from({ length: 50 }, (_, i) => event(i, 3000));
+  for (const chunk of chunks(entries, 'wk', 12345)) {
+    expect(byteLength(envelope('wk', chunk.jsons, 12345))).toBe(chunk.bytes);
+    expect(chunk.bytes).toBeLessThanOrEqual(MAX_BODY_BYTES);
+  }
+});
+
 it('counts bytes, not characters', () => {
-  const [chunk] = [...chunks([['1', '"é€😀"']], 'wk')];
-  expect(chunk?.bytes).toBe(byteLength(envelope('wk', ['"é€😀"'])));
+  const [chunk] = [...chunks([['1', '"é€😀"']], 'wk', 0)];
+  expect(chunk?.bytes).toBe(byteLength(envelope('wk', ['"é€😀"'], 0)));
 });
 
 it('sends an event larger than the limit alone', () => {
-  const bodies = [...chunks([event(1, 10), event(2, MAX_BODY_BYTES), event(3, 10)], 'wk')];
+  const bodies = [...chunks([event(1, 10), event(2, MAX_BODY_BYTES), event(3, 10)], 'wk', 0)];
   expect(bodies.map((chunk) => chunk.ids)).toEqual([['0001'], ['0002'], ['0003']]);
   expect(bodies[1]?.bytes).toBeGreaterThan(MAX_BODY_BYTES);
 });

@@ -18,7 +18,7 @@ import type {
 import { uuidv7 } from './uuid.js';
 
 /** An event as `track()` and friends note it: the caller's fields, the time, the page. Built later (`build`). */
-type Noted = [fields: Partial<TidemarkEvent>, at: number, page: PageContext];
+type Noted = [fields: Partial<TidemarkEvent>, at: number, page: PageContext, userId?: string];
 
 /** Milliseconds of building and storing noted events per task: well below the 50 ms of a long task. */
 const SLICE_MS = 8;
@@ -102,8 +102,10 @@ export function createClient<Events extends EventMap = EventMap>(
     }, delay);
   }
 
+  /** Sends what is stored; after the send under way, if there is one (it may have read the store too early). */
   function send(force: boolean): Promise<void> {
-    running ??= exclusive(() => drain(force))
+    if (running) return running.then(() => send(force));
+    running = exclusive(() => drain(force))
       .catch(log)
       .finally(() => {
         running = undefined;
@@ -182,18 +184,19 @@ export function createClient<Events extends EventMap = EventMap>(
         }
       } else {
         // No sendBeacon, or the browser refused the body (its quota is full): fetch keepalive may still get
-        // through, and if the page lives on, its answer settles the events like any other.
+        // through, and if the page lives on, its answer settles the events like any other. The marks first, so
+        // that it does not carry what went by beacon.
+        void queue.beaconed(sent);
         void send(true);
-        break;
+        return;
       }
     }
-    if (sent.length) void queue.beaconed(sent);
+    void queue.beaconed(sent);
   }
 
   function flush(): Promise<void> {
     build(Infinity);
-    const force = () => send(true);
-    return running ? running.then(force) : force();
+    return send(true);
   }
 
   /** Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. */
@@ -203,15 +206,15 @@ export function createClient<Events extends EventMap = EventMap>(
     let item: Noted | undefined;
     // biome-ignore lint/suspicious/noAssignInExpressions: a queue drained in order
     while (Date.now() - start < budget && (item = noted.shift())) {
-      const [fields, at, page] = item;
+      const [fields, at, page, userId] = item;
       try {
-        const userId = visitor.read('userId');
         let event: TidemarkEvent | null | undefined | false = {
+          // The user when the event happened (an alias names its own); `undefined` is left out of the JSON.
+          userId,
           ...fields,
           messageId: uuidv7(),
           timestamp: new Date(at).toISOString(),
           anonymousId: visitor.anonymousId(),
-          ...(userId && { userId }),
           context: { ...context, page, sessionId: visitor.session(at) },
         } as TidemarkEvent;
         event = beforeSend(event);
@@ -231,7 +234,8 @@ export function createClient<Events extends EventMap = EventMap>(
 
   function note(fields: Partial<TidemarkEvent>) {
     if (silent()) return;
-    if (noted.push([fields, Date.now(), pageContext()]) === 1) setTimeout(build, 0, SLICE_MS);
+    if (noted.push([fields, Date.now(), pageContext(), visitor.read('userId')]) === 1)
+      setTimeout(build, 0, SLICE_MS);
   }
 
   /** `properties` after the `register()`ed ones. */
@@ -278,7 +282,7 @@ export function createClient<Events extends EventMap = EventMap>(
       noted.length = 0;
       visitor.write('consent', '0');
       // Whatever waits unsent is deleted: opting out means nothing more leaves this device.
-      void queue.take().then(([entries]) => queue.remove(entries.map(([id]) => id)));
+      void queue.take(true).then(([entries]) => queue.remove(entries.map(([id]) => id)));
     },
     optIn() {
       visitor.write('consent', '1');

@@ -1,116 +1,295 @@
-import { describe, expect, it } from 'vitest';
-import { BEACONED, createQueue, HELD, INFLIGHT, PENDING } from './queue.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BEACON_GRACE, createQueue, type Entry, type QueueLimits } from './queue.js';
 import { createMemoryStore } from './store.js';
 import type { EventStore, StoredEvent } from './types.js';
+import { idTime, uuidv7 } from './uuid.js';
 
 const quiet = () => {};
+const roomy: QueueLimits = { maxEvents: 1000, maxBytes: 1e9, maxAge: 7 * 864e5 };
 
-/** A memory store holding what an earlier page left, and a look at the keys it holds. */
-function countingStore(initial: [string, StoredEvent][] = []) {
-  const store = createMemoryStore();
-  for (const [key, value] of initial) void store.set(key, value);
-  return { store, stored: async () => (await store.entries()).map(([key]) => key).sort() };
+/** A UUIDv7 minted at `ms` (`n` orders the ids of one millisecond): the queue reads an event's age from its id. */
+function idAt(ms: number, n = 0): string {
+  const time = ms.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${n.toString(16).padStart(3, '0')}-8000-000000000000`;
 }
 
-describe('createQueue', () => {
-  it('keeps an added event in memory and writes it to the store under its messageId', async () => {
-    const { store, stored } = countingStore();
-    const queue = createQueue(store, 'key', quiet);
-    queue.add('01-a', '{"n":1}');
-    expect(queue.list()).toEqual([['01-a', '{"n":1}']]);
-    await queue.idle();
-    expect(await stored()).toEqual(['01-a']);
-    expect(await store.entries()).toEqual([['01-a', { writeKey: 'key', json: '{"n":1}' }]]);
+/** An event as the client hands it to the queue, with a real, fresh id. */
+const fresh = (name: string): Entry => [uuidv7(), JSON.stringify({ event: name })];
+
+/** The keys a store holds, sorted. */
+const keys = async (store: EventStore) => (await store.entries()).map(([key]) => key).sort();
+
+/** A store whose writes are refused (a full IndexedDB quota); it still reads and deletes what it holds. */
+function refusing(holding: EventStore = createMemoryStore()) {
+  const store: EventStore & { attempts: number } = {
+    attempts: 0,
+    setMany: () => {
+      store.attempts++;
+      return Promise.reject(new DOMException('quota', 'QuotaExceededError'));
+    },
+    delMany: (ids) => holding.delMany(ids),
+    entries: () => holding.entries(),
+  };
+  return store;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the id helper of these tests', () => {
+  it('mints ids whose time the queue reads back', () => {
+    expect(idTime(idAt(1_700_000_000_123))).toBe(1_700_000_000_123);
+    expect(idAt(5, 1) > idAt(5, 0)).toBe(true);
+  });
+});
+
+describe('storing', () => {
+  it('writes added events to the first store under their messageId, tagged with the write key', async () => {
+    const store = createMemoryStore();
+    const queue = createQueue([store, createMemoryStore()], 'key', roomy, quiet);
+    const event = fresh('a');
+    await queue.add([event]);
+    expect(await store.entries()).toEqual([[event[0], { writeKey: 'key', json: event[1] }]]);
   });
 
-  it('lists events oldest first, by their time-ordered ids', () => {
-    const queue = createQueue(createMemoryStore(), 'key', quiet);
-    queue.add('03', 'c');
-    queue.add('01', 'a');
-    queue.add('02', 'b');
-    expect(queue.list().map(([id]) => id)).toEqual(['01', '02', '03']);
+  it('moves on to the next store when one rejects a write, and stays there for the rest of the page', async () => {
+    const errors: unknown[] = [];
+    const idb = refusing();
+    const local = createMemoryStore();
+    const memory = createMemoryStore();
+    const queue = createQueue([idb, local, memory], 'key', roomy, (...args) => errors.push(args));
+    const [a, b] = [fresh('a'), fresh('b')];
+    await queue.add([a]);
+    await queue.add([b]);
+    expect(await keys(local)).toEqual([a[0], b[0]]);
+    expect(await keys(memory)).toEqual([]);
+    expect(idb.attempts).toBe(1);
+    expect(errors).toHaveLength(1);
   });
 
-  it('loads the events an earlier page left, and only those of its own write key', async () => {
-    const { store } = countingStore([
-      ['01', { writeKey: 'key', json: 'mine' }],
-      ['02', { writeKey: 'other', json: 'theirs' }],
-    ]);
-    const queue = createQueue(store, 'key', quiet);
-    expect(await queue.ready).toBe(1);
-    expect(queue.list()).toEqual([['01', 'mine']]);
+  it('falls from IndexedDB to localStorage to memory as each rejects', async () => {
+    const memory = createMemoryStore();
+    const queue = createQueue([refusing(), refusing(), memory], 'key', roomy, quiet);
+    const a = fresh('a');
+    await queue.add([a]);
+    expect(await keys(memory)).toEqual([a[0]]);
+    expect(await queue.take()).toEqual([[a], 0]);
   });
 
-  it('keeps one copy of an event added while the stored ones were loading', async () => {
-    const { store } = countingStore([['01', { writeKey: 'key', json: 'stored' }]]);
-    const queue = createQueue(store, 'key', quiet);
-    queue.add('01', 'stored');
-    queue.add('02', 'new');
-    expect(await queue.ready).toBe(0);
-    expect(queue.list()).toEqual([
-      ['01', 'stored'],
-      ['02', 'new'],
-    ]);
+  it('rejects the write when every store rejected it', async () => {
+    const queue = createQueue([refusing(), refusing()], 'key', roomy, quiet);
+    await expect(queue.add([fresh('a')])).rejects.toThrow('quota');
   });
 
-  it('lists only the events in the asked state, and mark moves them between states', () => {
-    const queue = createQueue(createMemoryStore(), 'key', quiet);
-    for (const id of ['1', '2', '3', '4']) queue.add(id, id);
-    queue.mark(['1'], INFLIGHT);
-    queue.mark(['2'], BEACONED);
-    queue.mark(['3', 'gone'], HELD);
-    expect(queue.list(PENDING)).toEqual([['4', '4']]);
-    expect(queue.list(INFLIGHT)).toEqual([['1', '1']]);
-    expect(queue.list(BEACONED)).toEqual([['2', '2']]);
-    expect(queue.list(HELD)).toEqual([['3', '3']]);
-    queue.mark(['1', '2'], PENDING);
-    expect(queue.list().map(([id]) => id)).toEqual(['1', '2', '4']);
+  it('still takes and deletes what an earlier store kept before it began rejecting writes', async () => {
+    const idbContents = createMemoryStore();
+    const old = fresh('kept by IndexedDB');
+    await idbContents.setMany([[old[0], { writeKey: 'key', json: old[1] }]]);
+    const local = createMemoryStore();
+    const queue = createQueue([refusing(idbContents), local], 'key', roomy, quiet);
+    const added = fresh('written to localStorage');
+    await queue.add([added]);
+    expect(await queue.take()).toEqual([[old, added], 0]);
+    await queue.remove([old[0], added[0]]);
+    expect(await keys(idbContents)).toEqual([]);
+    expect(await keys(local)).toEqual([]);
   });
 
-  it('keeps marked events in the store: only remove deletes them', async () => {
-    const { store, stored } = countingStore();
-    const queue = createQueue(store, 'key', quiet);
-    for (const id of ['1', '2', '3']) queue.add(id, id);
-    queue.mark(['1'], INFLIGHT);
-    queue.mark(['2'], BEACONED);
-    await queue.idle();
-    expect(await stored()).toEqual(['1', '2', '3']);
-    queue.remove(['1', '3']);
-    expect(queue.list(INFLIGHT)).toEqual([]);
-    await queue.idle();
-    expect(await stored()).toEqual(['2']);
-  });
-
-  it('runs store operations in the order issued, so a delete never overtakes the write of its event', async () => {
-    const writes: string[] = [];
+  it('runs operations in the order issued: a delete never overtakes the write of its event', async () => {
+    const memory = createMemoryStore();
+    const log: string[] = [];
     const slow: EventStore = {
       // The write takes longer than the delete issued right after it.
-      set: (key) => new Promise((resolve) => setTimeout(() => resolve(void writes.push(`set ${key}`)), 20)),
-      delMany: async (keys) => void writes.push(`del ${keys}`),
-      entries: async () => [],
+      setMany: (entries) =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            log.push(`set ${entries.map(([key]) => key)}`);
+            resolve(memory.setMany(entries));
+          }, 20),
+        ),
+      delMany: async (ids) => {
+        log.push(`del ${ids}`);
+        await memory.delMany(ids);
+      },
+      entries: () => memory.entries(),
     };
-    const queue = createQueue(slow, 'key', quiet);
-    queue.add('1', 'a');
-    queue.remove(['1']);
-    await queue.idle();
-    expect(writes).toEqual(['set 1', 'del 1']);
+    const queue = createQueue([slow], 'key', roomy, quiet);
+    const a = fresh('a');
+    void queue.add([a]);
+    await queue.remove([a[0]]);
+    expect(log).toEqual([`set ${a[0]}`, `del ${a[0]}`]);
+    expect(await keys(memory)).toEqual([]);
   });
 
-  it('keeps working from memory when the store fails', async () => {
-    const errors: unknown[] = [];
-    const broken: EventStore = {
-      set: () => Promise.reject(new Error('quota')),
-      delMany: () => Promise.reject(new Error('closed')),
-      entries: () => Promise.reject(new ReferenceError('indexedDB is not defined')),
+  it('takes every event added before the take, even while the write is slow', async () => {
+    const memory = createMemoryStore();
+    const slow: EventStore = {
+      ...memory,
+      setMany: (entries) => new Promise((resolve) => setTimeout(() => resolve(memory.setMany(entries)), 20)),
     };
-    const queue = createQueue(broken, 'key', (...args) => errors.push(args));
-    expect(await queue.ready).toBe(0);
-    queue.add('1', 'a');
-    queue.add('2', 'b');
-    queue.remove(['1']);
-    await queue.idle();
-    expect(queue.list()).toEqual([['2', 'b']]);
-    // The failed load, two failed writes and the failed delete were all logged, none thrown.
-    expect(errors).toHaveLength(4);
+    const queue = createQueue([slow], 'key', roomy, quiet);
+    const a = fresh('a');
+    void queue.add([a]);
+    expect(await queue.take()).toEqual([[a], 0]);
+  });
+});
+
+describe('take', () => {
+  it('returns the stored events oldest first, by their time-ordered ids', async () => {
+    const store = createMemoryStore();
+    const now = Date.now();
+    const ids = [idAt(now - 10, 2), idAt(now - 30), idAt(now - 10, 1), idAt(now - 20)];
+    await store.setMany(ids.map((id): [string, StoredEvent] => [id, { writeKey: 'key', json: id }]));
+    const [entries] = await createQueue([store], 'key', roomy, quiet).take();
+    expect(entries.map(([id]) => id)).toEqual([
+      idAt(now - 30),
+      idAt(now - 20),
+      idAt(now - 10, 1),
+      idAt(now - 10, 2),
+    ]);
+  });
+
+  it("returns only its own write key's events, and leaves the others stored", async () => {
+    const store = createMemoryStore();
+    const [mine, theirs] = [fresh('mine'), fresh('theirs')];
+    await store.setMany([
+      [mine[0], { writeKey: 'key', json: mine[1] }],
+      [theirs[0], { writeKey: 'other', json: theirs[1] }],
+    ]);
+    const queue = createQueue([store], 'key', { ...roomy, maxEvents: 0 }, quiet);
+    // Over its limit, the queue drops its own event only.
+    expect(await queue.take()).toEqual([[], 1]);
+    expect(await keys(store)).toEqual([theirs[0]]);
+  });
+
+  it('deletes the oldest events beyond maxEvents and says how many', async () => {
+    const store = createMemoryStore();
+    const queue = createQueue([store], 'key', { ...roomy, maxEvents: 2 }, quiet);
+    const events = ['a', 'b', 'c', 'd'].map(fresh);
+    await queue.add(events);
+    expect(await queue.take()).toEqual([events.slice(2), 2]);
+    expect(await keys(store)).toEqual(events.slice(2).map(([id]) => id));
+    expect(await queue.take()).toEqual([events.slice(2), 0]);
+  });
+
+  it('deletes the oldest events beyond maxBytes of JSON and says how many', async () => {
+    const store = createMemoryStore();
+    const queue = createQueue([store], 'key', { ...roomy, maxBytes: 25 }, quiet);
+    const events: Entry[] = ['a', 'b', 'c'].map((letter) => [uuidv7(), letter.repeat(10)]);
+    await queue.add(events);
+    expect(await queue.take()).toEqual([events.slice(1), 1]);
+    expect(await keys(store)).toEqual(events.slice(1).map(([id]) => id));
+  });
+
+  it('deletes the events older than maxAge, by the time in their id, and says how many', async () => {
+    const store = createMemoryStore();
+    const now = Date.now();
+    const events: Entry[] = [now - 50_000, now - 20_000, now - 1_000].map((at) => [idAt(at), String(at)]);
+    await store.setMany(events.map(([id, json]): [string, StoredEvent] => [id, { writeKey: 'key', json }]));
+    const queue = createQueue([store], 'key', { ...roomy, maxAge: 10_000 }, quiet);
+    expect(await queue.take()).toEqual([events.slice(2), 2]);
+    expect(await keys(store)).toEqual([events[2]?.[0]]);
+  });
+
+  it('skips events beaconed less than BEACON_GRACE ago, in every tab, and takes them again after', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const store = createMemoryStore();
+    const queue = createQueue([store], 'key', roomy, quiet);
+    const otherTab = createQueue([store], 'key', roomy, quiet);
+    const [a, b] = [fresh('a'), fresh('b')];
+    await queue.add([a, b]);
+    await queue.beaconed([a]);
+    expect((await store.entries()).find(([id]) => id === a[0])?.[1]).toEqual({
+      writeKey: 'key',
+      json: a[1],
+      beaconed: Date.now(),
+    });
+    expect(await queue.take()).toEqual([[b], 0]);
+    vi.advanceTimersByTime(BEACON_GRACE - 1);
+    expect(await otherTab.take()).toEqual([[b], 0]);
+    vi.advanceTimersByTime(1);
+    expect(await otherTab.take()).toEqual([[a, b], 0]);
+  });
+});
+
+describe('remove', () => {
+  it('deletes events from the store and from mine()', async () => {
+    const store = createMemoryStore();
+    const queue = createQueue([store], 'key', roomy, quiet);
+    const [a, b] = [fresh('a'), fresh('b')];
+    await queue.add([a, b]);
+    await queue.remove([a[0], 'unknown']);
+    expect(await keys(store)).toEqual([b[0]]);
+    expect(queue.mine()).toEqual([b]);
+  });
+});
+
+describe('mine', () => {
+  it('lists the events this page added, oldest first, and not those other pages stored', async () => {
+    const store = createMemoryStore();
+    const otherTab = createQueue([store], 'key', roomy, quiet);
+    const queue = createQueue([store], 'key', roomy, quiet);
+    const [theirs, later] = [fresh('theirs'), fresh('later')];
+    // Added second, tracked first.
+    const earlier: Entry = [idAt(Date.now() - 1000), 'earlier'];
+    await otherTab.add([theirs]);
+    await queue.add([later]);
+    await queue.add([earlier]);
+    expect(queue.mine()).toEqual([earlier, later]);
+    expect((await queue.take())[0]).toHaveLength(3);
+    expect(queue.mine()).toEqual([earlier, later]);
+  });
+
+  it('forgets the events another tab removed once a take found them gone', async () => {
+    const store = createMemoryStore();
+    const queue = createQueue([store], 'key', roomy, quiet);
+    const otherTab = createQueue([store], 'key', roomy, quiet);
+    const [a, b] = [fresh('a'), fresh('b')];
+    await queue.add([a, b]);
+    // The other tab sent `a` and deleted it.
+    expect((await otherTab.take())[0]).toEqual([a, b]);
+    await otherTab.remove([a[0]]);
+    expect(queue.mine()).toEqual([a, b]);
+    await queue.take();
+    expect(queue.mine()).toEqual([b]);
+  });
+
+  it('keeps beaconed events: they stay stored until a tab delivered them', async () => {
+    const queue = createQueue([createMemoryStore()], 'key', roomy, quiet);
+    const a = fresh('a');
+    await queue.add([a]);
+    await queue.beaconed([a]);
+    await queue.take();
+    expect(queue.mine()).toEqual([a]);
+  });
+});
+
+describe('regressions', () => {
+  it('keeps in mine() an event added while a take was waiting its turn', async () => {
+    const queue = createQueue([createMemoryStore()], 'key', roomy, () => {});
+    const taking = queue.take();
+    const added: Entry = [uuidv7(), '{"event":"a"}'];
+    void queue.add([added]);
+    await taking;
+    expect(queue.mine()).toEqual([added]);
+  });
+
+  it('keeps writing to its only store after that store rejected one write', async () => {
+    const memory = createMemoryStore();
+    let fail = true;
+    const flaky: EventStore = {
+      ...memory,
+      setMany(entries) {
+        if (!fail) return memory.setMany(entries);
+        fail = false;
+        return Promise.reject(new Error('transient'));
+      },
+    };
+    const queue = createQueue([flaky], 'key', roomy, () => {});
+    await queue.add([[uuidv7(), 'a']]).catch(() => {});
+    const kept: Entry = [uuidv7(), 'b'];
+    await queue.add([kept]);
+    expect(await queue.take()).toEqual([[kept], 0]);
   });
 });

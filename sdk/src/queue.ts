@@ -25,10 +25,10 @@ export interface Queue {
   /** Stores events (one write, in the order of the calls). */
   add(entries: Entry[]): Promise<void>;
   /**
-   * The stored events of this write key, oldest first, without those beaconed less than BEACON_GRACE ago,
-   * after deleting the oldest beyond the limits; and how many were deleted.
+   * The stored events of this write key, oldest first, without those beaconed less than BEACON_GRACE ago
+   * (unless `all`), after deleting the oldest beyond the limits; and how many were deleted.
    */
-  take(): Promise<[Entry[], dropped: number]>;
+  take(all?: boolean): Promise<[Entry[], dropped: number]>;
   /** Deletes events for good (the gateway answered for them). */
   remove(ids: string[]): Promise<void>;
   /** Notes that these events were handed to `sendBeacon` now. */
@@ -68,13 +68,16 @@ export function createQueue(
         );
       } catch (error) {
         log('store', error);
-        if (++current >= stores.length) throw error;
+        // The last store stays the one to write to: a passing failure of it must not end storing for good.
+        if (current + 1 >= stores.length) throw error;
+        current++;
         return attempt();
       }
     });
   const drop = (ids: string[]) => {
     for (const id of ids) own.delete(id);
-    return Promise.all(used().map((store) => store.delMany(ids).catch(log)));
+    // A failed delete fails the caller: a sender that went on would send the same events again and again.
+    return Promise.all(used().map((store) => store.delMany(ids)));
   };
 
   return {
@@ -82,10 +85,11 @@ export function createQueue(
       for (const [id, json] of entries) own.set(id, json);
       return write(entries);
     },
-    take: () =>
-      serial(async () => {
+    take(all) {
+      // The events added before this call: written before the take runs, so one missing was delivered.
+      const known = [...own.keys()];
+      return serial(async () => {
         const now = Date.now();
-        const known = [...own.keys()];
         const found = new Map<string, StoredEvent>();
         for (const store of used()) {
           for (const [id, record] of await store.entries().catch(() => [])) {
@@ -115,10 +119,11 @@ export function createQueue(
         }
         const due: Entry[] = [];
         for (const [id, record] of sorted.slice(first)) {
-          if (!(now - (record.beaconed ?? 0) < BEACON_GRACE)) due.push([id, record.json]);
+          if (all || !(now - (record.beaconed ?? 0) < BEACON_GRACE)) due.push([id, record.json]);
         }
         return [due, first];
-      }),
+      });
+    },
     remove: (ids) => serial(() => drop(ids)).then(() => {}),
     beaconed: (entries) => write(entries, Date.now()),
     mine: () => [...own].sort((a, b) => (a[0] < b[0] ? -1 : 1)),

@@ -1,9 +1,13 @@
 import 'fake-indexeddb/auto';
-import { expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createQueue } from './queue.js';
-import { createIdbStore, createMemoryStore } from './store.js';
+import { createIdbStore, createLocalStore, createMemoryStore } from './store.js';
+import type { EventStore } from './types.js';
+import { uuidv7 } from './uuid.js';
 
 // IndexedDB semantics come from fake-indexeddb, a complete implementation of the API in memory.
+
+const roomy = { maxEvents: 1000, maxBytes: 1e9, maxAge: 7 * 864e5 };
 
 /** Every record of one object store, read with the raw IndexedDB API as the browser tests do. */
 function rawRecords(database: string, storeName: string) {
@@ -28,37 +32,117 @@ function rawRecords(database: string, storeName: string) {
   });
 }
 
-it("keeps events in database 'tidemark', object store 'queue', keyed by messageId", async () => {
-  const store = createIdbStore();
-  await store.set('0190-a', { writeKey: 'wk', json: '{"a":1}' });
-  expect(await rawRecords('tidemark', 'queue')).toEqual({ '0190-a': { writeKey: 'wk', json: '{"a":1}' } });
-});
-
-it('writes, lists and deletes records', async () => {
-  const store = createIdbStore('roundtrip', 'queue');
-  await store.set('1', { writeKey: 'wk', json: 'one' });
-  await store.set('2', { writeKey: 'wk', json: 'two' });
-  await store.set('3', { writeKey: 'wk', json: 'three' });
+/** The same round trip for every store: write, overwrite, delete (unknown keys too), list. */
+async function roundTrip(store: EventStore) {
+  await store.setMany([
+    ['1', { writeKey: 'wk', json: 'one' }],
+    ['2', { writeKey: 'wk', json: 'two' }],
+  ]);
+  await store.setMany([
+    ['3', { writeKey: 'wk', json: 'three' }],
+    ['2', { writeKey: 'wk', json: 'two', beaconed: 5 }],
+  ]);
   await store.delMany(['1', '3', 'unknown']);
-  expect(await store.entries()).toEqual([['2', { writeKey: 'wk', json: 'two' }]]);
+  return store.entries();
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
 });
 
-it('gives a reloaded page the events the last one did not get acknowledged', async () => {
-  const first = createQueue(createIdbStore('reload', 'queue'), 'wk', () => {});
-  first.add('1', 'delivered');
-  first.add('2', 'pending');
-  first.remove(['1']);
-  await first.idle();
+describe('createIdbStore', () => {
+  it("keeps events in database 'tidemark', object store 'queue', keyed by messageId", async () => {
+    const store = createIdbStore();
+    await store.setMany([['0190-a', { writeKey: 'wk', json: '{"a":1}' }]]);
+    expect(await rawRecords('tidemark', 'queue')).toEqual({ '0190-a': { writeKey: 'wk', json: '{"a":1}' } });
+  });
 
-  const next = createQueue(createIdbStore('reload', 'queue'), 'wk', () => {});
-  expect(await next.ready).toBe(1);
-  expect(next.list()).toEqual([['2', 'pending']]);
+  it('writes, overwrites, lists and deletes records', async () => {
+    expect(await roundTrip(createIdbStore('roundtrip', 'queue'))).toEqual([
+      ['2', { writeKey: 'wk', json: 'two', beaconed: 5 }],
+    ]);
+  });
+
+  it('gives a reloaded page the events the last one did not get acknowledged', async () => {
+    const [delivered, pending] = [uuidv7(), uuidv7()];
+    const first = createQueue([createIdbStore('reload', 'queue')], 'wk', roomy, () => {});
+    await first.add([
+      [delivered, 'delivered'],
+      [pending, 'pending'],
+    ]);
+    await first.remove([delivered]);
+
+    const next = createQueue([createIdbStore('reload', 'queue')], 'wk', roomy, () => {});
+    expect(await next.take()).toEqual([[[pending, 'pending']], 0]);
+  });
+
+  it('rejects, rather than throws, where IndexedDB is missing, so the queue moves on to the next store', async () => {
+    vi.stubGlobal('indexedDB', undefined);
+    const idb = createIdbStore('missing', 'queue');
+    await expect(idb.setMany([['1', { writeKey: 'wk', json: 'one' }]])).rejects.toThrow();
+    await expect(idb.entries()).rejects.toThrow();
+
+    const memory = createMemoryStore();
+    const queue = createQueue([createIdbStore('missing too', 'queue'), memory], 'wk', roomy, () => {});
+    const id = uuidv7();
+    await queue.add([[id, 'kept']]);
+    expect(await memory.entries()).toEqual([[id, { writeKey: 'wk', json: 'kept' }]]);
+  });
 });
 
-it('has a memory store with the same behaviour', async () => {
-  const store = createMemoryStore();
-  await store.set('1', { writeKey: 'wk', json: 'one' });
-  await store.set('2', { writeKey: 'wk', json: 'two' });
-  await store.delMany(['1']);
-  expect(await store.entries()).toEqual([['2', { writeKey: 'wk', json: 'two' }]]);
+describe('createLocalStore', () => {
+  it('keeps one item per event under its prefix, and leaves the other items of the storage alone', async () => {
+    const storage: Record<string, string> = { 'tidemark.anonymousId': 'visitor' };
+    const store = createLocalStore(storage, 'tidemark.q.');
+    await store.setMany([['1', { writeKey: 'wk', json: 'one' }]]);
+    expect(storage).toEqual({
+      'tidemark.anonymousId': 'visitor',
+      'tidemark.q.1': JSON.stringify({ writeKey: 'wk', json: 'one' }),
+    });
+    expect(await store.entries()).toEqual([['1', { writeKey: 'wk', json: 'one' }]]);
+  });
+
+  it('writes, overwrites, lists and deletes records', async () => {
+    expect(await roundTrip(createLocalStore({}))).toEqual([
+      ['2', { writeKey: 'wk', json: 'two', beaconed: 5 }],
+    ]);
+  });
+
+  it('uses localStorage by default, read on first use', async () => {
+    const store = createLocalStore();
+    const storage: Record<string, string> = {};
+    vi.stubGlobal('localStorage', storage);
+    await store.setMany([['1', { writeKey: 'wk', json: 'one' }]]);
+    expect(Object.keys(storage)).toEqual(['tidemark.q.1']);
+  });
+
+  it('rejects, rather than throws, where localStorage is missing or full', async () => {
+    vi.stubGlobal('localStorage', undefined);
+    await expect(createLocalStore().setMany([['1', { writeKey: 'wk', json: 'one' }]])).rejects.toThrow();
+    const full = new Proxy<Record<string, string>>(
+      {},
+      {
+        set() {
+          throw new DOMException('quota', 'QuotaExceededError');
+        },
+      },
+    );
+    await expect(createLocalStore(full).setMany([['1', { writeKey: 'wk', json: 'one' }]])).rejects.toThrow(
+      'quota',
+    );
+  });
+});
+
+describe('createMemoryStore', () => {
+  it('behaves as the other stores', async () => {
+    expect(await roundTrip(createMemoryStore())).toEqual([
+      ['2', { writeKey: 'wk', json: 'two', beaconed: 5 }],
+    ]);
+  });
+
+  it('keeps each store apart', async () => {
+    const [one, two] = [createMemoryStore(), createMemoryStore()];
+    await one.setMany([['1', { writeKey: 'wk', json: 'one' }]]);
+    expect(await two.entries()).toEqual([]);
+  });
 });

@@ -43,7 +43,7 @@ it('stores a click made through useTidemark() as one row', async () => {
   expect(row).toMatchObject({ type: 'track', event: 'Plan Selected', url: site.url, path: '/' });
   expect(JSON.parse(row?.properties ?? '{}')).toEqual({ plan: 'team', price: 49 });
 
-  // The provider's page view, exactly one per load (the production build runs effects once).
+  // The automatic page view, exactly one per load: one client under StrictMode, one view per URL.
   const views = await eventually(async () => {
     const rows = await clickRows(pipeline, '$pageview');
     return rows.length > 0 ? rows : undefined;
@@ -55,4 +55,27 @@ it('stores a click made through useTidemark() as one row', async () => {
     what: 'the browser queue to drain',
   });
   expect(await clickRows(pipeline, 'Plan Selected')).toHaveLength(1);
+});
+
+it('sends one page view per client-side navigation, and none for a link to the page it is on', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(site.url);
+  await page.getByRole('link', { name: 'FAQ' }).click();
+  await expect.poll(() => page.getByRole('heading').textContent()).toBe('Questions');
+  // The app pushes the URL it is on again, as naive routers do: same URL, no page view, also on the way back.
+  await page.getByRole('link', { name: 'FAQ' }).click();
+  await page.goBack();
+  await page.goBack();
+  await expect.poll(() => page.getByRole('heading').textContent()).toBe('Pick a plan');
+
+  const faq = await eventually(async () => {
+    const rows = (await clickRows(pipeline, '$pageview')).filter((row) => row.path === '/faq');
+    return rows.length > 0 ? rows : undefined;
+  });
+  // Time for a second, wrong, view of the same navigation to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  expect((await clickRows(pipeline, '$pageview')).filter((row) => row.path === '/faq')).toHaveLength(1);
+  expect(faq[0]?.url).toBe(new URL('/faq', site.url).href);
+  // The load of the first test, and this test's load and return to the plans.
+  expect((await clickRows(pipeline, '$pageview')).filter((row) => row.path === '/')).toHaveLength(3);
 });
