@@ -13,7 +13,8 @@ declare global {
 
 // The script-tag entry, configured by its own tag's data attributes:
 //   <script defer src="/tidemark.min.js" data-write-key="KEY" data-host="https://t.example.com"
-//           data-endpoint="/v1/batch" data-flush-interval="1000" data-autocapture data-vitals data-debug></script>
+//           data-endpoint="/v1/batch" data-flush-interval="1000" data-autocapture data-respect-do-not-track
+//           data-vitals data-debug></script>
 // `currentScript` is set while a classic script (deferred, async or inserted by the snippet) runs; the selector
 // is for a copy inlined or loaded as a module, where it is null.
 const stub = window.tidemark;
@@ -21,24 +22,20 @@ if (!stub || Array.isArray(stub)) {
   const tag = (document.currentScript ??
     document.querySelector('script[data-write-key]')) as HTMLScriptElement | null;
   const data = tag?.dataset ?? {};
-  /** A boolean attribute: present (`data-debug`, `data-debug="true"`) unless its value is `"false"`. */
-  const on = (value?: string) => (value === undefined ? undefined : value !== 'false');
-  const options: TidemarkOptions = {
-    writeKey: data.writeKey ?? '',
-    host: data.host,
-    endpoint: data.endpoint,
-    flushInterval: Number(data.flushInterval) || undefined,
-    sessionTimeout: Number(data.sessionTimeout) || undefined,
-    debug: on(data.debug),
-    cookieless: on(data.cookieless),
-    requireConsent: on(data.requireConsent),
-    respectDoNotTrack: on(data.respectDnt),
-    autoPageviews: on(data.autoPageviews),
-    autocapture: on(data.autocapture),
-    hoverCapture: on(data.hoverCapture),
-    outboundLinks: on(data.outboundLinks),
-  };
-  const client = createClient(options);
+  // Every option has its attribute, named as the option in kebab case (`flushInterval` ← `data-flush-interval`).
+  // A bare attribute or `"true"` is true, `"false"` false, digits a number (the write key stays text).
+  const options: Record<string, unknown> = {};
+  for (const [name, value = ''] of Object.entries(data)) {
+    options[name] =
+      value === '' || value === 'true'
+        ? true
+        : value === 'false'
+          ? false
+          : /^\d+$/.test(value) && name !== 'writeKey'
+            ? Number(value)
+            : value;
+  }
+  const client = createClient(options as unknown as TidemarkOptions);
   window.tidemark = client;
   // Calls made before this script loaded, in the order they were made; before the first page view, which
   // waits a task (so an `identify()` or `optIn()` made early applies to it).
@@ -50,10 +47,14 @@ if (!stub || Array.isArray(stub)) {
     }
   }
   // Web Vitals: a second file beside this one, fetched only once the page is idle, so it costs nothing before.
-  if (data.vitals !== undefined) {
+  if (options.vitals) {
     const load = () => {
       const script = document.createElement('script');
-      script.src = data.vitals || (tag?.src ?? '').replace(/[^/]*$/, 'tidemark.vitals.min.js');
+      // `data-vitals="/js/vitals.js"` names the file; a bare `data-vitals` means the one beside this script.
+      script.src =
+        typeof options.vitals === 'string'
+          ? options.vitals
+          : (tag?.src ?? '').replace(/[^/]*$/, 'tidemark.vitals.min.js');
       document.head.append(script);
     };
     const idle = () => (globalThis.requestIdleCallback ?? setTimeout)(load);
