@@ -15,8 +15,8 @@ export default [
   // The npm package: ES module and CommonJS. Dependencies stay imports, for the app's bundler to resolve
   // and dedupe; the React entry shares the client code with the main entry through a chunk.
   {
-    input: { index: 'src/index.ts', react: 'src/react/index.tsx' },
-    external: ['idb-keyval', 'react', 'react/jsx-runtime'],
+    input: { index: 'src/index.ts', react: 'src/react/index.tsx', vitals: 'src/vitals.ts' },
+    external: ['idb-keyval', 'react', 'react/jsx-runtime', 'web-vitals'],
     plugins: [ts()],
     output: ['js', 'cjs'].map((extension) => ({
       dir: 'dist',
@@ -38,5 +38,16 @@ export default [
       terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } }),
     ],
     output: { file: 'dist/tidemark.min.js', format: 'iife' },
+  },
+  // The Web Vitals chunk for the script tag: web-vitals bundled in, a separate file so that only pages that
+  // ask for vitals download it, and the core's budget stays the core's.
+  {
+    input: 'src/vitals-browser.ts',
+    plugins: [
+      resolve({ browser: true }),
+      ts(),
+      terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } }),
+    ],
+    output: { file: 'dist/tidemark.vitals.min.js', format: 'iife' },
   },
 ];

@@ -46,6 +46,13 @@ export async function serveSite(options: SiteOptions): Promise<ServedSite> {
   app.get('/tidemark.min.js', (_req, reply) =>
     reply.type('text/javascript').header('cache-control', 'no-cache').sendFile('tidemark.min.js', sdkDist),
   );
+  // The Web Vitals chunk, beside the core as the core expects it when it injects it (`data-vitals`).
+  app.get('/tidemark.vitals.min.js', (_req, reply) =>
+    reply
+      .type('text/javascript')
+      .header('cache-control', 'no-cache')
+      .sendFile('tidemark.vitals.min.js', sdkDist),
+  );
   await app.register(fastifyStatic, { root: options.root, index: false, wildcard: true });
   // Client-side routes (the React example) fall back to the page itself.
   app.setNotFoundHandler((req, reply) =>

@@ -43,10 +43,22 @@ export function App() {
       }}
     >
       <nav style={{ display: 'flex', gap: '1rem' }}>
-        <a href="/" onClick={(event) => (event.preventDefault(), navigate('/'))}>
+        <a
+          href="/"
+          onClick={(event) => {
+            event.preventDefault();
+            navigate('/');
+          }}
+        >
           Plans
         </a>
-        <a href="/faq" onClick={(event) => (event.preventDefault(), navigate('/faq'))}>
+        <a
+          href="/faq"
+          onClick={(event) => {
+            event.preventDefault();
+            navigate('/faq');
+          }}
+        >
           FAQ
         </a>
       </nav>

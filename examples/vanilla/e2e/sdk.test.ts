@@ -1,12 +1,20 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { TidemarkClient } from '@tidemark/sdk';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser } from '../../../test/support/browser.js';
-import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
+import { queuedInBrowser } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';
+
+declare global {
+  interface Window {
+    /** The script tag's client, as the pages under test have it. */
+    tidemark?: TidemarkClient;
+  }
+}
 
 // What the SDK promises a site, one behaviour per test, in Debian's Chromium against the real pipeline
 // (gateway → Kafka → sink → chDB). Each test has its own browser profile, so its IndexedDB starts empty.
