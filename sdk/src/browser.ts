@@ -57,7 +57,8 @@ if (!stub || Array.isArray(stub)) {
           : (tag?.src ?? '').replace(/[^/]*$/, 'tidemark.vitals.min.js');
       document.head.append(script);
     };
-    const idle = () => (globalThis.requestIdleCallback ?? setTimeout)(load);
+    // At most 5 s later: a busy page (or headless Chromium after a long handler) may not go idle soon.
+    const idle = () => (globalThis.requestIdleCallback ?? setTimeout)(load, { timeout: 5000 } as never);
     if (document.readyState === 'complete') idle();
     else addEventListener('load', idle);
   }
