@@ -18,7 +18,7 @@ const reactDir = resolve(sdkDir, 'src/react');
 const targets = [
   // The goal is 3072 B (issue 3); the SDK's full feature set weighs more today. The budget is what it weighs, so
   // that nothing grows it unnoticed while it is cut down.
-  { label: 'sdk/dist/tidemark.min.js', budget: 4608, load: () => readBuilt('tidemark.min.js') },
+  { label: 'sdk/dist/tidemark.min.js', budget: 4700, load: () => readBuilt('tidemark.min.js') },
   { label: 'sdk/dist/tidemark.vitals.min.js', budget: 3584, load: () => readBuilt('tidemark.vitals.min.js') },
   { label: '@tidemark/sdk/react (without React and the client)', budget: 1024, load: bundleReactBindings },
 ];

@@ -130,7 +130,12 @@ export function createClient<Events extends EventMap = EventMap>(
       // Offline, a request can only fail; the `online` event resumes.
       if (held || offline() || silent()) return;
       const chunk = chunks(entries, writeKey, dropped).next().value;
-      if (!chunk) return;
+      // Nothing due; events a page beaconed become due once their grace is over, and no track may come to
+      // trigger a send then.
+      if (!chunk) {
+        if (queue.later()) schedule(queue.later());
+        return;
+      }
       const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
       if (wait > 0) return schedule(wait);
       if (!(await deliver(chunk))) return;

@@ -33,6 +33,8 @@ export interface Queue {
   remove(ids: string[]): Promise<void>;
   /** Notes that these events were handed to `sendBeacon` now. */
   beaconed(entries: Entry[]): Promise<void>;
+  /** Milliseconds until the first event the last `take()` skipped as recently beaconed is due; 0 if none. */
+  later(): number;
   /** The events this page added that no `take()` has found gone yet, oldest first: what a beacon carries. */
   mine(): Entry[];
 }
@@ -53,6 +55,7 @@ export function createQueue(
   let current = 0;
   let chain: Promise<unknown> = Promise.resolve();
   const own = new Map<string, string>();
+  let later = 0;
 
   const serial = <T>(operation: () => Promise<T>): Promise<T> => {
     const result = chain.then(operation);
@@ -118,14 +121,18 @@ export function createQueue(
           await drop(expired);
         }
         const due: Entry[] = [];
+        later = 0;
         for (const [id, record] of sorted.slice(first)) {
-          if (all || !(now - (record.beaconed ?? 0) < BEACON_GRACE)) due.push([id, record.json]);
+          const wait = (record.beaconed ?? 0) + BEACON_GRACE - now;
+          if (all || !(wait > 0)) due.push([id, record.json]);
+          else if (!later || wait < later) later = wait;
         }
         return [due, first];
       });
     },
     remove: (ids) => serial(() => drop(ids)).then(() => {}),
     beaconed: (entries) => write(entries, Date.now()),
+    later: () => later,
     mine: () => [...own].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
   };
 }
