@@ -181,22 +181,20 @@ export function createClient<Events extends EventMap = EventMap>(
     if (offline() || held || silent()) return;
     const entries = queue.mine().filter(([id]) => !inflight.has(id) && !beaconed.has(id));
     const sent: Entry[] = [];
+    let refused = false;
     for (const chunk of chunks(entries, writeKey, 0)) {
-      if (chunk.bytes <= MAX_BODY_BYTES && transport.beacon(envelope(writeKey, chunk.jsons, 0))) {
-        for (const [i, id] of chunk.ids.entries()) {
-          beaconed.add(id);
-          sent.push([id, chunk.jsons[i] as string]);
-        }
-      } else {
-        // No sendBeacon, or the browser refused the body (its quota is full): fetch keepalive may still get
-        // through, and if the page lives on, its answer settles the events like any other. The marks first, so
-        // that it does not carry what went by beacon.
-        void queue.beaconed(sent);
-        void send(true);
-        return;
+      refused = !(chunk.bytes <= MAX_BODY_BYTES && transport.beacon(envelope(writeKey, chunk.jsons, 0)));
+      if (refused) break;
+      for (const [i, id] of chunk.ids.entries()) {
+        beaconed.add(id);
+        sent.push([id, chunk.jsons[i] as string]);
       }
     }
+    // The marks first: queue operations run in order, so the send below does not carry what went by beacon.
     void queue.beaconed(sent);
+    // No sendBeacon, or the browser refused a body (its quota is full): fetch keepalive may still get through,
+    // and if the page lives on, its answer settles the events like any other.
+    if (refused) void send(true);
   }
 
   function flush(): Promise<void> {
@@ -233,7 +231,7 @@ export function createClient<Events extends EventMap = EventMap>(
     if (!ready.length) return;
     log('stored', ready.length);
     void queue.add(ready);
-    if (queue.mine().length >= flushAt) void send(false);
+    if (queue.mineCount() >= flushAt) void send(false);
     else schedule(flushInterval);
   }
 

@@ -37,6 +37,8 @@ export interface Queue {
   later(): number;
   /** The events this page added that no `take()` has found gone yet, oldest first: what a beacon carries. */
   mine(): Entry[];
+  /** How many events `mine()` would list. */
+  mineCount(): number;
 }
 
 /**
@@ -46,6 +48,9 @@ export interface Queue {
  * one after another in the order they were issued: a delete never overtakes the write of the same event, and a
  * `take()` sees every event added before it.
  */
+/** Oldest first: UUIDv7 ids sort by the time they were minted. */
+const byId = (a: [string, unknown], b: [string, unknown]) => (a[0] < b[0] ? -1 : 1);
+
 export function createQueue(
   stores: EventStore[],
   writeKey: string,
@@ -101,7 +106,7 @@ export function createQueue(
         }
         // Written before this take began, gone now: another tab delivered it.
         for (const id of known) if (!found.has(id)) own.delete(id);
-        const sorted = [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        const sorted = [...found].sort(byId);
         let bytes = 0;
         for (const [, record] of sorted) bytes += record.json.length;
         let first = 0;
@@ -133,6 +138,7 @@ export function createQueue(
     remove: (ids) => serial(() => drop(ids)).then(() => {}),
     beaconed: (entries) => write(entries, Date.now()),
     later: () => later,
-    mine: () => [...own].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    mineCount: () => own.size,
+    mine: () => [...own].sort(byId),
   };
 }

@@ -45,8 +45,11 @@ export function createVisitor(cookieless: boolean | undefined, timeout: number):
     read,
     write,
     anonymousId() {
-      const id = read('anonymousId') ?? uuidv7();
-      write('anonymousId', id);
+      let id = read('anonymousId');
+      if (!id) {
+        id = uuidv7();
+        write('anonymousId', id);
+      }
       return id;
     },
     session(at) {
