@@ -491,6 +491,23 @@ describe('privacy', () => {
     await next.stored(0);
   });
 
+  it('a later visit deletes what a page that opted out left stored (it was closed before its delete was done)', async () => {
+    fakeLocalStorage();
+    fakePage();
+    const store = createMemoryStore();
+    const first = harness([], { store });
+    first.client.track('stored before the opt-out');
+    await vi.advanceTimersByTimeAsync(0);
+    await first.stored(1);
+    // The opt-out as a page that was left at once saw it: the choice saved, the delete never run.
+    localStorage.setItem('tidemark.consent', '0');
+
+    const next = harness([], { store });
+    await next.stored(0);
+    await next.client.flush();
+    expect([...first.sent, ...next.sent]).toHaveLength(0);
+  });
+
   it('requireConsent stores and sends nothing until optIn, which later visits remember', async () => {
     fakeLocalStorage();
     fakePage();

@@ -241,6 +241,11 @@ export function createClient<Events extends EventMap = EventMap>(
       setTimeout(build, 0, SLICE_MS);
   }
 
+  /** Deletes whatever waits unsent: opting out means nothing more leaves this device. */
+  function purge() {
+    void queue.take(true).then(([entries]) => queue.remove(entries.map(([id]) => id)));
+  }
+
   /** `properties` after the `register()`ed ones. */
   function withRegistered(properties?: Properties): Properties {
     let registered: Properties | undefined;
@@ -284,8 +289,7 @@ export function createClient<Events extends EventMap = EventMap>(
     optOut() {
       noted.length = 0;
       visitor.write('consent', '0');
-      // Whatever waits unsent is deleted: opting out means nothing more leaves this device.
-      void queue.take(true).then(([entries]) => queue.remove(entries.map(([id]) => id)));
+      purge();
     },
     optIn() {
       visitor.write('consent', '1');
@@ -295,8 +299,10 @@ export function createClient<Events extends EventMap = EventMap>(
   };
 
   if (writeKey && document) {
-    // Events earlier pages or other tabs left behind go out now.
-    void send(false);
+    // Events earlier pages or other tabs left behind go out now; or, opted out, are deleted (the page that
+    // opted out may have been left before its delete was done).
+    if (visitor.read('consent') === '0') purge();
+    else void send(false);
     // `visibilitychange` is the last event mobile browsers reliably fire before discarding a page; `pagehide`
     // covers the desktop unloads where it does not fire (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
     document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && beacon());
