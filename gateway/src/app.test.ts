@@ -159,6 +159,26 @@ describe('POST /v1/batch', () => {
     expect(await rowsOf([good.messageId])).toHaveLength(1);
   });
 
+  it('refuses an event over the per-event limit, measured on the decoded body even when it came gzipped', async () => {
+    for (const gzip of [false, true]) {
+      const good = pageEvent();
+      const large = { ...pageEvent(), properties: { blob: 'x'.repeat(40 * 1024) } };
+      const body = JSON.stringify(batchOf([large, good]));
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        // A gzip body's Content-Length is far below the limit: it must not stand for the decoded size.
+        headers: { 'content-type': 'text/plain', ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+        payload: gzip ? gzipSync(body) : body,
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({
+        accepted: 1,
+        rejected: [{ index: 0, messageId: large.messageId, reason: 'too_large' }],
+      });
+    }
+  });
+
   it('answers 401 to an unknown or missing write key, storing nothing', async () => {
     const event = pageEvent();
     for (const payload of [batchOf([event], 'no-such-key'), { batch: [event] }]) {

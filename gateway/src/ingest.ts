@@ -29,6 +29,11 @@ export interface IngestInput {
   writeKey: unknown;
   sentAt: unknown;
   events: unknown[];
+  /**
+   * Bytes of the JSON text the events arrived in, when they are part of it unchanged and its size is known
+   * (plugins/bodyParsing.ts `sentBodyBytes`): no event is larger, so within the per-event limit none is measured.
+   */
+  bodyBytes?: number | undefined;
 }
 
 export type Ingest = (request: FastifyRequest, input: IngestInput) => Promise<IngestResult>;
@@ -78,7 +83,7 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     const letters: GatewayDeadLetter[] = [];
     const at = new Date(receipt.receivedAtMs).toISOString();
     input.events.forEach((raw, index) => {
-      const verdict = validateEvent(raw, maxEventBytes);
+      const verdict = validateEvent(raw, maxEventBytes, input.bodyBytes);
       if (verdict.ok) {
         rows.push(normalize(verdict.event, receipt));
         return;

@@ -62,6 +62,16 @@ describe('validateEvent', () => {
     const verdict = validateEvent({ type: 'identify', userId: 42 }, MAX);
     expect(verdict.ok && verdict.event.userId).toBe('42');
   });
+
+  it('measures an event only when the body that carried it could exceed the limit', () => {
+    const large = { ...track, properties: { blob: 'x'.repeat(MAX) } };
+    const bodyBytes = Buffer.byteLength(JSON.stringify({ batch: [large] }));
+    expect(validateEvent(large, MAX, bodyBytes)).toEqual({ ok: false, reason: 'too_large' });
+    // A body within the limit cannot hold a larger event, so nothing is measured and the event passes.
+    const small = { ...track, properties: { blob: 'x'.repeat(100) } };
+    expect(validateEvent(small, MAX, 200).ok).toBe(true);
+    expect(validateEvent(small, 150, 200)).toEqual({ ok: false, reason: 'too_large' });
+  });
 });
 
 describe('messageIdOf', () => {

@@ -108,10 +108,18 @@ function reasonOf(error: ErrorObject): RejectReason {
  * Checks one raw event of a batch against `segmentEventSchema`. The envelope schema cannot do this: a batch is
  * accepted in part (DESIGN §2), so each event gets its own verdict instead of failing the request. The size
  * limit is checked here too, on the event's JSON text.
+ *
+ * `bodyBytes`, the size of the body that carried the event as it was sent, spares that measurement when it is
+ * within the limit: an event is never larger than its body. Measuring means serializing the event again,
+ * which was about 8% of the gateway's busy CPU under load (node --cpu-prof), and browser batches are far
+ * smaller than the per-event limit.
  */
-export function validateEvent(raw: unknown, maxEventBytes: number): Validation {
+export function validateEvent(raw: unknown, maxEventBytes: number, bodyBytes?: number): Validation {
   if (!isObject(raw)) return { ok: false, reason: 'not_an_object' };
-  if (Buffer.byteLength(JSON.stringify(raw)) > maxEventBytes) return { ok: false, reason: 'too_large' };
+  const withinBody = bodyBytes !== undefined && bodyBytes <= maxEventBytes;
+  if (!withinBody && Buffer.byteLength(JSON.stringify(raw)) > maxEventBytes) {
+    return { ok: false, reason: 'too_large' };
+  }
   if (!check(raw)) {
     const reasons = new Set((check.errors ?? []).map(reasonOf));
     return { ok: false, reason: PRECEDENCE.find((r) => reasons.has(r)) ?? 'invalid_type' };

@@ -3,7 +3,7 @@ import type { EventType, JsonObject, SegmentEvent } from '../segment.js';
 import { botReason } from './bot.js';
 import { eventIdFor } from './eventId.js';
 import { correctTimestamp, formatDateTime64, parseTimestamp } from './time.js';
-import { hostOf, splitUrl } from './url.js';
+import { hostOf, splitUrl, utmParams } from './url.js';
 import { parseUserAgent } from './userAgent.js';
 
 /** What the gateway knows about the request that carried an event. */
@@ -29,42 +29,85 @@ const EVENT_NAMES: Record<Exclude<EventType, 'track'>, string> = {
   alias: '$alias',
 };
 
+/** What normalize derives from a receipt: the same for every event of a request, so worked out once. */
+interface ReceiptTimes {
+  receipt: Receipt;
+  /** The envelope's `sentAt`, parsed. */
+  sentAtMs: number | undefined;
+  /** `received_at` as DateTime64 text. */
+  receivedAt: string;
+  /** `sent_at` of an event without a `sentAt` of its own, as DateTime64 text. */
+  sentAt: string;
+}
+
+// The receipt of the request being normalized: ingest makes one per request, never changes it, and
+// normalizes the request's events in one synchronous loop, so this is found again for all but the first.
+let current: ReceiptTimes | undefined;
+
+function timesOf(receipt: Receipt): ReceiptTimes {
+  if (current?.receipt !== receipt) {
+    const sentAtMs = parseOptional(receipt.sentAt);
+    const receivedAt = formatDateTime64(receipt.receivedAtMs);
+    current = {
+      receipt,
+      sentAtMs,
+      receivedAt,
+      sentAt: sentAtMs === undefined ? receivedAt : formatDateTime64(sentAtMs),
+    };
+  }
+  return current;
+}
+
 /** Turns one validated Segment event into the row stored in `tidemark.events` (DESIGN §5). */
 export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
   const context = event.context ?? {};
   const properties = event.properties ?? {};
   // analytics.js copies the page fields into a page call's properties; other calls only have context.page.
-  const fromProperties = event.type === 'page' ? properties : {};
-  const page = { ...pick(fromProperties), ...pick(asObject(context.page)) };
+  const page = pageFields(event.type === 'page' ? properties : undefined, asObject(context.page));
 
   const url = page.url ?? '';
   const parts = splitUrl(url);
   const query = parts.query || (page.search ?? '').replace(/^\?/, '');
-  const params = parts.query ? parts.params : new URLSearchParams(query);
+  const params = utmParams(query);
   const campaign = asObject(context.campaign);
-  const utm = (field: string, param: string): string => text(campaign[field]) || (params.get(param) ?? '');
   const referrer = page.referrer ?? '';
 
+  const times = timesOf(receipt);
   const receivedAt = receipt.receivedAtMs;
-  const sentAtMs = parseOptional(event.sentAt ?? receipt.sentAt);
+  const sentAtMs = event.sentAt === undefined ? times.sentAtMs : parseTimestamp(event.sentAt);
   const clientMs = parseOptional(event.timestamp) ?? receivedAt;
   const timestampMs = event.timestamp
     ? correctTimestamp(clientMs, sentAtMs, receivedAt, receipt.skewThresholdMs)
     : receivedAt;
 
+  // Most events keep their client time (no large skew): each distinct time is formatted once.
+  const clientTs = clientMs === receivedAt ? times.receivedAt : formatDateTime64(clientMs);
+
   const userAgent = text(context.userAgent) || receipt.userAgent;
+  const agent = parseUserAgent(userAgent);
   const screen = asObject(context.screen);
 
+  // One literal with every column, in the table's order: no spreads, so each row is built in one go.
   return {
     project_id: receipt.projectId,
     event_id: eventIdFor(receipt.projectId, event.messageId),
     type: event.type,
     event: event.type === 'track' ? (event.event ?? '') : EVENT_NAMES[event.type],
-    timestamp: formatDateTime64(timestampMs),
+    timestamp:
+      timestampMs === clientMs
+        ? clientTs
+        : timestampMs === receivedAt
+          ? times.receivedAt
+          : formatDateTime64(timestampMs),
     // Without a client time or sentAt, the receipt stands in: DateTime64 columns have no empty value.
-    client_ts: formatDateTime64(clientMs),
-    sent_at: formatDateTime64(sentAtMs ?? receivedAt),
-    received_at: formatDateTime64(receivedAt),
+    client_ts: clientTs,
+    sent_at:
+      event.sentAt === undefined
+        ? times.sentAt
+        : sentAtMs === undefined
+          ? times.receivedAt
+          : formatDateTime64(sentAtMs),
+    received_at: times.receivedAt,
     anonymous_id: event.anonymousId ?? '',
     user_id: event.userId ?? '',
     session_id: text(context.sessionId),
@@ -75,12 +118,15 @@ export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
     title: page.title ?? '',
     referrer,
     referrer_host: hostOf(referrer),
-    utm_source: utm('source', 'utm_source'),
-    utm_medium: utm('medium', 'utm_medium'),
-    utm_campaign: utm('name', 'utm_campaign'),
-    utm_term: utm('term', 'utm_term'),
-    utm_content: utm('content', 'utm_content'),
-    ...parseUserAgent(userAgent),
+    utm_source: text(campaign.source) || (params?.get('utm_source') ?? ''),
+    utm_medium: text(campaign.medium) || (params?.get('utm_medium') ?? ''),
+    utm_campaign: text(campaign.name) || (params?.get('utm_campaign') ?? ''),
+    utm_term: text(campaign.term) || (params?.get('utm_term') ?? ''),
+    utm_content: text(campaign.content) || (params?.get('utm_content') ?? ''),
+    browser: agent.browser,
+    browser_version: agent.browser_version,
+    os: agent.os,
+    device_type: agent.device_type,
     country: receipt.country,
     locale: text(context.locale),
     screen_width: pixels(screen.width),
@@ -111,13 +157,21 @@ function withCallFields(event: SegmentEvent, properties: JsonObject): JsonObject
 }
 
 type PageFields = Partial<Record<'url' | 'path' | 'referrer' | 'title' | 'search', string>>;
+const PAGE_FIELDS = ['url', 'path', 'referrer', 'title', 'search'] as const;
 
-/** The string-valued page fields of an object; anything else is ignored. */
-function pick(source: JsonObject): PageFields {
+/**
+ * The string-valued, non-empty page fields of `page`, each falling back to the same field of `fallback`;
+ * anything else is ignored.
+ */
+function pageFields(fallback: JsonObject | undefined, page: JsonObject): PageFields {
   const fields: PageFields = {};
-  for (const key of ['url', 'path', 'referrer', 'title', 'search'] as const) {
-    const value = source[key];
+  for (const key of PAGE_FIELDS) {
+    const value = page[key];
     if (typeof value === 'string' && value !== '') fields[key] = value;
+    else if (fallback !== undefined) {
+      const other = fallback[key];
+      if (typeof other === 'string' && other !== '') fields[key] = other;
+    }
   }
   return fields;
 }

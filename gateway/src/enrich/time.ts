@@ -6,16 +6,34 @@ const MAX_MS = Date.UTC(2106, 0, 1);
 
 /** Milliseconds since the epoch, or undefined for anything that is not an ISO 8601 date-time in range. */
 export function parseTimestamp(value: string): number | undefined {
-  if (!ISO.test(value)) return undefined;
+  const match = ISO.exec(value);
+  if (match === null) return undefined;
   // A time without a zone would be read in the server's local zone by Date.parse; clients mean UTC.
-  const zoned = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value.slice(10)) ? value : `${value}Z`;
-  const ms = Date.parse(zoned);
+  const ms = Date.parse(match[3] === undefined ? `${value}Z` : value);
   return Number.isNaN(ms) || ms < MIN_MS || ms >= MAX_MS ? undefined : ms;
 }
 
-/** ClickHouse's basic DateTime64(3) text format in UTC: `YYYY-MM-DD hh:mm:ss.mmm`. */
+/**
+ * ClickHouse's basic DateTime64(3) text format in UTC: `YYYY-MM-DD hh:mm:ss.mmm`, for times in the range
+ * parseTimestamp accepts (four-digit years).
+ *
+ * Built from the UTC fields rather than by editing `toISOString()`: four of these per event made the string
+ * surgery 8% of the gateway's busy CPU under load (node --cpu-prof); the field reads are three times cheaper.
+ */
 export function formatDateTime64(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+  const d = new Date(ms);
+  return (
+    `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${three(d.getUTCMilliseconds())}`
+  );
+}
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+function three(n: number): string {
+  return n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`;
 }
 
 /**

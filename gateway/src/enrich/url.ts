@@ -4,10 +4,9 @@ export interface UrlParts {
   path: string;
   /** Without the leading `?`. */
   query: string;
-  params: URLSearchParams;
 }
 
-const EMPTY: UrlParts = { host: '', path: '', query: '', params: new URLSearchParams() };
+const EMPTY: UrlParts = { host: '', path: '', query: '' };
 
 /**
  * Splits an absolute URL; anything unparseable yields empty parts (the raw URL is still stored whole).
@@ -15,18 +14,38 @@ const EMPTY: UrlParts = { host: '', path: '', query: '', params: new URLSearchPa
  * `www.shop.example` count as one site.
  */
 export function splitUrl(url: string): UrlParts {
-  if (url === '' || !URL.canParse(url)) return EMPTY;
-  const parsed = new URL(url);
+  if (url === '') return EMPTY;
+  let parsed: URL;
+  // One parse instead of URL.canParse and then the constructor, which parsed every URL twice; a URL that is
+  // not one is rare, so the exception is the cheap side.
+  try {
+    parsed = new URL(url);
+  } catch {
+    return EMPTY;
+  }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return EMPTY;
-  return {
-    host: parsed.hostname,
-    path: parsed.pathname,
-    query: parsed.search.replace(/^\?/, ''),
-    params: parsed.searchParams,
-  };
+  return { host: parsed.hostname, path: parsed.pathname, query: parsed.search.slice(1) };
 }
 
-/** The hostname of a referrer, `''` when there is none or it is not a web URL. */
+let lastReferrer = '';
+let lastReferrerHost = '';
+
+/**
+ * The hostname of a referrer, `''` when there is none or it is not a web URL. The last answer is kept: the
+ * events of one request usually share their referrer (one visitor, one site), so most calls parse nothing.
+ */
 export function hostOf(url: string): string {
-  return splitUrl(url).host;
+  if (url !== lastReferrer) {
+    lastReferrerHost = splitUrl(url).host;
+    lastReferrer = url;
+  }
+  return lastReferrerHost;
+}
+
+/**
+ * The query's parameters when it may hold UTM ones, else undefined: a query with neither `utm_` nor a
+ * percent-escape (which could spell it) cannot, and is not parsed.
+ */
+export function utmParams(query: string): URLSearchParams | undefined {
+  return query.includes('utm_') || query.includes('%') ? new URLSearchParams(query) : undefined;
 }

@@ -1,5 +1,5 @@
 import { createGunzip } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 
 /**
@@ -20,8 +20,8 @@ export function registerBodyParsing(app: FastifyInstance): void {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
 
   app.addHook('preParsing', async (request, _reply, payload) => {
-    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
-    if (encoding === undefined || encoding === '' || encoding === 'identity') return payload;
+    const encoding = encodingOf(request);
+    if (encoding === undefined) return payload;
     if (encoding !== 'gzip') {
       throw new GatewayError('unsupported_media_type', {
         message: `Content-Encoding "${encoding}" is not supported; send gzip or no encoding.`,
@@ -39,4 +39,21 @@ export function registerBodyParsing(app: FastifyInstance): void {
     gunzip.on('error', () => {});
     return payload.pipe(gunzip);
   });
+}
+
+/**
+ * The size of the body a request sent, as its JSON text arrived, when known without reading it: the
+ * Content-Length of a body that is not encoded (Fastify refuses a body whose length differs from it).
+ * Undefined for a gzip body, whose decoded size only the parser sees, and for a chunked one.
+ */
+export function sentBodyBytes(request: FastifyRequest): number | undefined {
+  if (encodingOf(request) !== undefined) return undefined;
+  const length = Number(request.headers['content-length']);
+  return Number.isSafeInteger(length) ? length : undefined;
+}
+
+/** The request's Content-Encoding, lowercased; undefined when the body is not encoded. */
+function encodingOf(request: FastifyRequest): string | undefined {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+  return encoding === undefined || encoding === '' || encoding === 'identity' ? undefined : encoding;
 }

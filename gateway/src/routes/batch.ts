@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ingest } from '../ingest.js';
+import { sentBodyBytes } from '../plugins/bodyParsing.js';
 import type { BatchBody } from '../segment.js';
 import { errorResponse, ingestResponse } from './schemas.js';
 
@@ -27,7 +28,7 @@ export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { 
     },
     async (request) => {
       const { writeKey, sentAt, batch } = request.body;
-      return ingest(request, { writeKey, sentAt, events: batch });
+      return ingest(request, { writeKey, sentAt, events: batch, bodyBytes: sentBodyBytes(request) });
     },
   );
 };

@@ -23,6 +23,7 @@ export const singleRoutes: FastifyPluginAsync<{ ingest: Ingest }> = async (app, 
         },
       },
       async (request) => {
+        // No bodyBytes: the event is the body with its type set from the path, which can make it larger.
         const { writeKey, ...event } = request.body;
         return ingest(request, { writeKey, sentAt: undefined, events: [{ ...event, type }] });
       },

@@ -9,6 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
+import { useFastGzip } from './gzip.js';
 import type { GatewayDeadLetter, Transport, TransportMessage } from './types.js';
 
 /** The Kafka transport also owns its start-up step, which needs the broker (start.ts calls it). */
@@ -58,6 +59,7 @@ export function createKafkaTransport(
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  if (compression === CompressionTypes.GZIP) useFastGzip();
   let admin: Admin | undefined;
 
   // Group commit: one produce request in flight (maxInFlightRequests 1 keeps a visitor's events in order);
