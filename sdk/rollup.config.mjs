@@ -35,7 +35,20 @@ export default [
     plugins: [
       resolve({ browser: true }),
       ts(),
-      terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } }),
+      terser({
+        ecma: 2020,
+        compress: { passes: 3, unsafe_arrows: true },
+        // The properties of the SDK's internal objects (queue, stores, visitor, chunks) get one-letter names
+        // too. Never the API, the wire format, option names, or fields of stored records, which another
+        // version of the script reads back: this list names only what none of those use.
+        mangle: {
+          properties: {
+            regex:
+              /^(take|remove|later|mine|mineCount|setMany|delMany|ids|jsons|bytes|read|write|session|maxEvents|maxBytes|maxAge)$/,
+          },
+        },
+        format: { comments: false },
+      }),
     ],
     output: { file: 'dist/tidemark.min.js', format: 'iife' },
   },

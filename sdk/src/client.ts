@@ -3,10 +3,8 @@ import { capturePageviews } from './autocapture/pageviews.js';
 import { type Chunk, chunks, envelope, MAX_BODY_BYTES } from './batch.js';
 import { constantContext, pageContext } from './context.js';
 import { createQueue, type Entry } from './queue.js';
-import { retryDelay } from './retry.js';
 import { createVisitor } from './session.js';
 import { createIdbStore, createLocalStore, createMemoryStore } from './store.js';
-import { createTransport } from './transport.js';
 import type {
   EventMap,
   PageContext,
@@ -54,9 +52,10 @@ export function createClient<Events extends EventMap = EventMap>(
     log,
   );
   const url = (options.host ?? '').replace(/\/+$/, '') + (options.endpoint ?? '/v1/batch');
-  const transport = createTransport(url, options, log);
+  const post = options.fetch ?? ((target: string, init: RequestInit) => fetch(target, init));
   const visitor = createVisitor(options.cookieless, options.sessionTimeout ?? 18e5);
   const { navigator, document } = globalThis;
+  const sendBeacon = options.sendBeacon ?? ((target: string, data: string) => navigator.sendBeacon(target, data));
   const offline = () => navigator?.onLine === false;
   const privacySignal =
     options.respectDoNotTrack &&
@@ -82,10 +81,11 @@ export function createClient<Events extends EventMap = EventMap>(
   let held = false;
   /** Events deleted unsent because the stored queue was over a limit, reported with the next batch. */
   let dropped = 0;
-  /** Events in a request under way (they do not go by beacon too). */
-  const inflight = new Set<string>();
-  /** Events handed to `sendBeacon` by this page (not handed again). */
-  const beaconed = new Set<string>();
+  /**
+   * Events in a request under way, and events this page handed to `sendBeacon`: no beacon carries them (again).
+   * A request that failed frees its events, which a beacon then takes.
+   */
+  const out = new Set<string>();
   /** The send loop under way, if any: one at a time keeps batches in order and requests few. */
   let running: Promise<void> | undefined;
   const noted: Noted[] = [];
@@ -122,49 +122,73 @@ export function createClient<Events extends EventMap = EventMap>(
     return locks ? locks.request(`tidemark:${writeKey}`, work).then(() => {}) : work();
   }
 
-  /** Sends the stored events, one body after another, until none is left or a request failed. */
+  /**
+   * Sends the stored events, one body after another, until none is left or a request failed. Each read of the
+   * store is sent whole before the next read, which finds what was stored meanwhile.
+   */
   async function drain(force: boolean) {
     for (;;) {
       const [entries, over] = await queue.take();
       dropped += over;
-      // Offline, a request can only fail; the `online` event resumes.
-      if (held || offline() || silent()) return;
-      const chunk = chunks(entries, writeKey, dropped).next().value;
       // Nothing due; events a page beaconed become due once their grace is over, and no track may come to
       // trigger a send then.
-      if (!chunk) {
+      if (!entries.length) {
         if (queue.later()) schedule(queue.later());
         return;
       }
-      const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
-      if (wait > 0) return schedule(wait);
-      if (!(await deliver(chunk))) return;
+      for (const chunk of chunks(entries, writeKey, dropped)) {
+        // Offline, a request can only fail; the `online` event resumes.
+        if (held || offline() || silent()) return;
+        const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
+        if (wait > 0) return schedule(wait);
+        if (!(await deliver(chunk))) return;
+      }
     }
   }
 
-  /** POSTs one body and settles its events; `false` when it must be retried later. */
+  /**
+   * POSTs one body and settles its events; `false` when it must be retried later. Bodies are strings, so they
+   * go as `text/plain`, a CORS-safelisted type: no preflight (DESIGN §2). What the status means:
+   * - 2xx: delivered; the events the answer lists as rejected were invalid and are dropped with the rest.
+   * - 408, 429, 5xx, or no answer at all (network error, blocked): the same events (same `messageId`s) again,
+   *   after an exponential back-off from 1 s, capped at 60 s, with 50–100 % jitter so that pages a failing
+   *   gateway bounced do not come back in step, and never before the gateway's `Retry-After` (delay-seconds;
+   *   cross-origin, the gateway exposes it).
+   * - 400 (no event of the body usable) and 413 (an event over the gateway's limit): the gateway judged them
+   *   invalid; the same bytes cannot succeed, and keeping them would block every event behind them. Dropped.
+   * - Any other status (401 unknown write key, 403 origin not allowed, 404 wrong host): a configuration
+   *   problem, not the events' fault. They stay stored, this page sends nothing more, a later page load does.
+   */
   async function deliver(chunk: Chunk): Promise<boolean> {
-    for (const id of chunk.ids) inflight.add(id);
+    for (const id of chunk.ids) out.add(id);
     const reported = dropped;
-    // A body over the keepalive quota would be refused outright with keepalive: send it plainly.
-    const [outcome, retryAfterMs] = await transport.post(
-      envelope(writeKey, chunk.jsons, reported),
-      chunk.bytes <= MAX_BODY_BYTES,
-    );
-    for (const id of chunk.ids) inflight.delete(id);
-    if (outcome === 'retry') {
-      const delay = retryDelay(failures++, retryAfterMs);
+    let response: Response | undefined;
+    try {
+      // `omit`: the gateway knows visitors by anonymousId, never by cookie, and allows no credentials. A
+      // body over the keepalive quota would be refused outright with keepalive: it goes plainly.
+      response = await post(url, {
+        method: 'POST',
+        body: envelope(writeKey, chunk.jsons, reported),
+        keepalive: chunk.bytes <= MAX_BODY_BYTES,
+        credentials: 'omit',
+      });
+    } catch (error) {
+      log(error);
+    }
+    for (const id of chunk.ids) out.delete(id);
+    const status = response?.status ?? 0;
+    log('status', status);
+    if (!status || status === 408 || status === 429 || status > 499) {
+      const retryAfterMs = Number(response?.headers.get('Retry-After')) * 1000 || 0;
+      const delay = Math.max(retryAfterMs, Math.min(6e4, 1000 * 2 ** failures++) * (0.5 + Math.random() / 2));
       backoffUntil = Date.now() + delay;
       retryAfterUntil = Date.now() + retryAfterMs;
       schedule(delay);
       return false;
     }
-    failures = 0;
-    backoffUntil = 0;
-    if (outcome === 'hold') {
-      held = true;
-      return false;
-    }
+    failures = backoffUntil = 0;
+    held = status > 299 && status !== 400 && status !== 413;
+    if (held) return false;
     dropped -= reported;
     await queue.remove(chunk.ids);
     return true;
@@ -179,16 +203,25 @@ export function createClient<Events extends EventMap = EventMap>(
   function beacon() {
     build(Infinity);
     if (offline() || held || silent()) return;
-    const entries = queue.mine().filter(([id]) => !inflight.has(id) && !beaconed.has(id));
     const sent: Entry[] = [];
     let refused = false;
-    for (const chunk of chunks(entries, writeKey, 0)) {
-      refused = !(chunk.bytes <= MAX_BODY_BYTES && transport.beacon(envelope(writeKey, chunk.jsons, 0)));
-      if (refused) break;
-      for (const [i, id] of chunk.ids.entries()) {
-        beaconed.add(id);
-        sent.push([id, chunk.jsons[i] as string]);
+    for (const chunk of chunks(
+      queue.mine().filter(([id]) => !out.has(id)),
+      writeKey,
+      0,
+    )) {
+      try {
+        refused = !(chunk.bytes <= MAX_BODY_BYTES && sendBeacon(url, envelope(writeKey, chunk.jsons, 0)));
+      } catch (error) {
+        // No `sendBeacon`; or Chrome threw (rather than returning false) on the URL or in this frame.
+        log(error);
+        refused = true;
       }
+      if (refused) break;
+      chunk.ids.forEach((id, i) => {
+        out.add(id);
+        sent.push([id, chunk.jsons[i] as string]);
+      });
     }
     // The marks first: queue operations run in order, so the send below does not carry what went by beacon.
     void queue.beaconed(sent);
@@ -206,10 +239,10 @@ export function createClient<Events extends EventMap = EventMap>(
   function build(budget: number) {
     const start = Date.now();
     const ready: Entry[] = [];
-    let item: Noted | undefined;
-    // biome-ignore lint/suspicious/noAssignInExpressions: a queue drained in order
-    while (Date.now() - start < budget && (item = noted.shift())) {
-      const [fields, at, page, userId] = item;
+    // Taken by index and cut once: `shift()` per event moved the whole backlog each time.
+    let done = 0;
+    while (Date.now() - start < budget && done < noted.length) {
+      const [fields, at, page, userId] = noted[done++] as Noted;
       try {
         let event: TidemarkEvent | null | undefined | false = {
           // The user when the event happened (an alias names its own); `undefined` is left out of the JSON.
@@ -227,6 +260,7 @@ export function createClient<Events extends EventMap = EventMap>(
         log('dropped', error);
       }
     }
+    noted.splice(0, done);
     if (noted.length) setTimeout(build, 0, SLICE_MS);
     if (!ready.length) return;
     log('stored', ready.length);

@@ -19,16 +19,10 @@ export function pageContext(): PageContext {
 /** The browser facts that do not change while the page lives: read once, sent with every event. */
 export function constantContext(): Omit<EventContext, 'page' | 'sessionId'> {
   const { navigator, screen } = globalThis;
-  let timezone = '';
-  try {
-    timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  } catch {
-    // Old engines without time zone data: the gateway can do without.
-  }
   return {
     userAgent: navigator?.userAgent ?? '',
     locale: navigator?.language ?? '',
-    timezone,
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     screen: { width: screen?.width ?? 0, height: screen?.height ?? 0 },
     library: { name: '@tidemark/sdk', version },
   };

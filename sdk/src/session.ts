@@ -20,13 +20,23 @@ export interface Visitor {
  * cookieless: it identifies no one, and asking again on every page would be worse.
  */
 export function createVisitor(cookieless: boolean | undefined, timeout: number): Visitor {
-  const memory: Partial<Record<Remembered, string>> = {};
+  // What was read or written, kept: every event reads the ids and the session, and `localStorage` calls were a
+  // large share of building one (Chromium profile of bench/sdk-track.ts). Another tab's write fires `storage`
+  // here, which makes the next read go to the storage again.
+  const memory: Partial<Record<string, string>> = {};
   const stored = (name: Remembered) => !cookieless || name === 'consent';
+  /** When this page last stored the session. */
+  let savedAt = 0;
+  globalThis.addEventListener?.('storage', (event) => {
+    if (event.key?.startsWith('tidemark.')) delete memory[event.key.slice(9)];
+  });
   const read = (name: Remembered) => {
-    try {
-      if (stored(name)) return localStorage.getItem(`tidemark.${name}`) ?? undefined;
-    } catch {
-      // No storage: memory below.
+    if (!(name in memory) && stored(name)) {
+      try {
+        memory[name] = localStorage.getItem(`tidemark.${name}`) ?? undefined;
+      } catch {
+        // No storage: memory only.
+      }
     }
     return memory[name];
   };
@@ -54,9 +64,15 @@ export function createVisitor(cookieless: boolean | undefined, timeout: number):
     },
     session(at) {
       // `<id> <last event ms>`: one item, so two tabs cannot tear it.
-      const [id, last] = (read('session') ?? '').split(' ');
-      const session = id && at - Number(last) < timeout ? id : uuidv7();
-      write('session', `${session} ${Math.max(at, Number(last) || 0)}`);
+      const [id, last = 0] = (read('session') ?? '').split(' ');
+      const session = id && at - +last < timeout ? id : uuidv7();
+      const value = `${session} ${Math.max(at, +last)}`;
+      // Stored when it changed, else at most once a second (other tabs see the time that late): a write per
+      // event was the largest single cost of building a burst of events.
+      if (session !== id || at - savedAt > 1000) {
+        write('session', value);
+        savedAt = at;
+      } else memory.session = value;
       return session;
     },
   };

@@ -27,11 +27,16 @@ export function createIdbStore(database = 'tidemark', storeName = 'queue'): Even
     delMany: write((queue, key: string) => queue.delete(key)),
     entries: () =>
       use('readonly', async (queue) => {
-        const [keys, values] = await Promise.all([
-          promisifyRequest(queue.getAllKeys()),
-          promisifyRequest(queue.getAll() as IDBRequest<StoredEvent[]>),
-        ]);
-        return keys.map((key, i): [string, StoredEvent] => [String(key), values[i] as StoredEvent]);
+        const keys = (await promisifyRequest(queue.getAllKeys())) as string[];
+        // The values in pages, each its own request: Chromium decodes a request's records in the task that
+        // delivers it, so a large backlog is read in short tasks rather than one long one.
+        const pages: Promise<StoredEvent[]>[] = [];
+        for (let i = 0; i < keys.length; i += 200) {
+          const range = IDBKeyRange.bound(keys[i], keys[Math.min(i + 200, keys.length) - 1]);
+          pages.push(promisifyRequest(queue.getAll(range)));
+        }
+        const values = (await Promise.all(pages)).flat();
+        return keys.map((key, i): [string, StoredEvent] => [key, values[i] as StoredEvent]);
       }),
   };
 }

@@ -229,9 +229,11 @@ it('sends what a tab closed while the gateway was unreachable left behind on the
     const lost = await browser.context.newPage();
     await lost.goto(site.url);
     await ready(lost);
-    // The beacon of a closing page escapes routing: lose it the way a dead network does.
+    // A beacon, or a keepalive fetch (a retry whose timer fires as the page closes), outlives the page and
+    // escapes routing: lose them in the page, the way a dead network does.
     await lost.evaluate(() => {
       navigator.sendBeacon = () => true;
+      window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));
     });
     await trackClicks(lost, 'left-behind', 2);
     await eventually(async () => ((await queuedInBrowser(lost)) >= 3 ? true : undefined));
