@@ -55,7 +55,8 @@ export function createClient<Events extends EventMap = EventMap>(
   const post = options.fetch ?? ((target: string, init: RequestInit) => fetch(target, init));
   const visitor = createVisitor(options.cookieless, options.sessionTimeout ?? 18e5);
   const { navigator, document } = globalThis;
-  const sendBeacon = options.sendBeacon ?? ((target: string, data: string) => navigator.sendBeacon(target, data));
+  const sendBeacon =
+    options.sendBeacon ?? ((target: string, data: string) => navigator.sendBeacon(target, data));
   const offline = () => navigator?.onLine === false;
   const privacySignal =
     options.respectDoNotTrack &&
