@@ -44,7 +44,9 @@ export default [
         mangle: {
           properties: {
             regex:
-              /^(take|remove|later|mine|mineCount|setMany|delMany|ids|jsons|bytes|read|write|session|maxEvents|maxBytes|maxAge)$/,
+              /^(take|save|remove|markBeaconed|later|mine|mineCount|setMany|delMany|ids|jsons|bytes|read|write|session|anonymous|maxEvents|maxBytes|maxAge)$/,
+            // Also names that DOM objects have too (`remove`, `write`…): the SDK uses none of these on them.
+            builtins: true,
           },
         },
         format: { comments: false },

@@ -225,7 +225,7 @@ export function createClient<Events extends EventMap = EventMap>(
       });
     }
     // The marks first: queue operations run in order, so the send below does not carry what went by beacon.
-    void queue.beaconed(sent);
+    void queue.markBeaconed(sent);
     // No sendBeacon, or the browser refused a body (its quota is full): fetch keepalive may still get through,
     // and if the page lives on, its answer settles the events like any other.
     if (refused) void send(true);
@@ -251,7 +251,7 @@ export function createClient<Events extends EventMap = EventMap>(
           ...fields,
           messageId: uuidv7(),
           timestamp: new Date(at).toISOString(),
-          anonymousId: visitor.anonymousId(),
+          anonymousId: visitor.anonymous(),
           context: { ...context, page, sessionId: visitor.session(at) },
         } as TidemarkEvent;
         event = beforeSend(event);
@@ -265,7 +265,7 @@ export function createClient<Events extends EventMap = EventMap>(
     if (noted.length) setTimeout(build, 0, SLICE_MS);
     if (!ready.length) return;
     log('stored', ready.length);
-    void queue.add(ready);
+    void queue.save(ready);
     if (queue.mineCount() >= flushAt) void send(false);
     else schedule(flushInterval);
   }
@@ -311,7 +311,7 @@ export function createClient<Events extends EventMap = EventMap>(
       note({
         type: 'alias',
         userId: String(userId),
-        previousId: previousId ?? visitor.read('userId') ?? visitor.anonymousId(),
+        previousId: previousId ?? visitor.read('userId') ?? visitor.anonymous(),
       });
     },
     reset() {

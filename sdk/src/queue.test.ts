@@ -49,7 +49,7 @@ describe('storing', () => {
     const store = createMemoryStore();
     const queue = createQueue([store, createMemoryStore()], 'key', roomy, quiet);
     const event = fresh('a');
-    await queue.add([event]);
+    await queue.save([event]);
     expect(await store.entries()).toEqual([[event[0], { writeKey: 'key', json: event[1] }]]);
   });
 
@@ -60,8 +60,8 @@ describe('storing', () => {
     const memory = createMemoryStore();
     const queue = createQueue([idb, local, memory], 'key', roomy, (...args) => errors.push(args));
     const [a, b] = [fresh('a'), fresh('b')];
-    await queue.add([a]);
-    await queue.add([b]);
+    await queue.save([a]);
+    await queue.save([b]);
     expect(await keys(local)).toEqual([a[0], b[0]]);
     expect(await keys(memory)).toEqual([]);
     expect(idb.attempts).toBe(1);
@@ -72,14 +72,14 @@ describe('storing', () => {
     const memory = createMemoryStore();
     const queue = createQueue([refusing(), refusing(), memory], 'key', roomy, quiet);
     const a = fresh('a');
-    await queue.add([a]);
+    await queue.save([a]);
     expect(await keys(memory)).toEqual([a[0]]);
     expect(await queue.take()).toEqual([[a], 0]);
   });
 
   it('rejects the write when every store rejected it', async () => {
     const queue = createQueue([refusing(), refusing()], 'key', roomy, quiet);
-    await expect(queue.add([fresh('a')])).rejects.toThrow('quota');
+    await expect(queue.save([fresh('a')])).rejects.toThrow('quota');
   });
 
   it('still takes and deletes what an earlier store kept before it began rejecting writes', async () => {
@@ -89,7 +89,7 @@ describe('storing', () => {
     const local = createMemoryStore();
     const queue = createQueue([refusing(idbContents), local], 'key', roomy, quiet);
     const added = fresh('written to localStorage');
-    await queue.add([added]);
+    await queue.save([added]);
     expect(await queue.take()).toEqual([[old, added], 0]);
     await queue.remove([old[0], added[0]]);
     expect(await keys(idbContents)).toEqual([]);
@@ -116,7 +116,7 @@ describe('storing', () => {
     };
     const queue = createQueue([slow], 'key', roomy, quiet);
     const a = fresh('a');
-    void queue.add([a]);
+    void queue.save([a]);
     await queue.remove([a[0]]);
     expect(log).toEqual([`set ${a[0]}`, `del ${a[0]}`]);
     expect(await keys(memory)).toEqual([]);
@@ -130,7 +130,7 @@ describe('storing', () => {
     };
     const queue = createQueue([slow], 'key', roomy, quiet);
     const a = fresh('a');
-    void queue.add([a]);
+    void queue.save([a]);
     expect(await queue.take()).toEqual([[a], 0]);
   });
 });
@@ -167,7 +167,7 @@ describe('take', () => {
     const store = createMemoryStore();
     const queue = createQueue([store], 'key', { ...roomy, maxEvents: 2 }, quiet);
     const events = ['a', 'b', 'c', 'd'].map(fresh);
-    await queue.add(events);
+    await queue.save(events);
     expect(await queue.take()).toEqual([events.slice(2), 2]);
     expect(await keys(store)).toEqual(events.slice(2).map(([id]) => id));
     expect(await queue.take()).toEqual([events.slice(2), 0]);
@@ -177,7 +177,7 @@ describe('take', () => {
     const store = createMemoryStore();
     const queue = createQueue([store], 'key', { ...roomy, maxBytes: 25 }, quiet);
     const events: Entry[] = ['a', 'b', 'c'].map((letter) => [uuidv7(), letter.repeat(10)]);
-    await queue.add(events);
+    await queue.save(events);
     expect(await queue.take()).toEqual([events.slice(1), 1]);
     expect(await keys(store)).toEqual(events.slice(1).map(([id]) => id));
   });
@@ -198,8 +198,8 @@ describe('take', () => {
     const queue = createQueue([store], 'key', roomy, quiet);
     const otherTab = createQueue([store], 'key', roomy, quiet);
     const [a, b] = [fresh('a'), fresh('b')];
-    await queue.add([a, b]);
-    await queue.beaconed([a]);
+    await queue.save([a, b]);
+    await queue.markBeaconed([a]);
     expect((await store.entries()).find(([id]) => id === a[0])?.[1]).toEqual({
       writeKey: 'key',
       json: a[1],
@@ -218,7 +218,7 @@ describe('remove', () => {
     const store = createMemoryStore();
     const queue = createQueue([store], 'key', roomy, quiet);
     const [a, b] = [fresh('a'), fresh('b')];
-    await queue.add([a, b]);
+    await queue.save([a, b]);
     await queue.remove([a[0], 'unknown']);
     expect(await keys(store)).toEqual([b[0]]);
     expect(queue.mine()).toEqual([b]);
@@ -233,9 +233,9 @@ describe('mine', () => {
     const [theirs, later] = [fresh('theirs'), fresh('later')];
     // Added second, tracked first.
     const earlier: Entry = [idAt(Date.now() - 1000), 'earlier'];
-    await otherTab.add([theirs]);
-    await queue.add([later]);
-    await queue.add([earlier]);
+    await otherTab.save([theirs]);
+    await queue.save([later]);
+    await queue.save([earlier]);
     expect(queue.mine()).toEqual([earlier, later]);
     expect((await queue.take())[0]).toHaveLength(3);
     expect(queue.mine()).toEqual([earlier, later]);
@@ -246,7 +246,7 @@ describe('mine', () => {
     const queue = createQueue([store], 'key', roomy, quiet);
     const otherTab = createQueue([store], 'key', roomy, quiet);
     const [a, b] = [fresh('a'), fresh('b')];
-    await queue.add([a, b]);
+    await queue.save([a, b]);
     // The other tab sent `a` and deleted it.
     expect((await otherTab.take())[0]).toEqual([a, b]);
     await otherTab.remove([a[0]]);
@@ -258,8 +258,8 @@ describe('mine', () => {
   it('keeps beaconed events: they stay stored until a tab delivered them', async () => {
     const queue = createQueue([createMemoryStore()], 'key', roomy, quiet);
     const a = fresh('a');
-    await queue.add([a]);
-    await queue.beaconed([a]);
+    await queue.save([a]);
+    await queue.markBeaconed([a]);
     await queue.take();
     expect(queue.mine()).toEqual([a]);
   });
@@ -270,7 +270,7 @@ describe('regressions', () => {
     const queue = createQueue([createMemoryStore()], 'key', roomy, () => {});
     const taking = queue.take();
     const added: Entry = [uuidv7(), '{"event":"a"}'];
-    void queue.add([added]);
+    void queue.save([added]);
     await taking;
     expect(queue.mine()).toEqual([added]);
   });
@@ -287,9 +287,9 @@ describe('regressions', () => {
       },
     };
     const queue = createQueue([flaky], 'key', roomy, () => {});
-    await queue.add([[uuidv7(), 'a']]).catch(() => {});
+    await queue.save([[uuidv7(), 'a']]).catch(() => {});
     const kept: Entry = [uuidv7(), 'b'];
-    await queue.add([kept]);
+    await queue.save([kept]);
     expect(await queue.take()).toEqual([[kept], 0]);
   });
 });

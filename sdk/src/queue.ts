@@ -23,7 +23,7 @@ export interface QueueLimits {
 /** The stored events of one write key, shared by every tab of the origin. */
 export interface Queue {
   /** Stores events (one write, in the order of the calls). */
-  add(entries: Entry[]): Promise<void>;
+  save(entries: Entry[]): Promise<void>;
   /**
    * The stored events of this write key, oldest first, without those beaconed less than BEACON_GRACE ago
    * (unless `all`), after deleting the oldest beyond the limits; and how many were deleted.
@@ -32,7 +32,7 @@ export interface Queue {
   /** Deletes events for good (the gateway answered for them). */
   remove(ids: string[]): Promise<void>;
   /** Notes that these events were handed to `sendBeacon` now. */
-  beaconed(entries: Entry[]): Promise<void>;
+  markBeaconed(entries: Entry[]): Promise<void>;
   /** Milliseconds until the first event the last `take()` skipped as recently beaconed is due; 0 if none. */
   later(): number;
   /** The events this page added that no `take()` has found gone yet, oldest first: what a beacon carries. */
@@ -105,7 +105,7 @@ export function createQueue(
   };
 
   return {
-    add(entries) {
+    save(entries) {
       for (const [id, json] of entries) own.set(id, json);
       return write(entries);
     },
@@ -152,7 +152,7 @@ export function createQueue(
       });
     },
     remove: (ids) => serial(() => drop(ids)).then(() => {}),
-    beaconed: (entries) => write(entries, Date.now()),
+    markBeaconed: (entries) => write(entries, Date.now()),
     later: () => later,
     mineCount: () => own.size,
     mine: () => [...own].sort(byId),

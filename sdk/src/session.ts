@@ -8,7 +8,7 @@ export interface Visitor {
   read(name: Remembered): string | undefined;
   /** Sets a value, or forgets it with `undefined`. */
   write(name: Remembered, value?: string): void;
-  anonymousId(): string;
+  anonymous(): string;
   /** The session of an event at time `at` (ms), which extends it: a new one after `timeout` ms of silence. */
   session(at: number): string;
 }
@@ -54,7 +54,7 @@ export function createVisitor(cookieless: boolean | undefined, timeout: number):
   return {
     read,
     write,
-    anonymousId() {
+    anonymous() {
       let id = read('anonymousId');
       if (!id) {
         id = uuidv7();

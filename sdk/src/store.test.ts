@@ -66,7 +66,7 @@ describe('createIdbStore', () => {
   it('gives a reloaded page the events the last one did not get acknowledged', async () => {
     const [delivered, pending] = [uuidv7(), uuidv7()];
     const first = createQueue([createIdbStore('reload', 'queue')], 'wk', roomy, () => {});
-    await first.add([
+    await first.save([
       [delivered, 'delivered'],
       [pending, 'pending'],
     ]);
@@ -85,7 +85,7 @@ describe('createIdbStore', () => {
     const memory = createMemoryStore();
     const queue = createQueue([createIdbStore('missing too', 'queue'), memory], 'wk', roomy, () => {});
     const id = uuidv7();
-    await queue.add([[id, 'kept']]);
+    await queue.save([[id, 'kept']]);
     expect(await memory.entries()).toEqual([[id, { writeKey: 'wk', json: 'kept' }]]);
   });
 });
