@@ -33,7 +33,9 @@ const sdkDist = join(dirname(createRequire(import.meta.url).resolve('@tidemark/s
  * start script runs; `/tidemark.min.js` is the SDK's script-tag build, straight from `sdk/dist`.
  */
 export async function serveSite(options: SiteOptions): Promise<ServedSite> {
-  const app: FastifyInstance = Fastify({ logger: false });
+  // Closing ends every connection: a browser's spare keep-alive or speculative ones would otherwise hold the
+  // close for a minute and more.
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
   const template = await readFile(join(options.root, 'index.html'), 'utf8');
   const html = template
     .replaceAll('__TIDEMARK_HOST__', options.gatewayUrl)

@@ -6,7 +6,8 @@ import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 
 // The production build of the React example (`vite build`, run by `pnpm build`), served by the project's
-// example server, clicked in Chromium, through gateway → Kafka → sink → chDB.
+// example server, clicked in Chromium, through gateway → Kafka → sink → chDB. The last test loads the
+// development build (`dist-dev`), the one where StrictMode really runs every effect twice.
 let pipeline: Pipeline;
 let site: ServedSite;
 let browser: TestBrowser;
@@ -78,4 +79,34 @@ it('sends one page view per client-side navigation, and none for a link to the p
   expect(faq[0]?.url).toBe(new URL('/faq', site.url).href);
   // The load of the first test, and this test's load and return to the plans.
   expect((await clickRows(pipeline, '$pageview')).filter((row) => row.path === '/')).toHaveLength(3);
+});
+
+it('initializes one client under StrictMode in a development build, where React mounts every effect twice', async () => {
+  const dev = await serveSite({
+    root: join(import.meta.dirname, '..', 'dist-dev'),
+    gatewayUrl: pipeline.gatewayUrl,
+    writeKey: pipeline.writeKey,
+  });
+  const page = await browser.context.newPage();
+  try {
+    // React's development build, or this test would prove nothing: StrictMode double-invokes only there.
+    const development = page.waitForEvent('console', (message) => message.text().includes('React DevTools'));
+    await page.goto(dev.url);
+    await development;
+    await page.locator('button[data-plan="scale"]').click();
+    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+      what: 'the browser queue to drain',
+    });
+    const ofDev = async (event: string) =>
+      (await clickRows(pipeline, event)).filter((row) => row.url.startsWith(dev.url));
+    await eventually(async () => ((await ofDev('Plan Selected')).length > 0 ? true : undefined), {
+      what: 'the click of the development build to reach ClickHouse',
+    });
+    // One client: one page view for the load and one row for the click, not two of each.
+    expect(await ofDev('$pageview')).toHaveLength(1);
+    expect(await ofDev('Plan Selected')).toHaveLength(1);
+  } finally {
+    await page.close();
+    await dev.close();
+  }
 });
