@@ -8,9 +8,11 @@ import {
   createKafkaConsumer,
   createKafkaDeadLetters,
   type DeadLetter,
+  eventsTable,
   loadSinkConfig,
   migrate,
   type Sink,
+  SinkError,
   startSink,
 } from '@tidemark/sink';
 import { Kafka, logLevel } from 'kafkajs';
@@ -192,6 +194,45 @@ it('does not insert twice what a sink stored but never committed before it went 
   });
   await b.stop();
   expect(await counts(project)).toEqual({ rows: 220, distinct: 220 });
+});
+
+it('stores an announced flush whose token ClickHouse kept without its rows (killed between its log and its part)', async () => {
+  const { topic, config, project } = await scenario('orphan-token', 1);
+  await produce(topic, messagesOf(project, 10, 5));
+
+  // Sink A announces its flush and dies inside the INSERT, at the worst moment: ClickHouse (a non-replicated
+  // MergeTree) has appended the token to its deduplication log but not yet renamed the new part into place,
+  // so after the restart the token is known and the rows are not. Reproduced for real by holding chDB's
+  // rename with strace and sending SIGKILL; here a row of another project takes the token instead.
+  const tokens: string[] = [];
+  const ghost = `${JSON.stringify(makeRow({ project_id: `${project}-ghost` }))}\n`;
+  const dying: ClickHouse = {
+    ...clickhouse,
+    async insertJsonEachRow(table, body, opts) {
+      if (table !== eventsTable || !opts?.dedupToken) return clickhouse.insertJsonEachRow(table, body, opts);
+      tokens.push(opts.dedupToken);
+      await clickhouse.insertJsonEachRow(table, ghost, opts);
+      throw new SinkError('INSERT_FAILED', 'killed inside the insert (test)', { retriable: true });
+    },
+  };
+  const a = await startSink(config, { clickhouse: dying, log: quiet });
+  running.push(a);
+  await eventually(async () => (tokens.length > 0 ? true : undefined), {
+    what: 'sink A to start its insert',
+  });
+  await a.stop();
+  expect(await committed(config.kafka.groupId, topic)).toBe(0);
+  expect(await counts(project)).toEqual({ rows: 0, distinct: 0 });
+
+  // Sink B replays the announced range under the same token; ClickHouse drops that INSERT as a duplicate and
+  // says it succeeded. B must see that the rows are not there before it commits past them.
+  const b = await startSink(config, { clickhouse, log: quiet });
+  running.push(b);
+  await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 10 ? true : undefined), {
+    what: 'sink B to commit every message',
+  });
+  expect(await counts(project)).toEqual({ rows: 50, distinct: 50 });
+  await b.stop();
 });
 
 it('stores once what a sink was still inserting when the group gave its partitions to another sink', async () => {

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
 import type { ClickHouse } from './clickhouse.js';
 import type { SinkConfig } from './config.js';
-import { insertEvents } from './insert-events.js';
+import { insertEvents, type RejectedRow } from './insert-events.js';
 import {
   type BatchControl,
   type ConsumedBatch,
@@ -12,6 +13,7 @@ import {
 } from './kafka.js';
 import { createConsoleLogger, describeError, type Logger } from './log.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
+import { unstoredLines } from './unstored-lines.js';
 
 /** A snapshot for `GET /healthz` and tests. */
 export type SinkStatus = {
@@ -105,6 +107,9 @@ function parseAnnouncement(metadata: string | null | undefined): Announcement | 
  * announcement beside the committed offset and rebuilds exactly that INSERT, same rows, same token, before
  * anything else: if the earlier insert landed, or lands later, ClickHouse keeps one copy. So inserts may run
  * while kafkajs fetches the next batch, and a rebalance or a kill at any moment stores every row once.
+ * A token ClickHouse took is no proof that its rows are stored (a kill between its deduplication log and its
+ * part keeps the one without the other), so after a replay or a retry the range's rows are counted by their
+ * lineage, and what is missing is inserted again under a fresh token before the commit.
  */
 export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sink> {
   const { clickhouse } = deps;
@@ -201,6 +206,30 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     }
   }
 
+  /**
+   * Inserts again, under a token no insert used before, the messages of `flush` whose rows are not stored
+   * although its own token was taken. Not without a token: ClickHouse would then deduplicate by a hash of the
+   * rows, and a kill inside this insert could leave that hash logged without the rows just the same.
+   */
+  async function insertUnstored(flush: Flush): Promise<{ quarantined: number; rejected: RejectedRow[] }> {
+    const { partition, first, last } = flush;
+    const missing = await unstoredLines(clickhouse, flush.body, { topic, partition, first, last });
+    if (missing.rows === 0) return { quarantined: 0, rejected: [] };
+    log.warn('rows missing although ClickHouse took their token; inserting them again', {
+      partition,
+      first,
+      last,
+      rows: missing.rows,
+      messages: missing.offsets.length,
+    });
+    const result = await insertEvents(clickhouse, missing.text, {
+      dedupToken: `${flush.dedupToken}/again-${randomUUID()}`,
+      topic,
+    });
+    metrics.rowsReinserted.inc(missing.rows);
+    return result;
+  }
+
   /** Inserts one partition's flush, retrying under its token; false when it gave up (nothing is lost: see above). */
   async function insert(flush: Flush, gen: number): Promise<boolean> {
     if (flush.rows === 0) return true;
@@ -208,10 +237,17 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       if (!owns(gen)) return false;
       const startedAt = performance.now();
       try {
-        const { quarantined, rejected } = await insertEvents(clickhouse, flush.body, {
+        let { quarantined, rejected } = await insertEvents(clickhouse, flush.body, {
           dedupToken: flush.dedupToken,
           topic,
         });
+        // A replay reuses a token an earlier owner sent, a retry one this attempt's predecessor sent: ClickHouse
+        // may hold it without the rows (see unstoredLines), and then took nothing just now.
+        if (flush.replay || attempt > 0) {
+          const again = await insertUnstored(flush);
+          quarantined += again.quarantined;
+          rejected = rejected.concat(again.rejected);
+        }
         // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
         // inserts are no-ops under their deduplication tokens.
         await deadLetters?.send(

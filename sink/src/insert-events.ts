@@ -6,7 +6,8 @@ export const eventsTable = 'tidemark.events';
 /** Where lines ClickHouse refused are parked, with the error. */
 export const quarantineTable = 'tidemark.events_quarantine';
 
-const lineageOf = /^\{(?:"_topic":"[^"]*",)?"_partition":(\d+),"_offset":(\d+),/;
+/** The lineage `addLineage` prepends to a line: partition and offset of the Kafka message it came from. */
+export const lineageOf = /^\{(?:"_topic":"[^"]*",)?"_partition":(\d+),"_offset":(\d+),/;
 
 /** A line ClickHouse refused, as parked in the quarantine table. */
 export type RejectedRow = {

@@ -7,6 +7,7 @@ export type SinkMetrics = {
   bytesInserted: Counter;
   rowsQuarantined: Counter;
   rowsReplayed: Counter;
+  rowsReinserted: Counter;
   insertFailures: Counter<'reason'>;
   insertSeconds: Histogram;
   flushRows: Histogram;
@@ -42,6 +43,11 @@ export function createSinkMetrics(opts: { processMetrics?: boolean } = {}): Sink
     rowsReplayed: new Counter({
       name: 'tidemark_sink_rows_replayed_total',
       help: 'Rows of flushes rebuilt after a restart or rebalance from the range an earlier owner announced.',
+      registers,
+    }),
+    rowsReinserted: new Counter({
+      name: 'tidemark_sink_rows_reinserted_total',
+      help: 'Rows of replayed or retried flushes found missing although ClickHouse took their deduplication token, inserted again.',
       registers,
     }),
     insertFailures: new Counter({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ClickHouse } from '@tidemark/sink';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { makeRow } from '../../sink/src/row.fixture.js';
 
@@ -101,4 +102,51 @@ export function eventIdsOf(messages: ReadMessage[]): string[] {
       .filter((line) => line !== '')
       .map((line) => (JSON.parse(line) as { event_id: string }).event_id),
   );
+}
+
+/** What `auditStored` found wrong on one partition of the topic. */
+export type PartitionAudit = {
+  partition: number;
+  /** The partition's log end offset. */
+  high: number;
+  /** Offset ranges (inclusive) below `high` without a single row in the table. */
+  missing: [number, number][];
+  /** Messages stored with another number of rows than they carry: `[offset, rows]`. */
+  miscounted: [number, number][];
+};
+
+/**
+ * Compares what `tidemark.events` holds, message by message (its `_partition`/`_offset` lineage), with what the
+ * topic holds, so a test that lost or doubled rows can say which messages. Assumes every message of the topic
+ * carries `rowsPerMessage` rows, as `gatewayMessages` makes them. Only partitions with a finding are returned.
+ */
+export async function auditStored(
+  clickhouse: Pick<ClickHouse, 'query'>,
+  admin: Admin,
+  topic: string,
+  rowsPerMessage: number,
+): Promise<PartitionAudit[]> {
+  const [ends, stored] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    clickhouse.query<{ partition: number; offset: string; rows: string }>(
+      `SELECT _partition AS partition, _offset AS offset, count() AS rows FROM tidemark.events
+       WHERE _topic = {topic:String} GROUP BY partition, offset ORDER BY partition, offset`,
+      { topic },
+    ),
+  ]);
+  const audits: PartitionAudit[] = [];
+  for (const end of [...ends].sort((a, b) => a.partition - b.partition)) {
+    const high = Number(end.high);
+    const audit: PartitionAudit = { partition: end.partition, high, missing: [], miscounted: [] };
+    let next = Number(end.low);
+    for (const row of stored.filter((r) => Number(r.partition) === end.partition)) {
+      const offset = Number(row.offset);
+      if (offset > next) audit.missing.push([next, offset - 1]);
+      if (Number(row.rows) !== rowsPerMessage) audit.miscounted.push([offset, Number(row.rows)]);
+      next = Math.max(next, offset + 1);
+    }
+    if (next < high) audit.missing.push([next, high - 1]);
+    if (audit.missing.length > 0 || audit.miscounted.length > 0) audits.push(audit);
+  }
+  return audits;
 }

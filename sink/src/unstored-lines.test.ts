@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addLineage } from './batcher.js';
+import { type ClickHouse, createClickHouse } from './clickhouse.js';
+import { insertEvents } from './insert-events.js';
+import { migrate } from './migrate.js';
+import { makeRow, toJsonEachRow } from './row.fixture.js';
+import { unstoredLines } from './unstored-lines.js';
+
+// The real engine (chDB), one data directory for this file's process (DESIGN §7).
+let dir: string;
+let ch: ClickHouse;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-sink-unstored-'));
+  ch = createClickHouse({ chdbPath: dir });
+  await migrate(ch);
+});
+
+afterAll(async () => {
+  await ch.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Message `offset` of partition 3: `rows` valid rows, with lineage, as the batcher builds a flush body. */
+function message(topic: string, offset: number, rows: number): string {
+  const value = toJsonEachRow(Array.from({ length: rows }, () => makeRow({ project_id: topic })));
+  return addLineage(value, 3, String(offset), topic).text;
+}
+
+it('names the messages of a flush with fewer rows stored than they carry, counting the quarantine as stored', async () => {
+  const topic = 'tidemark.unstored';
+  const messages = [0, 1, 2, 3, 4].map((offset) => message(topic, offset, 2));
+  const poisoned = addLineage(
+    `${JSON.stringify(makeRow({ project_id: topic }))}\n${JSON.stringify({ ...makeRow(), event_id: 'not-a-uuid' })}\n`,
+    3,
+    '5',
+    topic,
+  ).text;
+  const body = [...messages, poisoned].join('');
+
+  // Stored: message 0 whole, one row of message 1 (an insert over two months commits a part per month), message
+  // 4 whole, and message 5 with its bad row quarantined. Messages 2 and 3 are not stored at all.
+  await insertEvents(ch, messages[0] ?? '');
+  await insertEvents(ch, `${(messages[1] ?? '').split('\n')[0]}\n`);
+  await insertEvents(ch, messages[4] ?? '');
+  expect(await insertEvents(ch, poisoned, { topic })).toMatchObject({ quarantined: 1 });
+
+  const missing = await unstoredLines(ch, body, { topic, partition: 3, first: '0', last: '5' });
+  expect(missing).toEqual({
+    text: [messages[1], messages[2], messages[3]].join(''),
+    rows: 6,
+    offsets: ['1', '2', '3'],
+  });
+  // Rows of another partition at the same offsets do not count.
+  expect(await unstoredLines(ch, body, { topic, partition: 4, first: '0', last: '5' })).toMatchObject({
+    rows: 12,
+  });
+});
+
+it('finds nothing missing once every message is stored', async () => {
+  const topic = 'tidemark.stored';
+  const body = [7, 8].map((offset) => message(topic, offset, 3)).join('');
+  await insertEvents(ch, body, { dedupToken: `${topic}:3:7-8` });
+  expect(await unstoredLines(ch, body, { topic, partition: 3, first: '7', last: '8' })).toEqual({
+    text: '',
+    rows: 0,
+    offsets: [],
+  });
+});
