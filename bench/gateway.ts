@@ -6,11 +6,14 @@
 //   3. the gateway again at half the request rate it reached in 2,
 // then the topic's offsets are checked against what the gateway says it accepted.
 //   npx tsx bench/gateway.ts [seconds=10] [connections=20]
-// Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes
-// as in production (`node --import tsx`; the ceiling is bench/gateway-ceiling.ts), so their RSS (from /proc) is
-// theirs alone and they do not share an event loop with autocannon. Rate limits are turned off; shedding and
-// everything else keep their defaults, and TIDEMARK_* variables in the environment reach the gateway.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes,
+// so their RSS (from /proc) is theirs alone and they do not share an event loop with autocannon. The gateway
+// runs as in production (the Dockerfile and `pnpm --filter @tidemark/gateway start`): compiled by
+// gateway/build.mjs, then `node dist/server.js`. The ceiling (bench/gateway-ceiling.ts) runs with
+// `node --import tsx`, so its RSS includes tsx's loader, which the compiled gateway no longer carries. Rate
+// limits are turned off; shedding and everything else keep their defaults, and TIDEMARK_* variables in the
+// environment reach the gateway.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -119,10 +122,11 @@ async function bench(): Promise<void> {
     console.log(line('ceiling, Fastify parse-and-drop', top, eventsPerBatch));
 
     // 2. The gateway, unthrottled, then 3. at half its maximum.
+    execFileSync(process.execPath, ['build.mjs'], { cwd: gatewayDir, stdio: 'inherit' });
     const gatewayPort = await freePort();
     const gateway = await startServer(
       'gateway',
-      spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      spawn(process.execPath, ['dist/server.js'], {
         cwd: gatewayDir,
         env: {
           TIDEMARK_LOG_LEVEL: 'warn',

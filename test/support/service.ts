@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -12,10 +12,16 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-/** Starts `<dir>/src/server.ts` with `node --import tsx` (the Dockerfile's CMD) and only the given environment. */
+/**
+ * Starts a service as the Dockerfile's CMD does, with only the given environment: the gateway compiled
+ * (`node build.mjs`, then `node dist/server.js`), the sink's `src/server.ts` with `node --import tsx`.
+ */
 export function runService(dir: 'gateway' | 'sink', env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: join(root, dir),
+  const cwd = join(root, dir);
+  if (dir === 'gateway') execFileSync(process.execPath, ['build.mjs'], { cwd, stdio: 'inherit' });
+  const args = dir === 'gateway' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'];
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
