@@ -6,11 +6,14 @@
 //   3. the gateway again at half the request rate it reached in 2,
 // then the topic's offsets are checked against what the gateway says it accepted.
 //   npx tsx bench/gateway.ts [seconds=10] [connections=20]
-// Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes
-// as in production (`node --import tsx`; the ceiling is bench/gateway-ceiling.ts), so their RSS (from /proc) is
-// theirs alone and they do not share an event loop with autocannon. Rate limits are turned off; shedding and
-// everything else keep their defaults, and TIDEMARK_* variables in the environment reach the gateway.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes,
+// so their RSS (from /proc) is theirs alone and they do not share an event loop with autocannon. The gateway
+// runs as in production: the build steps and CMD of the Dockerfile's gateway stage (scripts/dockerfile.mjs),
+// which compile it and start dist/server.js with its node flags. The ceiling (bench/gateway-ceiling.ts) runs with
+// `node --import tsx`, so its RSS includes tsx's loader, which the compiled gateway does not carry. Rate limits
+// are turned off; shedding and everything else keep their defaults, and TIDEMARK_* variables in the
+// environment reach the gateway.
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -19,10 +22,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
+import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort, startKafka } from '../scripts/kafka.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const gatewayDir = join(root, 'gateway');
 
 /** The slice of autocannon's options and result this benchmark uses (autocannon ships no types). */
 interface CannonRequest {
@@ -119,11 +122,14 @@ async function bench(): Promise<void> {
     console.log(line('ceiling, Fastify parse-and-drop', top, eventsPerBatch));
 
     // 2. The gateway, unthrottled, then 3. at half its maximum.
+    const production = dockerStage('gateway');
+    for (const step of production.run) execSync(step, { cwd: production.dir, stdio: 'inherit' });
+    const [program, ...args] = production.cmd;
     const gatewayPort = await freePort();
     const gateway = await startServer(
       'gateway',
-      spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-        cwd: gatewayDir,
+      spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
+        cwd: production.dir,
         env: {
           TIDEMARK_LOG_LEVEL: 'warn',
           ...process.env,

@@ -10,9 +10,9 @@ import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:
-// the gateway and sink entry points (`node --import tsx src/server.ts`, the Dockerfile's CMD) as processes, with
-// the environment the compose file gives each service. Only what points at other containers is replaced: the
-// broker, the ports, and chDB instead of the ClickHouse server.
+// the gateway and sink entry points as the Dockerfile's CMDs start them (the gateway compiled, the sink through
+// tsx), as processes, with the environment the compose file gives each service. Only what points at other
+// containers is replaced: the broker, the ports, and chDB instead of the ClickHouse server.
 const root = join(import.meta.dirname, '..');
 type Service = { environment?: Record<string, string | number> };
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {

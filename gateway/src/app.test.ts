@@ -584,6 +584,42 @@ describe('GET /metrics and /readyz', () => {
     await counted.close();
   });
 
+  it('counts the events a client reports as dropped unsent, ignoring a report it cannot count', async () => {
+    let failing = true;
+    const transport = recording();
+    const flaky: Transport = {
+      ...transport,
+      deliver: async (messages) => {
+        if (failing) throw new Error('broker down');
+        await transport.deliver(messages);
+      },
+    };
+    const counted = build(configFor(), { transport: flaky });
+    const post = (dropped: unknown, writeKey = 'key-shop', events: unknown[] = [pageEvent()]) =>
+      counted.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ ...batchOf(events, writeKey), dropped }),
+      });
+    // A 503 is retried by the SDK with the same count, so it is counted with the answer that settles it.
+    expect((await post(7)).statusCode).toBe(503);
+    failing = false;
+    expect((await post(7)).statusCode).toBe(200);
+    expect((await post(2, 'key-blog')).statusCode).toBe(200);
+    // The SDK forgets its count after a 400 too (it drops events the gateway judged unusable).
+    expect((await post(3, 'key-shop', [{ type: 'nope' }])).statusCode).toBe(400);
+    // Nothing to count, and no reason to refuse the events that came with it.
+    for (const unusable of [0, -3, 2.5, '4', null, { n: 1 }, [5]]) {
+      expect((await post(unusable)).statusCode).toBe(200);
+    }
+    const text = (await counted.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(text).toContain('tidemark_gateway_client_dropped_events_total{project="shop"} 10\n');
+    expect(text).toContain('tidemark_gateway_client_dropped_events_total{project="blog"} 2\n');
+    expect(text).toContain('tidemark_gateway_events_accepted_total{project="shop"} 8\n');
+    await counted.close();
+  });
+
   it("describes the API in OpenAPI 3, from the routes' own schemas", async () => {
     const response = await app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);

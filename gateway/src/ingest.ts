@@ -28,6 +28,8 @@ export interface IngestResult {
 export interface IngestInput {
   writeKey: unknown;
   sentAt: unknown;
+  /** The batch's `dropped` report as sent: counted when a non-negative integer, else ignored. */
+  dropped?: unknown;
   events: unknown[];
   /**
    * Bytes of the JSON text the events arrived in, when they are part of it unchanged and its size is known
@@ -122,6 +124,12 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     metrics.deliverSeconds.observe((performance.now() - started) / 1000);
     if (rows.length > 0) metrics.eventsAccepted.inc({ project: project.id }, rows.length);
     for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
+    // Counted here, once the answer is a 200 or a 400 for nothing usable: the SDK forgets what it reported
+    // after either, but resends the same count with the events after a 429 or 5xx, which must not count twice.
+    const dropped = input.dropped;
+    if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped > 0) {
+      metrics.clientDropped.inc({ project: project.id }, dropped);
+    }
 
     // A request in which nothing is usable is a client error, not a success with zero events: a 400 shows
     // up in the sender's error handling and monitoring, while the list still says what was wrong with each

@@ -17,6 +17,11 @@ export interface GatewayMetrics {
   pendingEvents: Gauge;
   /** Requests refused to protect the process, by cause (event loop, heap, backlog). */
   shed: Counter<'cause'>;
+  /**
+   * Events clients deleted unsent because their local queue was over its caps, as they report them in a
+   * batch's `dropped` field, by project: losses that happened before the gateway could see the events.
+   */
+  clientDropped: Counter<'project'>;
 }
 
 export function createGatewayMetrics(opts: { processMetrics?: boolean } = {}): GatewayMetrics {
@@ -70,6 +75,12 @@ export function createGatewayMetrics(opts: { processMetrics?: boolean } = {}): G
       name: 'tidemark_gateway_shed_total',
       help: 'Requests answered 503 overloaded, by cause.',
       labelNames: ['cause'],
+      registers,
+    }),
+    clientDropped: new Counter({
+      name: 'tidemark_gateway_client_dropped_events_total',
+      help: 'Events clients reported deleting unsent (the batch field `dropped`), by project.',
+      labelNames: ['project'],
       registers,
     }),
   };

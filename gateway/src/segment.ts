@@ -14,6 +14,11 @@ export interface BatchBody {
   writeKey?: string;
   /** Client clock when the batch left; with `received_at` it measures clock skew. */
   sentAt?: string;
+  /**
+   * Events the client deleted unsent since its last delivered batch because its local queue was over its
+   * caps (the Tidemark SDK sends it when not 0). Not Segment's; counted only when a non-negative integer.
+   */
+  dropped?: unknown;
   /** Events, each validated on its own: one bad event never sinks the batch. */
   batch: unknown[];
 }

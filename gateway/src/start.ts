@@ -1,4 +1,4 @@
-import { type ClickHouse, createClickHouse, createWriter, migrate } from '@tidemark/sink';
+import type { ClickHouse } from '@tidemark/sink';
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.js';
 import type { Config } from './config.js';
@@ -35,6 +35,9 @@ export async function startGateway(config: Config): Promise<Gateway> {
   let transport: Transport;
   let clickhouse: ClickHouse | undefined;
   if (config.mode === 'embedded') {
+    // Imported here, not at the top: a distributed gateway never loads the sink's code or its ClickHouse
+    // client, and the compiled gateway (build.mjs) keeps the sink in a chunk that only this line loads.
+    const { createClickHouse, createWriter, migrate } = await import('@tidemark/sink');
     clickhouse = createClickHouse(config.clickhouse);
     try {
       const { applied } = await migrate(clickhouse);

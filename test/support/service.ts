@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-
-const root = join(import.meta.dirname, '..', '..');
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { dockerStage } from '../../scripts/dockerfile.mjs';
 
 /** A gateway or sink running as its own process, the way its Docker image starts it. */
 export interface Running {
@@ -12,10 +10,16 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-/** Starts `<dir>/src/server.ts` with `node --import tsx` (the Dockerfile's CMD) and only the given environment. */
-export function runService(dir: 'gateway' | 'sink', env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: join(root, dir),
+/**
+ * Starts a service the way its Docker image does, with only the given environment: the build steps and CMD of
+ * its Dockerfile stage (the gateway compiled, then `node dist/server.js`; the sink with `node --import tsx`).
+ */
+export function runService(service: 'gateway' | 'sink', env: Record<string, string>): Running {
+  const { dir, run, cmd } = dockerStage(service);
+  for (const step of run) execSync(step, { cwd: dir, stdio: 'inherit' });
+  const [program, ...args] = cmd;
+  const child = spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
+    cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,13 +5,20 @@ import type { BatchBody } from '../segment.js';
 import { errorResponse, ingestResponse } from './schemas.js';
 
 // Only the envelope is checked here: each event gets its own verdict in ingest (a batch is accepted in
-// part), so `batch` items are deliberately unconstrained.
+// part), so `batch` items are deliberately unconstrained. `dropped` carries no type either: it is a report
+// about other events, so a value the gateway cannot count is ignored in ingest instead of costing this
+// batch's events a 400.
 const batchBody = {
   type: 'object',
   required: ['batch'],
   properties: {
     writeKey: { type: 'string' },
     sentAt: { type: 'string' },
+    dropped: {
+      description:
+        'Events the client deleted unsent because its local queue was over its limits (not part of Segment’s ' +
+        'API). Counted when a non-negative integer, otherwise ignored; never a reason to refuse the batch.',
+    },
     batch: { type: 'array', minItems: 1 },
   },
 } as const;
@@ -27,8 +34,8 @@ export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { 
       },
     },
     async (request) => {
-      const { writeKey, sentAt, batch } = request.body;
-      return ingest(request, { writeKey, sentAt, events: batch, bodyBytes: sentBodyBytes(request) });
+      const { writeKey, sentAt, dropped, batch } = request.body;
+      return ingest(request, { writeKey, sentAt, dropped, events: batch, bodyBytes: sentBodyBytes(request) });
     },
   );
 };

@@ -1,0 +1,39 @@
+// Compiles the gateway into dist/ for production: `node gateway/build.mjs`, then `node dist/server.js`.
+//
+// Why not `node --import tsx src/server.ts`: tsx's loader runs in a thread of its own with its own V8 heap, and
+// TypeScript is transpiled and kept with source maps at run time. That costs ~40 MB of resident memory before
+// the gateway has done anything (a script that only sleeps: 40 MB plain, 77 MB with --import tsx), and the
+// gateway's goal is ≤ 200 MB under load (bench/gateway.ts). Development and tests still run the sources.
+//
+// One ESM bundle of our own code, the workspace's sink included; npm packages stay external and are
+// resolved from node_modules as usual, which is why the sink's own dependencies (@clickhouse/client, chdb)
+// are also the gateway's. The sink is imported only in embedded mode (start.ts), and code splitting puts it
+// in a chunk of its own, so the distributed gateway never loads it. The sink reads its migrations from
+// `../sql/` beside its module (sink/src/migration-render.ts); bundled, that module is dist/chunks/…, so the
+// SQL files are copied to dist/sql.
+//
+// Source maps are written beside the files; Node reads them only with --enable-source-maps, which has a
+// memory cost of its own, so it is left to whoever debugs a stack trace.
+import { cp, readFile, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const { dependencies } = JSON.parse(await readFile(here('./package.json'), 'utf8'));
+
+// A clean directory: chunk names carry content hashes, and stale ones would pile up.
+await rm(here('./dist'), { recursive: true, force: true });
+await build({
+  entryPoints: { server: here('./src/server.ts') },
+  outdir: here('./dist'),
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: Object.keys(dependencies).filter((name) => !dependencies[name].startsWith('workspace:')),
+  sourcemap: true,
+  logLevel: 'warning',
+});
+await cp(here('../sink/sql'), here('./dist/sql'), { recursive: true });
