@@ -91,47 +91,45 @@ export type LoadedQuery = {
 /** The folder holding the `.sql` files: this package's root. */
 export const queriesDir = fileURLToPath(new URL('../', import.meta.url));
 
-const placeholder = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g;
+// A placeholder starting exactly at lastIndex; its type may hold quotes, as in DateTime64(3, 'UTC').
+const placeholderAt = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/y;
 
 /**
- * The placeholders of a query. Comments are skipped first, so a header may show `{name:Type}` as an example
- * without declaring it. The same name with two types is refused: ClickHouse would bind one value to both.
+ * The placeholders of a query. Comments and string literals are skipped, as ClickHouse skips them, so a header
+ * may show `{name:Type}` as an example without declaring it (our files use `--` comments only). The same name
+ * with two types is refused: ClickHouse would bind one value to both.
  */
 export function parseParams(sql: string): QueryParam[] {
   const params = new Map<string, string>();
-  for (const match of stripComments(sql).matchAll(placeholder)) {
-    const [, name, rawType] = match as unknown as [string, string, string];
-    const type = rawType.trim();
-    const seen = params.get(name);
-    if (seen !== undefined && seen !== type) {
-      throw new QueryError('QUERY_FILE_INVALID', `Parameter ${name} is declared as ${seen} and as ${type}.`);
-    }
-    params.set(name, type);
-  }
-  return [...params].map(([name, type]) => ({ name, type }));
-}
-
-// Drops `--` line comments outside string literals; our query files use no block comments.
-function stripComments(sql: string): string {
-  let out = '';
   let quoted = false;
   for (let i = 0; i < sql.length; i += 1) {
     const ch = sql[i];
     if (quoted) {
-      out += ch;
-      if (ch === '\\') out += sql[++i] ?? '';
+      if (ch === '\\') i += 1;
       else if (ch === "'") quoted = false;
     } else if (ch === "'") {
       quoted = true;
-      out += ch;
     } else if (ch === '-' && sql[i + 1] === '-') {
       const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end - 1;
-    } else {
-      out += ch;
+      i = end === -1 ? sql.length : end;
+    } else if (ch === '{') {
+      placeholderAt.lastIndex = i;
+      const match = placeholderAt.exec(sql);
+      if (!match) continue;
+      const [whole, name, rawType] = match as unknown as [string, string, string];
+      const type = rawType.trim();
+      const seen = params.get(name);
+      if (seen !== undefined && seen !== type) {
+        throw new QueryError(
+          'QUERY_FILE_INVALID',
+          `Parameter ${name} is declared as ${seen} and as ${type}.`,
+        );
+      }
+      params.set(name, type);
+      i += whole.length - 1;
     }
   }
-  return out;
+  return [...params].map(([name, type]) => ({ name, type }));
 }
 
 /** Whether `name` is a query of the library (for input from outside, e.g. a URL segment). */

@@ -513,6 +513,27 @@ describe('web_vitals', () => {
   });
 });
 
+// The invocation each header shows, read back: its --param_name=value pairs, as clickhouse-client would pass
+// them (text, parsed by ClickHouse into the placeholder's type). Only the project is swapped for this dataset's.
+function exampleParams(sql: string): Record<string, string> {
+  const example = sql.slice(sql.indexOf('clickhouse client'), sql.indexOf('--queries-file'));
+  const params: Record<string, string> = {};
+  for (const [, name, value = ''] of example.matchAll(/--param_(\w+)=("[^"]*"|'[^']*'|\S*)/g)) {
+    params[name as string] = /^["']/.test(value) ? value.slice(1, -1) : value;
+  }
+  return params;
+}
+
+it('runs the example invocation of every header as written', async () => {
+  for (const name of queryNames) {
+    const { sql, params } = await loadQuery(name);
+    const example = exampleParams(sql);
+    expect(Object.keys(example).sort(), name).toEqual(params.map((p) => p.name).sort());
+    const rows = await ch.query(sql, { ...example, project });
+    expect(rows.length, name).toBeGreaterThan(0);
+  }
+});
+
 it('has a test for every query, and a query for every .sql file', async () => {
   const files = (await readdir(queriesDir)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4));
   expect([...files].sort()).toEqual([...queryNames].sort());
