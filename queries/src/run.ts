@@ -32,7 +32,9 @@ function cachedLoad(name: QueryName, dir: string): Promise<LoadedQuery> {
 
 /**
  * Runs the library's query `name` with typed parameters and returns its rows as ClickHouse's JSONEachRow
- * gives them (64-bit integers arrive as strings). Parameters are checked before anything is sent.
+ * gives them. Counts are 64-bit integers: a ClickHouse server quotes them (strings) unless the setting
+ * output_format_json_quote_64bit_integers is 0, chDB does not (numbers), so read them with `Number()`.
+ * Parameters are checked before anything is sent.
  */
 export async function runQuery<N extends QueryName, Row = Record<string, unknown>>(
   runner: QueryRunner,
