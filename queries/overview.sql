@@ -8,9 +8,10 @@
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --
--- Returns one row: visitors (distinct anonymous ids with any event), pageviews, sessions, bounces, bounce_rate
--- (share of sessions with exactly one page view), avg_duration_ms, median_duration_ms (first to last event of
--- a session inside the range), pageviews_per_session. Ratios are 0 when there are no sessions.
+-- Returns one row: visitors (distinct anonymous ids with any event), pageviews, sessions (session ids with at
+-- least one page view inside the range), bounces, bounce_rate (share of sessions with exactly one page view),
+-- avg_duration_ms, median_duration_ms (first to last event of a session inside the range),
+-- pageviews_per_session. Ratios are 0 when there are no sessions.
 --
 -- Counting each event once: tidemark.events is a ReplacingMergeTree whose sorting key ends in event_id, and
 -- copies of a resent event wait there until a merge removes them. FINAL collapses them at read time, so every
@@ -42,6 +43,9 @@ WITH
         FROM events
         WHERE session_id != ''
         GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING pageviews > 0
     )
 SELECT
     totals.visitors AS visitors,

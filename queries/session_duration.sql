@@ -7,8 +7,8 @@
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --
--- A session's duration runs from its first to its last event inside the range (a single page view is 0 s: the
--- SDK sends nothing when a page is left). Returns one row per range, shortest first, including empty ranges:
+-- A session (a session id with at least one page view) lasts from its first to its last event inside the
+-- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including empty ranges:
 -- range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it starts),
 -- sessions, share (of all sessions; 0 when there are none).
 --
@@ -37,6 +37,9 @@ WITH
         FROM events
         WHERE session_id != ''
         GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING countIf(type = 'page') > 0
     ),
     ranges AS
     (

@@ -8,8 +8,8 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
 --
--- A session is the events sharing a session_id (set by the SDK; events without one are not in any session),
--- counted from its events inside the range only. Returns bucket (UTC), sessions, bounces (sessions with exactly
+-- A session is the events sharing a session_id (set by the SDK; events without one are not in any session)
+-- with at least one page view, counted from its events inside the range only. Returns bucket (UTC), sessions, bounces (sessions with exactly
 -- one page view), bounce_rate, avg_duration_ms and median_duration_ms (first to last event of the session).
 --
 -- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
@@ -42,6 +42,9 @@ WITH
         FROM events
         WHERE session_id != ''
         GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING pageviews > 0
     )
 SELECT
     toDateTime(date_trunc({interval:String}, toDateTime(started_at, 'UTC')), 'UTC') AS bucket,

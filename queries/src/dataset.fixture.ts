@@ -1,6 +1,6 @@
 import type { EventRow } from '@tidemark/sink';
 
-// A small, deterministic product-analytics dataset with answers that can be worked out by hand: twelve
+// A small, deterministic product-analytics dataset with answers that can be worked out by hand: ten
 // visitors' sessions over three weeks of March 2026, a funnel, Web Vitals, and the rows every query must
 // leave out (a bot, another project, events before and at the end of the range). Every third event is
 // inserted twice, as a browser's resend after a lost response would be.
@@ -134,6 +134,8 @@ export const visits: readonly Visit[] = [
       [90, '/docs'],
     ],
   },
+  // A session without a page view (an autocaptured click after the session timed out): not a visit.
+  { visitor: 'v5', session: 's17', start: '2026-03-07 11:00:00', client: winChrome, steps: [[0, '$click']] },
   { visitor: 'v1', session: 's6', start: '2026-03-10 09:00:00', client: linuxChrome, steps: [[0, '/docs']] },
   {
     visitor: 'v3',

@@ -72,6 +72,7 @@ function inScope(f: Filters = {}): ModelEvent[] {
 
 type Session = { id: string; visitor: string; start: number; end: number; pages: ModelEvent[] };
 
+/** The sessions of `scope` with at least one page view: what the queries call a session. */
 function sessionsOf(scope: ModelEvent[]): Session[] {
   const byId = new Map<string, Session>();
   for (const e of [...scope].sort((a, b) => a.ts - b.ts)) {
@@ -81,7 +82,7 @@ function sessionsOf(scope: ModelEvent[]): Session[] {
     if (e.type === 'page') s.pages.push(e);
     byId.set(e.session, s);
   }
-  return [...byId.values()];
+  return [...byId.values()].filter((s) => s.pages.length > 0);
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -261,6 +262,20 @@ describe('session_duration', () => {
   });
 });
 
+it('counts the same sessions everywhere: overview, over time, durations, entry pages and referrers', async () => {
+  // The dataset holds a session without a page view, which none of them may count.
+  expect(inScope().some((e) => e.session === 's17')).toBe(true);
+  const sum = (rows: Record<string, unknown>[], key: string) => rows.reduce((n, r) => n + Number(r[key]), 0);
+  const [overview] = await run('overview', common);
+  const sessions = Number(overview?.sessions);
+  expect(sessions).toBe(13);
+  expect(sum(await run('sessions_over_time', { ...common, interval: 'day' }), 'sessions')).toBe(sessions);
+  expect(sum(await run('session_duration', common), 'sessions')).toBe(sessions);
+  expect(sum(await run('entry_pages', { ...common, limit: 1000 }), 'entries')).toBe(sessions);
+  expect(sum(await run('exit_pages', { ...common, limit: 1000 }), 'exits')).toBe(sessions);
+  expect(sum(await run('referrers', { ...common, limit: 1000 }), 'sessions')).toBe(sessions);
+});
+
 function pageRanking(f: Filters = {}, limit = 100) {
   const views = inScope(f).filter((e) => e.type === 'page');
   return [...groupBy(views, (e) => `${e.host} ${e.path}`).values()]
@@ -291,7 +306,7 @@ function bySessionStart<T extends Record<string, unknown>>(
   row: (k: string, ss: Session[]) => T,
   order: (a: T, b: T) => number,
 ): T[] {
-  const sessions = sessionsOf(inScope()).filter((s) => s.pages.length > 0);
+  const sessions = sessionsOf(inScope());
   return [...groupBy(sessions, key)].map(([k, ss]) => row(k, ss)).sort(order);
 }
 
