@@ -1,4 +1,4 @@
--- Countries
+-- Countries: visitors and page views per country (ISO 3166-1 alpha-2, from the trusted proxy header).
 --
 -- Parameters (pass every one; an empty string turns a filter off):
 --   project      String                 project id
@@ -8,13 +8,14 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   limit        UInt32                 how many rows to return
 --
--- Returns country ( visitors and page views per country (ISO 3166-1 alpha-2, from the trusted proxy header).:'' = unknown, e.g. no country header configured), visitors (distinct anonymous ids; a visitor seen with two values counts under
--- both), pageviews; most visitors first.
+-- Returns country ('' = unknown, e.g. no country header configured), visitors (distinct anonymous ids; a
+-- visitor seen with two values counts under both), pageviews; most visitors first.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/countries.sql
 

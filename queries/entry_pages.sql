@@ -8,14 +8,15 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   limit        UInt32                 how many pages to return
 --
--- A session's entry page is the host and path of its first page view inside the range; sessions without a page
--- view have none and are left out. Returns host, path, entries (sessions that started there), visitors, bounces (of those
--- sessions, the ones with exactly one page view), bounce_rate; most entries first.
+-- A session's entry page is the host and path of its first page view inside the range; sessions without a
+-- page view have none and are left out. Returns host, path, entries (sessions that started there), visitors,
+-- bounces (of those sessions, the ones with exactly one page view), bounce_rate; most entries first.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/entry_pages.sql
 

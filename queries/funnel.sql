@@ -6,20 +6,21 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
---   steps        Array(String)          1 to 8 steps, in order. A step starting with '/' is a page view of that
---                                       path; any other step is a track event of that name.
---   window       UInt32                 seconds from a visitor's first step within which the later steps count
+--   steps        Array(String)          1 to 8 steps, in order. A step starting with '/' is a page view of
+--                                       that path; any other step is a track event of that name.
+--   window       UInt32                 seconds after a visitor's first step within which later steps count
 --
 -- Built on windowFunnel, per visitor (anonymous_id): a visitor reaches step k when steps 1…k happened in this
--- order with step k at most `window` seconds after step 1; other events in between do not matter. Returns
--- one row per step: step (1-based), name, visitors (who reached it), conversion (visitors / visitors of
--- step 1) and step_conversion (visitors / visitors of the step before; 1 for step 1). Conversions are 0 when
--- nobody reached step 1.
+-- order with step k at most `window` seconds after step 1; other events in between do not matter. Returns one
+-- row per step: step (1-based), name, visitors (who reached it), conversion (visitors / visitors of step 1)
+-- and step_conversion (visitors / visitors of the step before; 1 for step 1). Conversions are 0 when nobody
+-- reached step 1.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' \
 --     --param_steps="['/pricing','Signup Started','Signup Completed']" --param_window=3600 \
 --     --queries-file queries/funnel.sql

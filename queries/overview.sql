@@ -18,7 +18,8 @@
 -- count below is exact whether or not the merge has happened. The rollups are cheaper but count such copies
 -- (README, "Schema and rollups"). Events flagged as bots (bot_reason not empty) are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host= --param_country= --param_device_type= --queries-file queries/overview.sql
 
 WITH

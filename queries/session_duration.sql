@@ -8,14 +8,15 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --
 -- A session (a session id with at least one page view) lasts from its first to its last event inside the
--- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including empty ranges:
--- range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it starts),
--- sessions, share (of all sessions; 0 when there are none).
+-- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including
+-- empty ranges: range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it
+-- starts), sessions, share (of all sessions; 0 when there are none).
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --queries-file queries/session_duration.sql
 
 WITH
@@ -44,8 +45,8 @@ WITH
     ranges AS
     (
         SELECT
-            arrayJoin([(0, '0-10s'), (10, '10-30s'), (30, '30-60s'), (60, '1-3m'), (180, '3-10m'), (600, '10-30m'),
-                       (1800, '30m+')]) AS r,
+            arrayJoin([(0, '0-10s'), (10, '10-30s'), (30, '30-60s'), (60, '1-3m'), (180, '3-10m'),
+                       (600, '10-30m'), (1800, '30m+')]) AS r,
             r.1 AS min_seconds,
             r.2 AS range
     ),

@@ -7,16 +7,19 @@
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
+--   timezone     String                 time zone of the buckets, e.g. 'Europe/Berlin' (or 'UTC')
 --
 -- A session is the events sharing a session_id (set by the SDK; events without one are not in any session)
--- with at least one page view, counted from its events inside the range only. Returns bucket (UTC), sessions, bounces (sessions with exactly
--- one page view), bounce_rate, avg_duration_ms and median_duration_ms (first to last event of the session).
+-- with at least one page view, counted from its events inside the range only. Returns bucket (local time in
+-- `timezone`), sessions, bounces (sessions with exactly one page view), bounce_rate, avg_duration_ms and
+-- median_duration_ms (first to last event of the session).
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=week \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
 --     --queries-file queries/sessions_over_time.sql
 
 WITH
@@ -47,7 +50,8 @@ WITH
         HAVING pageviews > 0
     )
 SELECT
-    toDateTime(date_trunc({interval:String}, toDateTime(started_at, 'UTC')), 'UTC') AS bucket,
+    toDateTime(date_trunc({interval:String}, toDateTime(started_at, {timezone:String})), {timezone:String})
+        AS bucket,
     count() AS sessions,
     countIf(pageviews = 1) AS bounces,
     bounces / sessions AS bounce_rate,

@@ -11,10 +11,11 @@
 -- Returns host, path, pageviews, visitors (distinct anonymous ids that viewed the page); most views first,
 -- then by host and path so that ties come back in a stable order.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/top_pages.sql
 

@@ -10,15 +10,16 @@
 --   metric       String                 only this metric: LCP, INP, CLS, FCP or TTFB ('' = all five)
 --   limit        UInt32                 pages per metric, the most measured first
 --
--- Returns metric, host, path, samples, p75 (a measured value: the sorted sample at floor(0.75 · n), exact, not
--- the rollup's sampled estimate), p75_rating (p75 against web.dev's thresholds), good_share,
+-- Returns metric, host, path, samples, p75 (a measured value: the sorted sample at floor(0.75 · n), exact,
+-- not the rollup's sampled estimate), p75_rating (p75 against web.dev's thresholds), good_share,
 -- needs_improvement_share, poor_share (each sample's own rating as web-vitals computed it in the browser).
 -- LCP, INP, FCP and TTFB are milliseconds, CLS is a unitless score.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that ReplacingMergeTree
--- has not merged away yet; the rollups would count them. Events flagged as bots are left out.
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
 --
---   clickhouse client --param_project=demo --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --param_metric=LCP --param_limit=20 \
 --     --queries-file queries/web_vitals.sql
 

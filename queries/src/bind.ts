@@ -1,8 +1,8 @@
 import { QueryError } from './errors.js';
 import type { LoadedQuery } from './library.js';
 
-/** Filters that every query takes and that mean "no filter" when left out: they default to ''. */
-const optionalFilters = new Set(['host', 'country', 'device_type']);
+/** Parameters that may be left out, and what they are then: the filters mean "no filter", buckets are UTC. */
+const defaults: Record<string, string> = { host: '', country: '', device_type: '', timezone: 'UTC' };
 
 /** Values with a closed set, checked here so a typo fails with our error instead of a ClickHouse one. */
 const allowed: Record<string, readonly string[]> = {
@@ -14,7 +14,7 @@ const dateTime = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/;
 
 /**
  * Checks `values` against the query's placeholders and returns what `query_params` (@clickhouse/client) or
- * `param_<name>` (HTTP) takes: every placeholder bound, optional filters defaulted to '', dates as UTC text.
+ * `param_<name>` (HTTP) takes: every placeholder bound, optional ones defaulted, dates as UTC text.
  * Refuses missing and unknown names and values that do not fit the placeholder's type.
  */
 export function bindParams(
@@ -29,7 +29,7 @@ export function bindParams(
   }
   const bound: Record<string, unknown> = {};
   for (const { name, type } of query.params) {
-    const value = values[name] ?? (optionalFilters.has(name) ? '' : undefined);
+    const value = values[name] ?? defaults[name];
     if (value === undefined)
       throw new QueryError('MISSING_PARAM', `${query.name} needs the parameter ${name}.`);
     bound[name] = convert(query.name, name, type, value);
@@ -43,6 +43,8 @@ function convert(query: string, name: string, type: string, value: unknown): unk
     if (typeof value !== 'string') throw invalid('must be a string');
     const values = allowed[name];
     if (values && !values.includes(value)) throw invalid(`must be one of ${values.join(', ') || "''"}`);
+    // ClickHouse checks the zone's name itself; an empty one would only fail with a less helpful message.
+    if (name === 'timezone' && value === '') throw invalid("must name a time zone, e.g. 'UTC'");
     return value;
   }
   if (type === 'UInt32') {

@@ -9,8 +9,8 @@ const range = ['project', 'from', 'to', 'host', 'country', 'device_type'];
 // without updating QueryParams (library.ts) and the header fails here.
 const declared: Record<(typeof queryNames)[number], string[]> = {
   overview: range,
-  visitors_over_time: [...range, 'interval'],
-  sessions_over_time: [...range, 'interval'],
+  visitors_over_time: [...range, 'interval', 'timezone'],
+  sessions_over_time: [...range, 'interval', 'timezone'],
   session_duration: range,
   top_pages: [...range, 'limit'],
   entry_pages: [...range, 'limit'],
@@ -23,7 +23,7 @@ const declared: Record<(typeof queryNames)[number], string[]> = {
   countries: [...range, 'limit'],
   custom_events: [...range, 'limit'],
   funnel: [...range, 'steps', 'window'],
-  retention: ['project', 'to', 'host', 'country', 'device_type', 'interval', 'from'],
+  retention: [...range, 'interval', 'timezone'],
   web_vitals: [...range, 'metric', 'limit'],
 };
 
@@ -105,6 +105,13 @@ describe('bindParams', () => {
     expect(code({ ...ok, steps: Array.from({ length: 9 }, () => '/a') })).toBe('INVALID_PARAM');
     expect(code({ ...ok, interval: 'fortnight' })).toBe('INVALID_PARAM');
     expect(code(ok)).toBe('bound');
+  });
+
+  it('buckets in UTC unless told otherwise, and refuses an empty time zone', () => {
+    const zoned: LoadedQuery = { name: 'retention', sql: '', params: [{ name: 'timezone', type: 'String' }] };
+    expect(bindParams(zoned, {})).toEqual({ timezone: 'UTC' });
+    expect(bindParams(zoned, { timezone: 'Europe/Berlin' })).toEqual({ timezone: 'Europe/Berlin' });
+    expect(() => bindParams(zoned, { timezone: '' })).toThrow(QueryError);
   });
 
   it('reports errors as data: a code, a status and never retriable', () => {

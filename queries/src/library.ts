@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { QueryError } from './errors.js';
 
-/** A time bucket for the `*_over_time` queries and retention periods; weeks start on Monday, all in UTC. */
+/** A time bucket for the `*_over_time` queries and retention periods; weeks start on Monday. */
 export type Interval = 'hour' | 'day' | 'week' | 'month';
 
 /** What every query takes: whose events, and when. */
@@ -28,12 +28,14 @@ export type FilterParams = {
 type Common = RangeParams & FilterParams;
 /** How many rows a list query returns. */
 type Limit = { limit: number };
+/** Where the buckets' days begin: an IANA time zone (`Europe/Berlin`); `UTC` when left out. */
+type Zoned = { timezone?: string };
 
 /** Each query's parameters, by query name: the file `queries/<name>.sql` declares the same placeholders. */
 export type QueryParams = {
   overview: Common;
-  visitors_over_time: Common & { interval: Interval };
-  sessions_over_time: Common & { interval: Interval };
+  visitors_over_time: Common & Zoned & { interval: Interval };
+  sessions_over_time: Common & Zoned & { interval: Interval };
   session_duration: Common;
   top_pages: Common & Limit;
   entry_pages: Common & Limit;
@@ -47,7 +49,7 @@ export type QueryParams = {
   custom_events: Common & Limit;
   /** `steps`: 1 to 8; '/path' is a page view, anything else a track event name. `window`: seconds. */
   funnel: Common & { steps: readonly string[]; window: number };
-  retention: Common & { interval: Exclude<Interval, 'hour'> };
+  retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> };
   /** `metric`: LCP, INP, CLS, FCP or TTFB, or '' for all five. */
   web_vitals: Common & Limit & { metric: '' | 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB' };
 };

@@ -202,6 +202,28 @@ it('visitors_over_time: visitors and page views per day', async () => {
   expect(await run('visitors_over_time', { ...common, interval: 'day' })).toEqual(want);
 });
 
+it('visitors_over_time: days of a time zone, across its switch to summer time', async () => {
+  // New York moved its clocks on Sunday 8 March 2026; v8's visit at 00:00 UTC on 2 March was 1 March there.
+  const timeZone = 'America/New_York';
+  const localDay = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  const want = [...groupBy(inScope(), (e) => `${localDay.format(e.ts)} 00:00:00`)]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([bucket, es]) => ({
+      bucket,
+      visitors: distinct(es.map((e) => e.visitor)),
+      pageviews: es.filter((e) => e.type === 'page').length,
+    }));
+  expect(want[0]?.bucket).toBe('2026-03-01 00:00:00');
+  expect(await run('visitors_over_time', { ...common, interval: 'day', timezone: timeZone })).toEqual(want);
+  const hours = await run('visitors_over_time', { ...common, interval: 'hour', timezone: timeZone });
+  expect(hours[0]).toEqual({ bucket: '2026-03-01 19:00:00', visitors: 1, pageviews: 1 });
+});
+
 it('visitors_over_time: weeks start on Monday', async () => {
   const rows = await run('visitors_over_time', { ...common, interval: 'week' });
   expect(rows.map((r) => r.bucket)).toEqual([
