@@ -28,7 +28,11 @@
 WITH
     history AS
     (
-        SELECT anonymous_id, timestamp
+        SELECT
+            anonymous_id,
+            timestamp,
+            toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
+                AS period_start
         FROM tidemark.events
         WHERE project_id = {project:String}
           AND timestamp < {to:DateTime64(3, 'UTC')}
@@ -41,9 +45,9 @@ WITH
     (
         SELECT
             anonymous_id,
-            groupUniqArray(toDateTime(
-                date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String}))
-                AS active,
+            -- groupUniqArray keeps the instants but drops the time zone from its result type; it is put back, so
+            -- that the cohort prints, and dateDiff counts periods, in the zone asked for.
+            arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
             arrayMin(active) AS cohort,
             arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
         FROM history

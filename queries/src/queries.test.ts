@@ -525,6 +525,20 @@ it('retention: weekly cohorts of new visitors and who came back', async () => {
   ]);
 });
 
+it('retention: periods of a time zone', async () => {
+  // In New York, v8's first visit (00:00 UTC, Monday 2 March) was on Sunday evening: a cohort of its own.
+  const rows = await run('retention', { ...common, interval: 'week', timezone: 'America/New_York' });
+  expect(rows.map((r) => [r.cohort, r.period, r.visitors])).toEqual([
+    ['2026-02-23 00:00:00', 0, 1],
+    ['2026-03-02 00:00:00', 0, 5],
+    ['2026-03-02 00:00:00', 1, 3],
+    ['2026-03-02 00:00:00', 2, 1],
+    ['2026-03-09 00:00:00', 0, 1],
+    ['2026-03-09 00:00:00', 1, 1],
+    ['2026-03-16 00:00:00', 0, 1],
+  ]);
+});
+
 describe('web_vitals', () => {
   const bounds: Record<string, [number, number]> = { LCP: [2500, 4000], INP: [200, 500] };
 
