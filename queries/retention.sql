@@ -31,7 +31,8 @@ WITH
         SELECT
             anonymous_id,
             timestamp,
-            toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
+            toDateTime(
+                date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
                 AS period_start
         FROM tidemark.events
         WHERE project_id = {project:String}
@@ -45,8 +46,8 @@ WITH
     (
         SELECT
             anonymous_id,
-            -- groupUniqArray keeps the instants but drops the time zone from its result type; it is put back, so
-            -- that the cohort prints, and dateDiff counts periods, in the zone asked for.
+            -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, it makes
+            -- the cohort print, and dateDiff count periods, in the zone asked for.
             arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
             arrayMin(active) AS cohort,
             arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
