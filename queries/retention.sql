@@ -46,8 +46,8 @@ WITH
     (
         SELECT
             anonymous_id,
-            -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, it makes
-            -- the cohort print, and dateDiff count periods, in the zone asked for.
+            -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, the
+            -- zone makes the cohort print, and dateDiff count periods, as asked.
             arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
             arrayMin(active) AS cohort,
             arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
