@@ -10,7 +10,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['sdk/src/**/*.test.ts', 'gateway/src/**/*.test.ts', 'sink/src/**/*.test.ts'],
+          include: [
+            'sdk/src/**/*.test.ts',
+            'gateway/src/**/*.test.ts',
+            'sink/src/**/*.test.ts',
+            'queries/src/**/*.test.ts',
+          ],
         },
       },
       {

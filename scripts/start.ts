@@ -39,17 +39,25 @@ console.log(`
 
 /**
  * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
- * chDB binds its data directory to this process, so the rows can only be read from in here.
+ * chDB binds its data directory to this process, so the rows can only be read from in here. Query parameters
+ * come as `param_<name>` URL parameters, as ClickHouse's HTTP interface takes them, so the files of queries/
+ * (which start with a comment header) run here unchanged.
  */
 async function serveSql(
   port: number,
   clickhouse: ClickHouse,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const readOnly = /^\s*(select|with|show|describe|desc|explain|exists)\b/i;
+  const readOnly = /^(\s*--[^\n]*\n)*\s*(select|with|show|describe|desc|explain|exists)\b/i;
   const server: Server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
-    const statement = body || new URL(req.url ?? '/', 'http://x').searchParams.get('query') || '';
+    const url = new URL(req.url ?? '/', 'http://x');
+    const statement = body || url.searchParams.get('query') || '';
+    const params = Object.fromEntries(
+      [...url.searchParams]
+        .filter(([key]) => key.startsWith('param_'))
+        .map(([key, value]) => [key.slice(6), value]),
+    );
     if (!readOnly.test(statement)) {
       res
         .writeHead(400, { 'content-type': 'text/plain' })
@@ -57,7 +65,7 @@ async function serveSql(
       return;
     }
     try {
-      const rows = await clickhouse.query<Record<string, unknown>>(statement);
+      const rows = await clickhouse.query<Record<string, unknown>>(statement, params);
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.end(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
     } catch (error) {

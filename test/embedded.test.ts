@@ -92,6 +92,27 @@ it('stores a click from the example page and shows it through the printed SQL en
   expect(refused.status).toBe(400);
 });
 
+it('runs a file of queries/ through the printed SQL endpoint, parameters as param_<name>', async () => {
+  // session_duration.sql answers one row per duration range even without sessions (headless Chromium's
+  // events are flagged as a bot's and left out), so the rows prove the file and its parameters ran.
+  const url = new URL(printed('Stored rows \\(read-only SQL\\):'));
+  const params = { project: 'any', from: '2026-01-01 00:00:00', to: '2100-01-01 00:00:00' };
+  for (const [name, value] of Object.entries({ ...params, host: '', country: '', device_type: '' })) {
+    url.searchParams.set(`param_${name}`, value);
+  }
+  const response = await fetch(url, {
+    method: 'POST',
+    body: readFileSync(join(root, 'queries', 'session_duration.sql'), 'utf8'),
+  });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  const rows = text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  expect(rows.map((r) => r.range)).toEqual(['0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+']);
+});
+
 it('stops cleanly on Ctrl-C', async () => {
   // 'close' waits for every process holding the output pipes, so Tidemark itself has ended, not only npx.
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -1,0 +1,85 @@
+-- Funnel: how many visitors went through a sequence of steps, in order, within a time window.
+--
+-- Parameters (pass every one; an empty string turns a filter off):
+--   project      String                 project id
+--   from, to     DateTime64(3, 'UTC')   time range in UTC, `from` included, `to` excluded
+--   host         String                 only events on this host ('' = every host)
+--   country      String                 only events from this country code ('' = every country)
+--   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   steps        Array(String)          1 to 8 steps, in order. A step starting with '/' is a page view of
+--                                       that path; any other step is a track event of that name.
+--   window       UInt32                 seconds after a visitor's first step within which later steps count
+--
+-- Built on windowFunnel, per visitor (anonymous_id): a visitor reaches step k when steps 1…k happened in this
+-- order with step k at most `window` seconds after step 1; other events in between do not matter. Returns one
+-- row per step: step (1-based), name, visitors (who reached it), conversion (visitors / visitors of step 1)
+-- and step_conversion (visitors / visitors of the step before; 1 for step 1). Conversions are 0 when nobody
+-- reached step 1.
+--
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
+--
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host='' --param_country='' --param_device_type='' \
+--     --param_steps="['/pricing','Signup Started','Signup Completed']" --param_window=3600 \
+--     --queries-file queries/funnel.sql
+
+WITH
+    events AS
+    (
+        SELECT *
+        FROM tidemark.events FINAL
+        WHERE project_id = {project:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ),
+    levels AS
+    (
+        -- windowFunnel takes one condition per step, so there is a fixed number of slots; a step past the
+        -- array's end reads '' and matches nothing, because events without a step key are filtered out.
+        -- Milliseconds, not DateTime seconds, so that two steps within one second keep their order.
+        SELECT
+            anonymous_id,
+            windowFunnel(toUInt64({window:UInt32}) * 1000)(
+                toUInt64(toUnixTimestamp64Milli(timestamp)),
+                step = {steps:Array(String)}[1], step = {steps:Array(String)}[2],
+                step = {steps:Array(String)}[3], step = {steps:Array(String)}[4],
+                step = {steps:Array(String)}[5], step = {steps:Array(String)}[6],
+                step = {steps:Array(String)}[7], step = {steps:Array(String)}[8]) AS level
+        FROM
+        (
+            SELECT anonymous_id, timestamp, multiIf(type = 'page', path, type = 'track', event, '') AS step
+            FROM events
+        )
+        WHERE step != ''
+          AND has({steps:Array(String)}, step)
+        GROUP BY anonymous_id
+    ),
+    reached AS
+    (
+        -- An aggregate without GROUP BY answers one row even when nobody matched a step, so every step gets
+        -- its row (with 0) instead of the result coming back empty.
+        SELECT
+            arraySlice(
+                [countIf(level >= 1), countIf(level >= 2), countIf(level >= 3), countIf(level >= 4),
+                 countIf(level >= 5), countIf(level >= 6), countIf(level >= 7), countIf(level >= 8)],
+                1, length({steps:Array(String)})) AS visitors_per_step
+        FROM levels
+    )
+SELECT
+    step,
+    {steps:Array(String)}[step] AS name,
+    visitors,
+    if(first_value(visitors) OVER w = 0, 0, visitors / first_value(visitors) OVER w) AS conversion,
+    if(step = 1, 1, if(lagInFrame(visitors) OVER w = 0, 0, visitors / lagInFrame(visitors) OVER w))
+        AS step_conversion
+FROM reached
+ARRAY JOIN visitors_per_step AS visitors, arrayEnumerate(visitors_per_step) AS step
+WHERE throwIf(length({steps:Array(String)}) NOT BETWEEN 1 AND 8, 'funnel.sql takes 1 to 8 steps') = 0
+WINDOW w AS (ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ORDER BY step

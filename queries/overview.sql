@@ -1,0 +1,75 @@
+-- Overview: the headline numbers of a project over a time range, in one row: visitors, page views, sessions,
+-- bounce rate, average and median session duration, page views per session.
+--
+-- Parameters (pass every one; an empty string turns a filter off):
+--   project      String                 project id
+--   from, to     DateTime64(3, 'UTC')   time range in UTC, `from` included, `to` excluded
+--   host         String                 only events on this host ('' = every host)
+--   country      String                 only events from this country code ('' = every country)
+--   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--
+-- Returns one row: visitors (distinct anonymous ids with any event), pageviews, sessions (session ids with at
+-- least one page view inside the range), bounces, bounce_rate (share of sessions with exactly one page view),
+-- avg_duration_ms, median_duration_ms (first to last event of a session inside the range),
+-- pageviews_per_session. Ratios are 0 when there are no sessions.
+--
+-- Counting each event once: tidemark.events is a ReplacingMergeTree whose sorting key ends in event_id, and
+-- copies of a resent event wait there until a merge removes them. FINAL collapses them at read time, so every
+-- count below is exact whether or not the merge has happened. The rollups are cheaper but count such copies
+-- (README, "Schema and rollups"). Events flagged as bots (bot_reason not empty) are left out.
+--
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host= --param_country= --param_device_type= --queries-file queries/overview.sql
+
+WITH
+    events AS
+    (
+        SELECT *
+        FROM tidemark.events FINAL
+        WHERE project_id = {project:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ),
+    by_session AS
+    (
+        SELECT
+            session_id,
+            dateDiff('millisecond', min(timestamp), max(timestamp)) AS duration_ms,
+            countIf(type = 'page') AS pageviews
+        FROM events
+        WHERE session_id != ''
+        GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING pageviews > 0
+    )
+SELECT
+    totals.visitors AS visitors,
+    totals.pageviews AS pageviews,
+    per_session.sessions AS sessions,
+    per_session.bounces AS bounces,
+    if(sessions = 0, 0, bounces / sessions) AS bounce_rate,
+    per_session.avg_duration_ms AS avg_duration_ms,
+    per_session.median_duration_ms AS median_duration_ms,
+    if(sessions = 0, 0, per_session.session_pageviews / sessions) AS pageviews_per_session
+FROM
+(
+    SELECT uniqExact(anonymous_id) AS visitors, countIf(type = 'page') AS pageviews
+    FROM events
+) AS totals
+CROSS JOIN
+(
+    SELECT
+        count() AS sessions,
+        countIf(pageviews = 1) AS bounces,
+        ifNotFinite(avg(duration_ms), 0) AS avg_duration_ms,
+        -- quantileExact returns a measured duration (no interpolation): the sorted value at floor(0.5 · n).
+        if(sessions = 0, 0, quantileExact(0.5)(duration_ms)) AS median_duration_ms,
+        sum(pageviews) AS session_pageviews
+    FROM by_session
+) AS per_session

@@ -1,0 +1,67 @@
+-- Retention cohorts: of the visitors first seen in a period, how many came back in each later period.
+--
+-- Parameters (pass every one; an empty string turns a filter off):
+--   project      String                 project id
+--   from, to     DateTime64(3, 'UTC')   time range in UTC, `from` included, `to` excluded
+--   host         String                 only events on this host ('' = every host)
+--   country      String                 only events from this country code ('' = every country)
+--   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   interval     String                 period: 'day', 'week' (starting Monday) or 'month'
+--   timezone     String                 time zone of the periods, e.g. 'Europe/Berlin' (or 'UTC')
+--
+-- A visitor (anonymous_id) belongs to the cohort of the period of their first event ever, if that event is
+-- inside the range; visitors first seen before `from` are in no cohort. A visitor is active in a period when
+-- they sent any event in it, up to `to`. Returns cohort (start of the period, local time in `timezone`),
+-- period (0 = the cohort's own, 1 = the next, …), cohort_size, visitors (active in that period), share
+-- (visitors / cohort_size). Periods in which nobody of the cohort came back are absent. With a TTL on raw
+-- events, "first seen" means first seen within the kept days.
+--
+-- No FINAL here, on purpose: a first event and the set of active periods are the same with or without the
+-- copies of a resent event, and this query reads all of a project's history before `to`, where merging at
+-- read time would cost the most. Events flagged as bots are left out.
+--
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --queries-file queries/retention.sql
+
+WITH
+    history AS
+    (
+        SELECT
+            anonymous_id,
+            timestamp,
+            toDateTime(
+                date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
+                AS period_start
+        FROM tidemark.events
+        WHERE project_id = {project:String}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ),
+    cohorts AS
+    (
+        SELECT
+            anonymous_id,
+            -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, the
+            -- zone makes the cohort print, and dateDiff count periods, as asked.
+            arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
+            arrayMin(active) AS cohort,
+            arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
+        FROM history
+        GROUP BY anonymous_id
+        HAVING min(timestamp) >= {from:DateTime64(3, 'UTC')}
+    )
+SELECT
+    cohort,
+    period,
+    max(count()) OVER (PARTITION BY cohort) AS cohort_size,
+    count() AS visitors,
+    visitors / cohort_size AS share
+FROM cohorts
+ARRAY JOIN periods AS period
+GROUP BY cohort, period
+ORDER BY cohort, period

@@ -1,0 +1,69 @@
+-- Session duration distribution: how many sessions lasted how long, in fixed ranges.
+--
+-- Parameters (pass every one; an empty string turns a filter off):
+--   project      String                 project id
+--   from, to     DateTime64(3, 'UTC')   time range in UTC, `from` included, `to` excluded
+--   host         String                 only events on this host ('' = every host)
+--   country      String                 only events from this country code ('' = every country)
+--   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--
+-- A session (a session id with at least one page view) lasts from its first to its last event inside the
+-- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including
+-- empty ranges: range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it
+-- starts), sessions, share (of all sessions; 0 when there are none).
+--
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
+--
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host='' --param_country='' --param_device_type='' --queries-file queries/session_duration.sql
+
+WITH
+    events AS
+    (
+        SELECT *
+        FROM tidemark.events FINAL
+        WHERE project_id = {project:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ),
+    by_session AS
+    (
+        SELECT session_id, dateDiff('millisecond', min(timestamp), max(timestamp)) AS duration_ms
+        FROM events
+        WHERE session_id != ''
+        GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING countIf(type = 'page') > 0
+    ),
+    ranges AS
+    (
+        SELECT
+            arrayJoin([(0, '0-10s'), (10, '10-30s'), (30, '30-60s'), (60, '1-3m'), (180, '3-10m'),
+                       (600, '10-30m'), (1800, '30m+')]) AS r,
+            r.1 AS min_seconds,
+            r.2 AS range
+    ),
+    counted AS
+    (
+        -- Each session falls in the last range whose lower bound it reaches; the bounds must stay sorted.
+        SELECT
+            arrayLast(b -> duration_ms >= b * 1000, [0, 10, 30, 60, 180, 600, 1800]) AS min_seconds,
+            count() AS sessions
+        FROM by_session
+        GROUP BY min_seconds
+    )
+SELECT
+    ranges.range AS range,
+    ranges.min_seconds AS min_seconds,
+    counted.sessions AS sessions,
+    if(sum(counted.sessions) OVER () = 0, 0, counted.sessions / sum(counted.sessions) OVER ()) AS share
+FROM ranges
+LEFT JOIN counted ON counted.min_seconds = ranges.min_seconds
+ORDER BY min_seconds

@@ -1,0 +1,63 @@
+-- Sessions, bounce rate and session duration over time: one row per time bucket of the sessions' start.
+--
+-- Parameters (pass every one; an empty string turns a filter off):
+--   project      String                 project id
+--   from, to     DateTime64(3, 'UTC')   time range in UTC, `from` included, `to` excluded
+--   host         String                 only events on this host ('' = every host)
+--   country      String                 only events from this country code ('' = every country)
+--   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
+--   timezone     String                 time zone of the buckets, e.g. 'Europe/Berlin' (or 'UTC')
+--
+-- A session is the events sharing a session_id (set by the SDK; events without one are not in any session)
+-- with at least one page view, counted from its events inside the range only. Returns bucket (local time in
+-- `timezone`), sessions, bounces (sessions with exactly one page view), bounce_rate, avg_duration_ms and
+-- median_duration_ms (first to last event of the session).
+--
+-- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
+-- removed yet; the rollups would count them. Events flagged as bots are left out.
+--
+--   clickhouse client --param_project=demo \
+--     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
+--     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --queries-file queries/sessions_over_time.sql
+
+WITH
+    events AS
+    (
+        SELECT *
+        FROM tidemark.events FINAL
+        WHERE project_id = {project:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ),
+    by_session AS
+    (
+        SELECT
+            session_id,
+            min(timestamp) AS started_at,
+            dateDiff('millisecond', started_at, max(timestamp)) AS duration_ms,
+            countIf(type = 'page') AS pageviews
+        FROM events
+        WHERE session_id != ''
+        GROUP BY session_id
+        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
+        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
+        HAVING pageviews > 0
+    )
+SELECT
+    toDateTime(date_trunc({interval:String}, toDateTime(started_at, {timezone:String})), {timezone:String})
+        AS bucket,
+    count() AS sessions,
+    countIf(pageviews = 1) AS bounces,
+    bounces / sessions AS bounce_rate,
+    avg(duration_ms) AS avg_duration_ms,
+    -- A measured duration, not an interpolated one: the sorted value at floor(0.5 · n).
+    quantileExact(0.5)(duration_ms) AS median_duration_ms
+FROM by_session
+GROUP BY bucket
+ORDER BY bucket

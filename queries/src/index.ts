@@ -1,0 +1,15 @@
+export { bindParams } from './bind.js';
+export type { QueryErrorCode } from './errors.js';
+export { QueryError } from './errors.js';
+export type {
+  FilterParams,
+  Interval,
+  LoadedQuery,
+  QueryName,
+  QueryParam,
+  QueryParams,
+  RangeParams,
+} from './library.js';
+export { isQueryName, loadQuery, parseParams, queriesDir, queryNames } from './library.js';
+export type { QueryRunner, RunOptions } from './run.js';
+export { runQuery } from './run.js';

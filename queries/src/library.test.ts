@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { bindParams } from './bind.js';
+import { QueryError } from './errors.js';
+import { type LoadedQuery, loadQuery, parseParams, queryNames } from './library.js';
+
+const range = ['project', 'from', 'to', 'host', 'country', 'device_type'];
+
+// What each query declares, written out once more by hand: a placeholder added to or dropped from a file
+// without updating QueryParams (library.ts) and the header fails here.
+const declared: Record<(typeof queryNames)[number], string[]> = {
+  overview: range,
+  visitors_over_time: [...range, 'interval', 'timezone'],
+  sessions_over_time: [...range, 'interval', 'timezone'],
+  session_duration: range,
+  top_pages: [...range, 'limit'],
+  entry_pages: [...range, 'limit'],
+  exit_pages: [...range, 'limit'],
+  referrers: [...range, 'limit'],
+  utm_campaigns: [...range, 'limit'],
+  browsers: [...range, 'limit'],
+  operating_systems: [...range, 'limit'],
+  devices: [...range, 'limit'],
+  countries: [...range, 'limit'],
+  custom_events: [...range, 'limit'],
+  funnel: [...range, 'steps', 'window'],
+  retention: [...range, 'interval', 'timezone'],
+  web_vitals: [...range, 'metric', 'limit'],
+};
+
+describe('the query files', () => {
+  for (const name of queryNames) {
+    it(`${name}.sql declares its parameters and documents each in its header`, async () => {
+      const query = await loadQuery(name);
+      expect(query.params.map((p) => p.name).sort()).toEqual([...declared[name]].sort());
+      const header = query.sql.slice(0, query.sql.search(/^WITH|^SELECT/m));
+      for (const { name: param } of query.params) {
+        expect(header, `${name}.sql header names ${param}`).toMatch(new RegExp(`--\\s+(\\w+, )?${param}\\b`));
+        expect(header, `${name}.sql example passes ${param}`).toContain(`--param_${param}=`);
+      }
+      expect(header).toContain(`--queries-file queries/${name}.sql`);
+    });
+  }
+});
+
+describe('parseParams', () => {
+  it('reads each placeholder once, with its type, and skips comments and string literals', () => {
+    const sql = `-- an example {ignored:String} in a comment
+      SELECT '{not:String}', {a:String}, {b:DateTime64(3, 'UTC')} -- {also:UInt8}
+      WHERE x = {a:String}`;
+    expect(parseParams(sql)).toEqual([
+      { name: 'a', type: 'String' },
+      { name: 'b', type: "DateTime64(3, 'UTC')" },
+    ]);
+  });
+
+  it('refuses one name with two types', () => {
+    expect(() => parseParams('SELECT {a:String}, {a:UInt32}')).toThrow(QueryError);
+  });
+});
+
+describe('bindParams', () => {
+  const query: LoadedQuery = {
+    name: 'funnel',
+    sql: '',
+    params: [
+      { name: 'project', type: 'String' },
+      { name: 'from', type: "DateTime64(3, 'UTC')" },
+      { name: 'host', type: 'String' },
+      { name: 'steps', type: 'Array(String)' },
+      { name: 'window', type: 'UInt32' },
+      { name: 'interval', type: 'String' },
+    ],
+  };
+  const ok = { project: 'p', from: '2026-03-01 00:00:00', steps: ['/a'], window: 60, interval: 'day' };
+  const code = (values: Record<string, unknown>) => {
+    try {
+      bindParams(query, values);
+      return 'bound';
+    } catch (err) {
+      return err instanceof QueryError ? err.code : String(err);
+    }
+  };
+
+  it('defaults the optional filters to no filter and writes a Date as UTC text', () => {
+    expect(bindParams(query, { ...ok, from: new Date(Date.UTC(2026, 2, 1, 12, 30, 5, 7)) })).toEqual({
+      ...ok,
+      from: '2026-03-01 12:30:05.007',
+      host: '',
+    });
+  });
+
+  it('refuses a missing parameter and a parameter the query does not take', () => {
+    const { project: _, ...noProject } = ok;
+    expect(code(noProject)).toBe('MISSING_PARAM');
+    expect(code({ ...ok, device: 'mobile' })).toBe('UNKNOWN_PARAM');
+  });
+
+  it('refuses values that do not fit the placeholder type or the allowed values', () => {
+    expect(code({ ...ok, project: 7 })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, window: -1 })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, window: 1.5 })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, from: '1 March 2026' })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, from: new Date(Number.NaN) })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, steps: [] })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, steps: Array.from({ length: 9 }, () => '/a') })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, interval: 'fortnight' })).toBe('INVALID_PARAM');
+    expect(code(ok)).toBe('bound');
+  });
+
+  it('buckets in UTC unless told otherwise, and refuses an empty time zone', () => {
+    const zoned: LoadedQuery = { name: 'retention', sql: '', params: [{ name: 'timezone', type: 'String' }] };
+    expect(bindParams(zoned, {})).toEqual({ timezone: 'UTC' });
+    expect(bindParams(zoned, { timezone: 'Europe/Berlin' })).toEqual({ timezone: 'Europe/Berlin' });
+    expect(() => bindParams(zoned, { timezone: '' })).toThrow(QueryError);
+  });
+
+  it('reports errors as data: a code, a status and never retriable', () => {
+    const err = new QueryError('UNKNOWN_QUERY', 'x');
+    expect([err.status, err.retriable]).toEqual([404, false]);
+    expect(new QueryError('MISSING_PARAM', 'x').status).toBe(400);
+  });
+});
+
+it('loadQuery refuses a name outside the library', async () => {
+  await expect(loadQuery('../sink/sql/001_events' as never)).rejects.toMatchObject({ code: 'UNKNOWN_QUERY' });
+});

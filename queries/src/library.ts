@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { QueryError } from './errors.js';
+
+/** A time bucket for the `*_over_time` queries and retention periods; weeks start on Monday. */
+export type Interval = 'hour' | 'day' | 'week' | 'month';
+
+/** What every query takes: whose events, and when. */
+export type RangeParams = {
+  /** Project id (the one the write key belongs to). */
+  project: string;
+  /** Start of the range, included. A string is read as UTC: `2026-03-01 00:00:00` or with `.123` ms. */
+  from: Date | string;
+  /** End of the range, excluded. */
+  to: Date | string;
+};
+
+/** Optional filters every query takes; left out (or '') means no filter. */
+export type FilterParams = {
+  /** Only events on this host. */
+  host?: string;
+  /** Only events from this country code (ISO 3166-1 alpha-2). */
+  country?: string;
+  /** Only events from this device type (`desktop`, `mobile`, `tablet`, …). */
+  device_type?: string;
+};
+
+type Common = RangeParams & FilterParams;
+/** How many rows a list query returns. */
+type Limit = { limit: number };
+/** Where the buckets' days begin: an IANA time zone (`Europe/Berlin`); `UTC` when left out. */
+type Zoned = { timezone?: string };
+
+/** Each query's parameters, by query name: the file `queries/<name>.sql` declares the same placeholders. */
+export type QueryParams = {
+  overview: Common;
+  visitors_over_time: Common & Zoned & { interval: Interval };
+  sessions_over_time: Common & Zoned & { interval: Interval };
+  session_duration: Common;
+  top_pages: Common & Limit;
+  entry_pages: Common & Limit;
+  exit_pages: Common & Limit;
+  referrers: Common & Limit;
+  utm_campaigns: Common & Limit;
+  browsers: Common & Limit;
+  operating_systems: Common & Limit;
+  devices: Common & Limit;
+  countries: Common & Limit;
+  custom_events: Common & Limit;
+  /** `steps`: 1 to 8; '/path' is a page view, anything else a track event name. `window`: seconds. */
+  funnel: Common & { steps: readonly string[]; window: number };
+  retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> };
+  /** `metric`: LCP, INP, CLS, FCP or TTFB, or '' for all five. */
+  web_vitals: Common & Limit & { metric: '' | 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB' };
+};
+
+/** The name of a query in the library. */
+export type QueryName = keyof QueryParams;
+
+/** Every query in the library, in the order the README lists them. */
+export const queryNames: readonly QueryName[] = [
+  'overview',
+  'visitors_over_time',
+  'sessions_over_time',
+  'session_duration',
+  'top_pages',
+  'entry_pages',
+  'exit_pages',
+  'referrers',
+  'utm_campaigns',
+  'browsers',
+  'operating_systems',
+  'devices',
+  'countries',
+  'custom_events',
+  'funnel',
+  'retention',
+  'web_vitals',
+];
+
+/** A `{name:Type}` placeholder of a query, as ClickHouse binds it. */
+export type QueryParam = { name: string; type: string };
+
+/** A query file, read and checked. */
+export type LoadedQuery = {
+  name: QueryName;
+  /** The file's text as is: what a ClickHouse client runs. */
+  sql: string;
+  /** Its placeholders, each name once, in order of first use. */
+  params: QueryParam[];
+};
+
+/** The folder holding the `.sql` files: this package's root. */
+export const queriesDir = fileURLToPath(new URL('../', import.meta.url));
+
+// A placeholder starting exactly at lastIndex; its type may hold quotes, as in DateTime64(3, 'UTC').
+const placeholderAt = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/y;
+
+/**
+ * The placeholders of a query. Comments and string literals are skipped, as ClickHouse skips them, so a header
+ * may show `{name:Type}` as an example without declaring it (our files use `--` comments only). The same name
+ * with two types is refused: ClickHouse would bind one value to both.
+ */
+export function parseParams(sql: string): QueryParam[] {
+  const params = new Map<string, string>();
+  let quoted = false;
+  for (let i = 0; i < sql.length; i += 1) {
+    const ch = sql[i];
+    if (quoted) {
+      if (ch === '\\') i += 1;
+      else if (ch === "'") quoted = false;
+    } else if (ch === "'") {
+      quoted = true;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+    } else if (ch === '{') {
+      placeholderAt.lastIndex = i;
+      const match = placeholderAt.exec(sql);
+      if (!match) continue;
+      const [whole, name, rawType] = match as unknown as [string, string, string];
+      const type = rawType.trim();
+      const seen = params.get(name);
+      if (seen !== undefined && seen !== type) {
+        throw new QueryError(
+          'QUERY_FILE_INVALID',
+          `Parameter ${name} is declared as ${seen} and as ${type}.`,
+        );
+      }
+      params.set(name, type);
+      i += whole.length - 1;
+    }
+  }
+  return [...params].map(([name, type]) => ({ name, type }));
+}
+
+/** Whether `name` is a query of the library (for input from outside, e.g. a URL segment). */
+export function isQueryName(name: string): name is QueryName {
+  return (queryNames as readonly string[]).includes(name);
+}
+
+/** Reads `<dir>/<name>.sql` and its placeholders. `dir` defaults to this package's folder. */
+export async function loadQuery(name: QueryName, dir: string = queriesDir): Promise<LoadedQuery> {
+  if (!isQueryName(name)) throw new QueryError('UNKNOWN_QUERY', `No query named ${JSON.stringify(name)}.`);
+  let sql: string;
+  try {
+    sql = await readFile(`${dir.replace(/\/?$/, '/')}${name}.sql`, 'utf8');
+  } catch (err) {
+    throw new QueryError('QUERY_FILE_INVALID', `Cannot read the query ${name}.`, { cause: err });
+  }
+  return { name, sql, params: parseParams(sql) };
+}

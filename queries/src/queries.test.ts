@@ -1,0 +1,614 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClickHouse, createClickHouse, migrate } from '@tidemark/sink';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ModelEvent, modelEvents, project, range, toRow } from './dataset.fixture.js';
+import { loadQuery, type QueryName, type QueryParams, queriesDir, queryNames } from './library.js';
+import { runQuery } from './run.js';
+
+// Every query of the library runs here on the real engine (chDB, one data directory for this file's process,
+// DESIGN §7) against the dataset of dataset.fixture.ts. The expected answers are worked out in TypeScript from
+// the logical events, never by running SQL, and duplicates of a third of the events are in the table.
+
+let dir: string;
+let ch: ClickHouse;
+const events = modelEvents();
+const duplicated = events.filter((_, i) => i % 3 === 0);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-queries-'));
+  ch = createClickHouse({ chdbPath: dir });
+  await migrate(ch);
+  // Merges would remove the copies sooner or later; stopped, the copies are certainly there when we query,
+  // which is the state the queries must be exact in.
+  await ch.command('SYSTEM STOP MERGES tidemark.events');
+  const body = (rows: ModelEvent[], insertedAt: string) =>
+    rows.map((e) => `${JSON.stringify(toRow(e, insertedAt))}\n`).join('');
+  await ch.insertJsonEachRow('tidemark.events', body(events, '2026-03-23 01:00:00.000'));
+  // The resend: same event ids, a later version, a separate insert (so a separate part).
+  await ch.insertJsonEachRow('tidemark.events', body(duplicated, '2026-03-23 02:00:00.000'));
+});
+
+afterAll(async () => {
+  await ch?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const tested = new Set<QueryName>();
+
+// JSONEachRow quotes 64-bit integers; the expectations are plain numbers.
+function normalize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v]),
+    ),
+  );
+}
+
+async function run<N extends QueryName>(name: N, params: QueryParams[N]): Promise<Record<string, unknown>[]> {
+  tested.add(name);
+  return normalize(await runQuery(ch, name, params));
+}
+
+// --- The answers, from the logical events -------------------------------------------------------------
+
+type Filters = { host?: string; country?: string; device_type?: string };
+const from = Date.parse(`${range.from.replace(' ', 'T')}Z`);
+const to = Date.parse(`${range.to.replace(' ', 'T')}Z`);
+
+function inScope(f: Filters = {}): ModelEvent[] {
+  return events.filter(
+    (e) =>
+      e.project === project &&
+      !e.bot &&
+      e.ts >= from &&
+      e.ts < to &&
+      (!f.host || e.host === f.host) &&
+      (!f.country || e.country === f.country) &&
+      (!f.device_type || e.device_type === f.device_type),
+  );
+}
+
+type Session = { id: string; visitor: string; start: number; end: number; pages: ModelEvent[] };
+
+/** The sessions of `scope` with at least one page view: what the queries call a session. */
+function sessionsOf(scope: ModelEvent[]): Session[] {
+  const byId = new Map<string, Session>();
+  for (const e of [...scope].sort((a, b) => a.ts - b.ts)) {
+    if (!e.session) continue;
+    const s = byId.get(e.session) ?? { id: e.session, visitor: e.visitor, start: e.ts, end: e.ts, pages: [] };
+    s.end = e.ts;
+    if (e.type === 'page') s.pages.push(e);
+    byId.set(e.session, s);
+  }
+  return [...byId.values()].filter((s) => s.pages.length > 0);
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const distinct = (xs: string[]) => new Set(xs).size;
+const atFloor = (sorted: number[], level: number) => sorted[Math.floor(level * sorted.length)] ?? 0;
+const ascending = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+const dayStart = (ms: number) => ms - (ms % 86_400_000);
+// 1970-01-01 was a Thursday: shift by four days so that weeks start on Monday.
+const weekStart = (ms: number) => dayStart(ms) - ((Math.floor(ms / 86_400_000) + 3) % 7) * 86_400_000;
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const x of xs) groups.set(key(x), [...(groups.get(key(x)) ?? []), x]);
+  return groups;
+}
+
+const common = { project, from: range.from, to: range.to };
+
+// --- The tests ---------------------------------------------------------------------------------------
+
+it('runs on a table that really holds two rows for a third of the events', async () => {
+  const [row] = await ch.query<{ rows: number | string; ids: number | string }>(
+    'SELECT count() AS rows, uniqExact(event_id) AS ids FROM tidemark.events',
+  );
+  expect(Number(row?.rows)).toBe(events.length + duplicated.length);
+  expect(Number(row?.ids)).toBe(events.length);
+  expect(duplicated.some((e) => e.type === 'page')).toBe(true);
+  expect(duplicated.some((e) => e.event === '$web_vital')).toBe(true);
+  expect(duplicated.some((e) => e.type === 'track' && !e.event.startsWith('$'))).toBe(true);
+});
+
+it('counts a resend once even when the skew correction moved its timestamp by a few milliseconds', async () => {
+  // ReplacingMergeTree's key holds the day, not the timestamp (sink/sql/001_events.sql), so FINAL still sees
+  // one event; the later copy (the greater _inserted_at) is the one that stays.
+  const first = events.find((e) => e.session === 's1' && e.type === 'page') as ModelEvent;
+  const original = { ...first, project: 'resend', session: 'r1' };
+  const resent = { ...original, ts: original.ts + 3 };
+  await ch.insertJsonEachRow(
+    'tidemark.events',
+    `${JSON.stringify(toRow(original, '2026-03-23 01:00:00.000'))}\n`,
+  );
+  await ch.insertJsonEachRow(
+    'tidemark.events',
+    `${JSON.stringify(toRow(resent, '2026-03-23 02:00:00.000'))}\n`,
+  );
+  const [row] = await run('overview', { ...common, project: 'resend' });
+  expect(row).toMatchObject({ visitors: 1, pageviews: 1, sessions: 1, bounces: 1 });
+  const [raw] = await ch.query<{ n: number | string }>(
+    "SELECT count() AS n FROM tidemark.events WHERE project_id = 'resend'",
+  );
+  expect(Number(raw?.n)).toBe(2);
+});
+
+describe('overview', () => {
+  function expected(f: Filters = {}) {
+    const scope = inScope(f);
+    const sessions = sessionsOf(scope);
+    const durations = sessions.map((s) => s.end - s.start);
+    const bounces = sessions.filter((s) => s.pages.length === 1).length;
+    const n = sessions.length;
+    return {
+      visitors: distinct(scope.map((e) => e.visitor)),
+      pageviews: scope.filter((e) => e.type === 'page').length,
+      sessions: n,
+      bounces,
+      bounce_rate: n ? bounces / n : 0,
+      avg_duration_ms: n ? durations.reduce((a, b) => a + b, 0) / n : 0,
+      median_duration_ms: atFloor(ascending(durations), 0.5),
+      pageviews_per_session: n ? sessions.reduce((a, s) => a + s.pages.length, 0) / n : 0,
+    };
+  }
+
+  it('counts visitors, page views, sessions, bounces and durations once per event', async () => {
+    const want = expected();
+    // The hand-made dataset's own numbers, so a slip in the model above cannot hide one in the SQL.
+    expect(want).toMatchObject({ visitors: 9, pageviews: 22, sessions: 13, bounces: 6 });
+    expect(await run('overview', common)).toEqual([want]);
+  });
+
+  it('applies each filter to the events', async () => {
+    expect(await run('overview', { ...common, country: 'DE' })).toEqual([expected({ country: 'DE' })]);
+    expect(await run('overview', { ...common, host: 'blog.example' })).toEqual([
+      expected({ host: 'blog.example' }),
+    ]);
+    expect(await run('overview', { ...common, device_type: 'mobile' })).toEqual([
+      expected({ device_type: 'mobile' }),
+    ]);
+  });
+
+  it('answers zeros, not NaN, for a range without events', async () => {
+    expect(
+      await run('overview', { ...common, from: '2030-01-01 00:00:00', to: '2030-02-01 00:00:00' }),
+    ).toEqual([
+      {
+        visitors: 0,
+        pageviews: 0,
+        sessions: 0,
+        bounces: 0,
+        bounce_rate: 0,
+        avg_duration_ms: 0,
+        median_duration_ms: 0,
+        pageviews_per_session: 0,
+      },
+    ]);
+  });
+});
+
+it('visitors_over_time: visitors and page views per day', async () => {
+  const want = [...groupBy(inScope(), (e) => utc(dayStart(e.ts)))]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([bucket, es]) => ({
+      bucket,
+      visitors: distinct(es.map((e) => e.visitor)),
+      pageviews: es.filter((e) => e.type === 'page').length,
+    }));
+  expect(await run('visitors_over_time', { ...common, interval: 'day' })).toEqual(want);
+});
+
+it('visitors_over_time: days of a time zone, across its switch to summer time', async () => {
+  // New York moved its clocks on Sunday 8 March 2026; v8's visit at 00:00 UTC on 2 March was 1 March there.
+  const timeZone = 'America/New_York';
+  const localDay = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  const want = [...groupBy(inScope(), (e) => `${localDay.format(e.ts)} 00:00:00`)]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([bucket, es]) => ({
+      bucket,
+      visitors: distinct(es.map((e) => e.visitor)),
+      pageviews: es.filter((e) => e.type === 'page').length,
+    }));
+  expect(want[0]?.bucket).toBe('2026-03-01 00:00:00');
+  expect(await run('visitors_over_time', { ...common, interval: 'day', timezone: timeZone })).toEqual(want);
+  const hours = await run('visitors_over_time', { ...common, interval: 'hour', timezone: timeZone });
+  expect(hours[0]).toEqual({ bucket: '2026-03-01 19:00:00', visitors: 1, pageviews: 1 });
+});
+
+it('visitors_over_time: weeks start on Monday', async () => {
+  const rows = await run('visitors_over_time', { ...common, interval: 'week' });
+  expect(rows.map((r) => r.bucket)).toEqual([
+    '2026-03-02 00:00:00',
+    '2026-03-09 00:00:00',
+    '2026-03-16 00:00:00',
+  ]);
+  expect(rows.map((r) => r.pageviews)).toEqual([11, 5, 6]);
+});
+
+it('sessions_over_time: sessions, bounce rate and durations per week of the session start', async () => {
+  const want = [...groupBy(sessionsOf(inScope()), (s) => utc(weekStart(s.start)))]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([bucket, ss]) => {
+      const durations = ss.map((s) => s.end - s.start);
+      const bounces = ss.filter((s) => s.pages.length === 1).length;
+      return {
+        bucket,
+        sessions: ss.length,
+        bounces,
+        bounce_rate: bounces / ss.length,
+        avg_duration_ms: durations.reduce((a, b) => a + b, 0) / ss.length,
+        median_duration_ms: atFloor(ascending(durations), 0.5),
+      };
+    });
+  expect(want.map((w) => w.sessions)).toEqual([7, 3, 3]);
+  expect(await run('sessions_over_time', { ...common, interval: 'week' })).toEqual(want);
+});
+
+describe('session_duration', () => {
+  const bounds = [0, 10, 30, 60, 180, 600, 1800];
+  const names = ['0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'];
+
+  function expected(f: Filters = {}) {
+    const sessions = sessionsOf(inScope(f));
+    return bounds.map((min, i) => {
+      const max = bounds[i + 1] ?? Number.POSITIVE_INFINITY;
+      const n = sessions.filter((s) => s.end - s.start >= min * 1000 && s.end - s.start < max * 1000).length;
+      return {
+        range: names[i],
+        min_seconds: min,
+        sessions: n,
+        share: sessions.length ? n / sessions.length : 0,
+      };
+    });
+  }
+
+  it('puts every session in one range', async () => {
+    const want = expected();
+    expect(want.map((r) => r.sessions)).toEqual([3, 2, 2, 2, 1, 2, 1]);
+    expect(await run('session_duration', common)).toEqual(want);
+  });
+
+  it('lists empty ranges with zero sessions', async () => {
+    const want = expected({ country: 'DE' });
+    expect(want.filter((r) => r.sessions === 0).length).toBe(3);
+    expect(await run('session_duration', { ...common, country: 'DE' })).toEqual(want);
+  });
+});
+
+it('counts the same sessions everywhere: overview, over time, durations, entry pages and referrers', async () => {
+  // The dataset holds a session without a page view, which none of them may count.
+  expect(inScope().some((e) => e.session === 's17')).toBe(true);
+  const sum = (rows: Record<string, unknown>[], key: string) => rows.reduce((n, r) => n + Number(r[key]), 0);
+  const [overview] = await run('overview', common);
+  const sessions = Number(overview?.sessions);
+  expect(sessions).toBe(13);
+  expect(sum(await run('sessions_over_time', { ...common, interval: 'day' }), 'sessions')).toBe(sessions);
+  expect(sum(await run('session_duration', common), 'sessions')).toBe(sessions);
+  expect(sum(await run('entry_pages', { ...common, limit: 1000 }), 'entries')).toBe(sessions);
+  expect(sum(await run('exit_pages', { ...common, limit: 1000 }), 'exits')).toBe(sessions);
+  expect(sum(await run('referrers', { ...common, limit: 1000 }), 'sessions')).toBe(sessions);
+});
+
+function pageRanking(f: Filters = {}, limit = 100) {
+  const views = inScope(f).filter((e) => e.type === 'page');
+  return [...groupBy(views, (e) => `${e.host} ${e.path}`).values()]
+    .map((es) => ({
+      host: es[0]?.host,
+      path: es[0]?.path,
+      pageviews: es.length,
+      visitors: distinct(es.map((e) => e.visitor)),
+    }))
+    .sort(
+      (a, b) =>
+        b.pageviews - a.pageviews || cmp(a.host ?? '', b.host ?? '') || cmp(a.path ?? '', b.path ?? ''),
+    )
+    .slice(0, limit);
+}
+
+it('top_pages: page views and visitors per page, most viewed first, limited', async () => {
+  expect(pageRanking()[0]).toEqual({ host: 'shop.example', path: '/', pageviews: 8, visitors: 7 });
+  expect(await run('top_pages', { ...common, limit: 100 })).toEqual(pageRanking());
+  expect(await run('top_pages', { ...common, limit: 3 })).toEqual(pageRanking({}, 3));
+  expect(await run('top_pages', { ...common, limit: 10, host: 'blog.example' })).toEqual(
+    pageRanking({ host: 'blog.example' }),
+  );
+});
+
+function bySessionStart<T extends Record<string, unknown>>(
+  key: (s: Session) => string,
+  row: (k: string, ss: Session[]) => T,
+  order: (a: T, b: T) => number,
+): T[] {
+  const sessions = sessionsOf(inScope());
+  return [...groupBy(sessions, key)].map(([k, ss]) => row(k, ss)).sort(order);
+}
+
+it('entry_pages: sessions per first page, with their bounce rate', async () => {
+  const want = bySessionStart(
+    (s) => `${s.pages[0]?.host} ${s.pages[0]?.path}`,
+    (_, ss) => {
+      const bounces = ss.filter((s) => s.pages.length === 1).length;
+      return {
+        host: ss[0]?.pages[0]?.host ?? '',
+        path: ss[0]?.pages[0]?.path ?? '',
+        entries: ss.length,
+        visitors: distinct(ss.map((s) => s.visitor)),
+        bounces,
+        bounce_rate: bounces / ss.length,
+      };
+    },
+    (a, b) => b.entries - a.entries || cmp(a.host, b.host) || cmp(a.path, b.path),
+  );
+  expect(want[0]).toMatchObject({ host: 'shop.example', path: '/', entries: 6 });
+  expect(await run('entry_pages', { ...common, limit: 100 })).toEqual(want);
+});
+
+it('exit_pages: sessions per last page, and the share of that page’s views that were the last', async () => {
+  const views = groupBy(
+    inScope().filter((e) => e.type === 'page' && e.session),
+    (e) => `${e.host} ${e.path}`,
+  );
+  const want = bySessionStart(
+    (s) => `${s.pages.at(-1)?.host} ${s.pages.at(-1)?.path}`,
+    (page, ss) => ({
+      host: ss[0]?.pages.at(-1)?.host ?? '',
+      path: ss[0]?.pages.at(-1)?.path ?? '',
+      exits: ss.length,
+      pageviews: views.get(page)?.length ?? 0,
+      exit_rate: ss.length / (views.get(page)?.length ?? 1),
+    }),
+    (a, b) => b.exits - a.exits || cmp(a.host, b.host) || cmp(a.path, b.path),
+  );
+  expect(await run('exit_pages', { ...common, limit: 100 })).toEqual(want);
+  expect(await run('exit_pages', { ...common, limit: 2 })).toEqual(want.slice(0, 2));
+});
+
+it('referrers: sessions per referrer of the first page view, no referrer as empty', async () => {
+  const want = bySessionStart(
+    (s) => s.pages[0]?.referrer_host ?? '',
+    (referrer_host, ss) => ({
+      referrer_host,
+      sessions: ss.length,
+      visitors: distinct(ss.map((s) => s.visitor)),
+      bounce_rate: ss.filter((s) => s.pages.length === 1).length / ss.length,
+    }),
+    (a, b) => b.sessions - a.sessions || cmp(a.referrer_host, b.referrer_host),
+  );
+  expect(want.map((r) => [r.referrer_host, r.sessions])).toEqual([
+    ['', 5],
+    ['google.com', 5],
+    ['t.co', 2],
+    ['news.ycombinator.com', 1],
+  ]);
+  expect(await run('referrers', { ...common, limit: 100 })).toEqual(want);
+});
+
+it('utm_campaigns: sessions per source, medium and campaign, untagged sessions left out', async () => {
+  const want = bySessionStart(
+    (s) => (s.pages[0]?.utm ?? ['', '', '']).join('\u0000'),
+    (k, ss) => {
+      const [utm_source = '', utm_medium = '', utm_campaign = ''] = k.split('\u0000');
+      return {
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        sessions: ss.length,
+        visitors: distinct(ss.map((s) => s.visitor)),
+        bounce_rate: ss.filter((s) => s.pages.length === 1).length / ss.length,
+      };
+    },
+    (a, b) =>
+      b.sessions - a.sessions ||
+      cmp(a.utm_source, b.utm_source) ||
+      cmp(a.utm_medium, b.utm_medium) ||
+      cmp(a.utm_campaign, b.utm_campaign),
+  ).filter((r) => r.utm_source || r.utm_medium || r.utm_campaign);
+  expect(want).toHaveLength(3);
+  expect(want[0]).toMatchObject({ utm_source: 'newsletter', sessions: 2, visitors: 1 });
+  expect(await run('utm_campaigns', { ...common, limit: 100 })).toEqual(want);
+});
+
+describe('technology and place', () => {
+  const cases = [
+    ['browsers', 'browser'],
+    ['operating_systems', 'os'],
+    ['devices', 'device_type'],
+    ['countries', 'country'],
+  ] as const;
+
+  function expected(column: (typeof cases)[number][1], f: Filters = {}) {
+    return [...groupBy(inScope(f), (e) => e[column])]
+      .map(([value, es]) => ({
+        [column]: value,
+        visitors: distinct(es.map((e) => e.visitor)),
+        pageviews: es.filter((e) => e.type === 'page').length,
+      }))
+      .sort(
+        (a, b) =>
+          b.visitors - a.visitors || b.pageviews - a.pageviews || cmp(String(a[column]), String(b[column])),
+      );
+  }
+
+  for (const [name, column] of cases) {
+    it(`${name}: visitors and page views per ${column}`, async () => {
+      expect(await run(name, { ...common, limit: 100 })).toEqual(expected(column));
+      expect(await run(name, { ...common, limit: 1, device_type: 'mobile' })).toEqual(
+        expected(column, { device_type: 'mobile' }).slice(0, 1),
+      );
+    });
+  }
+
+  it('countries: an unknown country is an empty string, not dropped', async () => {
+    const rows = await run('countries', { ...common, limit: 100 });
+    expect(rows.find((r) => r.country === '')).toEqual({ country: '', visitors: 1, pageviews: 2 });
+  });
+});
+
+it('custom_events: exact counts of your track events, the SDK’s $ events left out', async () => {
+  const tracks = inScope().filter((e) => e.type === 'track' && !e.event.startsWith('$'));
+  const want = [...groupBy(tracks, (e) => e.event)]
+    .map(([event, es]) => ({
+      event,
+      events: es.length,
+      visitors: distinct(es.map((e) => e.visitor)),
+      sessions: distinct(es.map((e) => e.session).filter(Boolean)),
+    }))
+    .sort((a, b) => b.events - a.events || cmp(a.event, b.event));
+  expect(want).toEqual([
+    { event: 'Signup Started', events: 5, visitors: 4, sessions: 5 },
+    { event: 'Signup Completed', events: 4, visitors: 3, sessions: 4 },
+    { event: 'Newsletter Subscribed', events: 1, visitors: 1, sessions: 0 },
+  ]);
+  expect(await run('custom_events', { ...common, limit: 100 })).toEqual(want);
+});
+
+describe('funnel', () => {
+  const steps = ['/pricing', 'Signup Started', 'Signup Completed'];
+
+  it('counts visitors who reached each step in order within the window', async () => {
+    // By hand: v1, v2, v3, v4 and v7 saw /pricing; v1, v2 and v4 then started the signup; only v1 completed
+    // it within the hour (v3 skipped the start, v4 took two hours, v5 started without seeing /pricing).
+    expect(await run('funnel', { ...common, steps, window: 3600 })).toEqual([
+      { step: 1, name: '/pricing', visitors: 5, conversion: 1, step_conversion: 1 },
+      { step: 2, name: 'Signup Started', visitors: 3, conversion: 3 / 5, step_conversion: 3 / 5 },
+      { step: 3, name: 'Signup Completed', visitors: 1, conversion: 1 / 5, step_conversion: 1 / 3 },
+    ]);
+  });
+
+  it('a wider window lets the slow visitor through', async () => {
+    const rows = await run('funnel', { ...common, steps, window: 3 * 3600 });
+    expect(rows.map((r) => r.visitors)).toEqual([5, 3, 2]);
+  });
+
+  it('answers zeros when nobody reached the first step', async () => {
+    expect(await run('funnel', { ...common, steps: ['/nowhere', '/pricing'], window: 60 })).toEqual([
+      { step: 1, name: '/nowhere', visitors: 0, conversion: 0, step_conversion: 1 },
+      { step: 2, name: '/pricing', visitors: 0, conversion: 0, step_conversion: 0 },
+    ]);
+  });
+
+  it('answers a row per step even when no event matched any step', async () => {
+    expect(await run('funnel', { ...common, steps: ['/a', 'B'], window: 60 })).toEqual([
+      { step: 1, name: '/a', visitors: 0, conversion: 0, step_conversion: 1 },
+      { step: 2, name: 'B', visitors: 0, conversion: 0, step_conversion: 0 },
+    ]);
+  });
+
+  it('refuses more than eight steps, in the SQL too (for clickhouse-client users)', async () => {
+    const nine = Array.from({ length: 9 }, (_, i) => `/s${i}`);
+    const { sql } = await loadQuery('funnel');
+    const params = { ...common, host: '', country: '', device_type: '', steps: nine, window: 60 };
+    await expect(ch.query(sql, params)).rejects.toThrow(/1 to 8 steps/);
+  });
+});
+
+it('retention: weekly cohorts of new visitors and who came back', async () => {
+  // By hand: v0 was first seen in February and is in no cohort; v9's first event is at `to`.
+  // Week of 2 March: v1, v2, v3, v4, v5, v8; back in week 1: v1, v2, v3; in week 2: v1.
+  // Week of 9 March: v6, back the next week. Week of 16 March: v7.
+  expect(await run('retention', { ...common, interval: 'week' })).toEqual([
+    { cohort: '2026-03-02 00:00:00', period: 0, cohort_size: 6, visitors: 6, share: 1 },
+    { cohort: '2026-03-02 00:00:00', period: 1, cohort_size: 6, visitors: 3, share: 0.5 },
+    { cohort: '2026-03-02 00:00:00', period: 2, cohort_size: 6, visitors: 1, share: 1 / 6 },
+    { cohort: '2026-03-09 00:00:00', period: 0, cohort_size: 1, visitors: 1, share: 1 },
+    { cohort: '2026-03-09 00:00:00', period: 1, cohort_size: 1, visitors: 1, share: 1 },
+    { cohort: '2026-03-16 00:00:00', period: 0, cohort_size: 1, visitors: 1, share: 1 },
+  ]);
+});
+
+it('retention: periods of a time zone', async () => {
+  // In New York, v8's first visit (00:00 UTC, Monday 2 March) was on Sunday evening: a cohort of its own.
+  const rows = await run('retention', { ...common, interval: 'week', timezone: 'America/New_York' });
+  expect(rows.map((r) => [r.cohort, r.period, r.visitors])).toEqual([
+    ['2026-02-23 00:00:00', 0, 1],
+    ['2026-03-02 00:00:00', 0, 5],
+    ['2026-03-02 00:00:00', 1, 3],
+    ['2026-03-02 00:00:00', 2, 1],
+    ['2026-03-09 00:00:00', 0, 1],
+    ['2026-03-09 00:00:00', 1, 1],
+    ['2026-03-16 00:00:00', 0, 1],
+  ]);
+});
+
+describe('web_vitals', () => {
+  const bounds: Record<string, [number, number]> = { LCP: [2500, 4000], INP: [200, 500] };
+
+  function expected(limit: number, metric = '') {
+    const vitals = inScope().filter((e) => e.vital && (!metric || e.vital.name === metric));
+    const rows = [...groupBy(vitals, (e) => `${e.vital?.name} ${e.host} ${e.path}`).values()].map((es) => {
+      const name = es[0]?.vital?.name ?? '';
+      const p75 = atFloor(ascending(es.map((e) => e.vital?.value ?? 0)), 0.75);
+      const [good, poor] = bounds[name] ?? [0, 0];
+      const share = (rating: string) => es.filter((e) => e.vital?.rating === rating).length / es.length;
+      return {
+        metric: name,
+        host: es[0]?.host,
+        path: es[0]?.path,
+        samples: es.length,
+        p75,
+        bounds: [good, poor],
+        p75_rating: p75 <= good ? 'good' : p75 <= poor ? 'needs-improvement' : 'poor',
+        good_share: share('good'),
+        needs_improvement_share: share('needs-improvement'),
+        poor_share: share('poor'),
+      };
+    });
+    rows.sort(
+      (a, b) =>
+        cmp(a.metric, b.metric) ||
+        b.samples - a.samples ||
+        cmp(a.host ?? '', b.host ?? '') ||
+        cmp(a.path ?? '', b.path ?? ''),
+    );
+    return [...groupBy(rows, (r) => r.metric).values()].flatMap((rs) => rs.slice(0, limit));
+  }
+
+  it('p75 and the share of each rating per page and metric, counting each sample once', async () => {
+    const want = expected(100);
+    expect(want.find((r) => r.metric === 'LCP' && r.host === 'shop.example' && r.path === '/')).toMatchObject(
+      { samples: 8 },
+    );
+    expect(new Set(want.map((r) => r.p75_rating))).toEqual(new Set(['good', 'needs-improvement', 'poor']));
+    expect(await run('web_vitals', { ...common, metric: '', limit: 100 })).toEqual(want);
+  });
+
+  it('one metric, the most measured pages first', async () => {
+    expect(await run('web_vitals', { ...common, metric: 'LCP', limit: 2 })).toEqual(expected(2, 'LCP'));
+  });
+});
+
+// The invocation each header shows, read back: its --param_name=value pairs, as clickhouse-client would pass
+// them (text, parsed by ClickHouse into the placeholder's type). Only the project is swapped for this dataset's.
+function exampleParams(sql: string): Record<string, string> {
+  const example = sql.slice(sql.indexOf('clickhouse client'), sql.indexOf('--queries-file'));
+  const params: Record<string, string> = {};
+  for (const [, name, value = ''] of example.matchAll(/--param_(\w+)=("[^"]*"|'[^']*'|\S*)/g)) {
+    params[name as string] = /^["']/.test(value) ? value.slice(1, -1) : value;
+  }
+  return params;
+}
+
+it('runs the example invocation of every header as written', async () => {
+  for (const name of queryNames) {
+    const { sql, params } = await loadQuery(name);
+    const example = exampleParams(sql);
+    expect(Object.keys(example).sort(), name).toEqual(params.map((p) => p.name).sort());
+    const rows = await ch.query(sql, { ...example, project });
+    expect(rows.length, name).toBeGreaterThan(0);
+  }
+});
+
+it('has a test for every query, and a query for every .sql file', async () => {
+  const files = (await readdir(queriesDir)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4));
+  expect([...files].sort()).toEqual([...queryNames].sort());
+  expect([...tested].sort()).toEqual([...queryNames].sort());
+});
