@@ -103,8 +103,15 @@ const integerRanges: Record<string, [bigint, bigint]> = {
 };
 
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
-const clickhouseDateTime = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d{1,9})?$/;
-const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const time = '([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d';
+const clickhouseDateTime = new RegExp(`^(\\d{4}-\\d{2}-\\d{2}) ${time}(\\.\\d{1,9})?$`);
+const isoDateTime = new RegExp(`^(\\d{4}-\\d{2}-\\d{2})T${time}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$`);
+
+/** Whether `YYYY-MM-DD` is a day of the calendar (Date.parse takes 2026-02-30 as 2 March). */
+function isDay(ymd: string): boolean {
+  const ms = Date.parse(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(ymd);
+}
 
 /** The reader of one ClickHouse type from URL text, or undefined when the binder has none. */
 function converterFor(type: string): Converter | undefined {
@@ -166,8 +173,13 @@ function readDateTime(value: string): Converted {
     problem: "a time: 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC), ISO 8601 with Z or an offset, or YYYY-MM-DD",
   };
   const plain = clickhouseDateTime.exec(value);
-  if (plain) return Number.isNaN(Date.parse(`${plain[1]}T${plain[2]}Z`)) ? problem : value;
-  if (!isoDate.test(value) && !isoDateTime.test(value)) return problem;
-  const ms = Date.parse(isoDate.test(value) ? `${value}T00:00:00Z` : value);
-  return Number.isNaN(ms) ? problem : new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  if (plain) return isDay(plain[1] as string) ? value : problem;
+  const iso = isoDateTime.exec(value);
+  if (iso) return isDay(iso[1] as string) ? utc(Date.parse(value)) : problem;
+  return isoDate.test(value) && isDay(value) ? utc(Date.parse(`${value}T00:00:00Z`)) : problem;
+}
+
+/** ClickHouse's DateTime64(3) text in UTC. */
+function utc(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../app.js';
 import { loadConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
+import { createLogger } from '../logger.js';
 import { openReader, type Reader } from '../read/reader.js';
 import { fixtureQueries } from '../read/readyQueries.fixture.js';
 import { createEmbeddedTransport } from '../transport/embedded.js';
@@ -127,6 +128,33 @@ describe('admin token', () => {
     expect(list.statusCode).toBe(401);
   });
 
+  it('never writes the token, right or wrong, to the log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('trace', {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    });
+    const config = configFor({ TIDEMARK_LOG_LEVEL: 'trace' });
+    const transport = createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse });
+    const verbose = build(config, { transport, reader, logger });
+    try {
+      for (const token of [TOKEN, `${TOKEN}-wrong`]) {
+        await verbose.inject({
+          method: 'POST',
+          url: '/v1/sql',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+          payload: 'SELECT nope',
+        });
+      }
+    } finally {
+      await verbose.close();
+    }
+    const logged = lines.join('');
+    expect(logged).toContain('/v1/sql');
+    expect(logged).not.toContain(TOKEN);
+  });
+
   it('serves the right token', async () => {
     const response = await sql('SELECT 1 AS one');
     expect(response.statusCode).toBe(200);
@@ -174,6 +202,12 @@ describe('POST /v1/sql', () => {
 
     const text = await sql("SELECT count() AS n FROM events WHERE project_id = 'blog';\n");
     expect(text.json().rows).toEqual([['1']]);
+  });
+
+  it('keeps a SETTINGS clause that lifts no limit', async () => {
+    const response = await sql('SELECT 1 AS x SETTINGS join_use_nulls = 1');
+    expect(response.statusCode).toBe(200);
+    expect(response.json().rows).toEqual([[1]]);
   });
 
   it('serves SHOW, DESCRIBE, EXPLAIN and EXISTS on the analytics database', async () => {
@@ -385,5 +419,9 @@ describe('OpenAPI', () => {
       expect(doc.paths[path]?.[method]?.security, path).toEqual([{ adminToken: [] }]);
     }
     expect(doc.paths['/v1/sql'].post.responses['200']).toBeDefined();
+    expect(Object.keys(doc.paths['/v1/sql'].post.requestBody.content)).toEqual([
+      'application/json',
+      'text/plain',
+    ]);
   });
 });

@@ -82,6 +82,7 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
           'carry a FORMAT clause, or set limit settings are refused with 400 invalid_query.',
         tags: ['read'],
         security,
+        consumes: ['application/json', 'text/plain'],
         body: sqlBody,
         response: {
           200: {
