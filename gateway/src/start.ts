@@ -61,9 +61,10 @@ export async function startGateway(
   }
 
   let reader: Reader | undefined;
-  const readyQueries = await (opts.loadReadyQueries ?? noReadyQueries)();
+  let readyQueries: Awaited<ReturnType<ReadyQueryLoader>>;
   const { read } = config;
   try {
+    readyQueries = await (opts.loadReadyQueries ?? noReadyQueries)();
     if (read.adminToken !== undefined) {
       // config.ts requires a read URL in distributed mode; embedded mode reads its own store by default.
       reader = await openReader(read.clickhouse ?? config.clickhouse, read);

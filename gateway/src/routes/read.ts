@@ -57,6 +57,11 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
     throw new Error('the read API needs a reader when TIDEMARK_ADMIN_TOKEN is set');
   }
   const queries = checkReadyQueries(opts.readyQueries);
+  // The onRequest hook below lets no request through without a token, and with a token there is a reader.
+  const run = (sql: string, params?: Record<string, unknown>) => {
+    if (reader === undefined) throw new GatewayError('read_api_disabled');
+    return reader.query(sql, params);
+  };
 
   // Before the body is read: an unauthenticated request costs no parsing.
   app.addHook('onRequest', async (request, reply) => {
@@ -106,7 +111,7 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
       const body = request.body;
       const sql = typeof body === 'string' ? body : body.query;
       const statement = checkStatement(sql);
-      return (reader as Reader).query(statement, typeof body === 'string' ? undefined : body.params);
+      return run(statement, typeof body === 'string' ? undefined : body.params);
     },
   );
 
@@ -205,7 +210,7 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
         });
       }
       const params = bindReadyParams(query, request.query);
-      const result = await (reader as Reader).query(query.sql, params);
+      const result = await run(query.sql, params);
       const names = result.columns.map((c) => c.name);
       return {
         name: query.name,
