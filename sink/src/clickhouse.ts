@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
   createClient,
   drainStream,
 } from '@clickhouse/client';
@@ -28,6 +29,11 @@ export type ClickHouseConfig = {
   database?: string;
   /** How long the client waits for a server's answer (server only); @clickhouse/client's 30 s when unset. */
   requestTimeoutMs?: number;
+  /**
+   * False: @clickhouse/client logs nothing of its own (server only). For a caller that answers every failure
+   * itself, such as the read API, where a user's bad query would otherwise print a multi-line ERROR to stderr.
+   */
+  clientLogs?: boolean;
   /** TLS to the server: a CA certificate to trust, plus a client certificate and key for mutual TLS. */
   tls?: { caCert: Buffer; cert?: Buffer; key?: Buffer };
 };
@@ -147,6 +153,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
             database: config.database,
             application: 'tidemark-sink',
             ...(config.requestTimeoutMs ? { request_timeout: config.requestTimeoutMs } : {}),
+            ...(config.clientLogs === false ? { log: { level: ClickHouseLogLevel.OFF } } : {}),
             ...(config.tls
               ? {
                   tls:

@@ -33,6 +33,8 @@ export async function openReader(settings: ClickHouseSettings, limits: ReadLimit
     ...(settings.url ? { database } : {}),
     // The engine stops the query at max_execution_time; the client waits a little longer for that answer.
     requestTimeoutMs: (limits.maxExecutionSeconds + 5) * 1000,
+    // Each failure becomes an answer and a line in the gateway's own log (plugins/errorHandler.ts).
+    clientLogs: false,
   });
   // chDB takes no default database from the client's options; USE sets it for this session only.
   if (clickhouse.backend === 'chdb') {
