@@ -26,6 +26,10 @@ if (clickhouse === undefined) {
 const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
 const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
 const sql = await serveSql(sqlPort, clickhouse);
+// The token itself is never printed: the line refers to the variable it came from.
+const readApiLine = config.read.adminToken
+  ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n`
+  : '  Read API:                           off; set TIDEMARK_ADMIN_TOKEN to serve /v1/sql and /v1/queries\n';
 
 console.log(`
   Tidemark is running in embedded mode (gateway + ClickHouse engine in this process).
@@ -33,7 +37,7 @@ console.log(`
   Open the example page and click:   ${site.url}
   Gateway (Segment HTTP API):         ${gateway.url}/v1/batch
   Stored rows (read-only SQL):        curl -s ${sql.url} --data-binary 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
-
+${readApiLine}
   Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.
 `);
 

@@ -12,8 +12,11 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
 import { registerErrorHandler } from './plugins/errorHandler.js';
 import type { Project } from './projects.js';
+import type { Reader } from './read/reader.js';
+import type { ReadyQuery } from './read/readyQueries.js';
 import { batchRoute } from './routes/batch.js';
 import { healthRoute, unshed } from './routes/health.js';
+import { readRoutes } from './routes/read.js';
 import { singleRoutes } from './routes/single.js';
 import type { Transport } from './transport/types.js';
 import { segmentEventSchema } from './validate.js';
@@ -25,6 +28,10 @@ export interface BuildDeps {
   logger?: FastifyBaseLogger;
   /** Defaults to a fresh registry without process metrics (start.ts adds them). */
   metrics?: GatewayMetrics;
+  /** The read API's ClickHouse access; required when `config.read.adminToken` is set. The caller closes it. */
+  reader?: Reader;
+  /** The ready queries of `GET /v1/queries`; none by default. */
+  readyQueries?: readonly ReadyQuery[];
 }
 
 /**
@@ -98,12 +105,20 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
           'The Segment HTTP Tracking API. Send the write key in the body (`writeKey`) or as the HTTP Basic user ' +
           'with an empty password. Bodies may be text/plain or application/json, optionally gzip-encoded. ' +
           'A batch is accepted in part: each refused event is listed with its index, messageId and reason. ' +
-          '429 and 503 answers carry Retry-After.',
+          '429 and 503 answers carry Retry-After. The read API (tag `read`) takes the admin token as a Bearer ' +
+          'token and is off (404 read_api_disabled) unless TIDEMARK_ADMIN_TOKEN is set.',
       },
       // 3.1: its schemas are JSON Schema, so the event schema the gateway validates with is published as is.
       openapi: '3.1.0',
       components: {
-        securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } },
+        securitySchemes: {
+          basicAuth: { type: 'http', scheme: 'basic' },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'TIDEMARK_ADMIN_TOKEN, for the read API (/v1/sql, /v1/queries).',
+          },
+        },
         schemas: { SegmentEvent: segmentEventSchema as unknown as Record<string, unknown> },
       },
     },
@@ -118,6 +133,12 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     logLevel: quiet as 'warn',
   });
   app.get('/openapi.json', { schema: { hide: true }, config: unshed }, async () => app.swagger());
+  // Not under the path prefix: that prefix is for first-party ingestion paths that dodge ad blockers.
+  app.register(readRoutes, {
+    adminToken: config.read.adminToken,
+    reader: deps.reader,
+    readyQueries: deps.readyQueries ?? [],
+  });
   app.register(
     async (scope) => {
       const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
 /**
@@ -12,4 +13,16 @@ export function writeKeyOf(request: FastifyRequest, bodyKey: unknown): string | 
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const user = decoded.split(':', 1)[0] ?? '';
   return user === '' ? undefined : user;
+}
+
+/**
+ * Whether the request carries the admin token as `Authorization: Bearer <token>`. Both sides are hashed first so
+ * the comparison is constant-time and of equal length: neither the characters nor the length of the token leak
+ * through timing.
+ */
+export function hasAdminToken(request: FastifyRequest, token: string): boolean {
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (given === undefined) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(token));
 }

@@ -54,4 +54,56 @@ describe('loadConfig', () => {
       'TIDEMARK_PORT: "http" is not an integer in [0, 65535]',
     ]);
   });
+
+  it('leaves the read API off without an admin token, and reads its store and limits with one', () => {
+    expect(loadConfig({}).read).toEqual({
+      adminToken: undefined,
+      clickhouse: undefined,
+      maxExecutionSeconds: 10,
+      maxResultRows: 10_000,
+      maxRowsToRead: 0,
+    });
+    const config = loadConfig({
+      TIDEMARK_MODE: 'distributed',
+      TIDEMARK_WRITE_KEYS: 'k1:shop',
+      KAFKA_BROKERS: 'kafka:9092',
+      TIDEMARK_ADMIN_TOKEN: ' 0123456789abcdef0123 ',
+      TIDEMARK_READ_CLICKHOUSE_URL: 'http://clickhouse:8123',
+      TIDEMARK_READ_CLICKHOUSE_USER: 'tidemark_reader',
+      TIDEMARK_READ_CLICKHOUSE_PASSWORD: 'secret',
+      TIDEMARK_READ_MAX_EXECUTION_SECONDS: '30',
+      TIDEMARK_READ_MAX_RESULT_ROWS: '500',
+      TIDEMARK_READ_MAX_ROWS_TO_READ: '1000000000',
+    });
+    expect(config.read).toEqual({
+      adminToken: '0123456789abcdef0123',
+      clickhouse: {
+        url: 'http://clickhouse:8123',
+        username: 'tidemark_reader',
+        password: 'secret',
+        chdbPath: './.data/chdb',
+      },
+      maxExecutionSeconds: 30,
+      maxResultRows: 500,
+      maxRowsToRead: 1_000_000_000,
+    });
+  });
+
+  it('refuses a short admin token, and a distributed read API without a read-only ClickHouse', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        TIDEMARK_MODE: 'distributed',
+        TIDEMARK_WRITE_KEYS: 'k1:shop',
+        KAFKA_BROKERS: 'kafka:9092',
+        TIDEMARK_ADMIN_TOKEN: 'short',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'TIDEMARK_ADMIN_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 24`)',
+      'TIDEMARK_ADMIN_TOKEN in distributed mode needs TIDEMARK_READ_CLICKHOUSE_URL (a read-only ClickHouse user)',
+    ]);
+  });
 });

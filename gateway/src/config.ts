@@ -51,6 +51,26 @@ export interface Shedding {
   maxPendingEvents: number;
 }
 
+/** The read API (`/v1/sql`, `/v1/queries`): who may use it, where it reads, and the limits of every query. */
+export interface ReadApiConfig {
+  /**
+   * `TIDEMARK_ADMIN_TOKEN`, sent as `Authorization: Bearer …`. Undefined turns the read API off: its routes
+   * answer 404 `read_api_disabled`. Never logged.
+   */
+  adminToken: string | undefined;
+  /**
+   * `TIDEMARK_READ_CLICKHOUSE_URL` (+ `_USER`, `_PASSWORD`): a ClickHouse server and a read-only user to read
+   * with. Unset in embedded mode: the store the gateway writes to (chDB or `CLICKHOUSE_URL`).
+   */
+  clickhouse: ClickHouseSettings | undefined;
+  /** `max_execution_time` of every query, in seconds. */
+  maxExecutionSeconds: number;
+  /** `max_result_rows` of every query; more rows fail the query (`result_overflow_mode = 'throw'`). */
+  maxResultRows: number;
+  /** `max_rows_to_read` of every query; 0 = no limit. */
+  maxRowsToRead: number;
+}
+
 export interface Config {
   mode: Mode;
   host: string;
@@ -79,6 +99,7 @@ export interface Config {
   countryHeader: string;
   kafka: KafkaConfig;
   clickhouse: ClickHouseSettings;
+  read: ReadApiConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -147,6 +168,26 @@ export function loadConfig(env: Env = process.env): Config {
     if (password !== undefined && password !== '') clickhouse.password = password;
   }
 
+  const adminToken = env.TIDEMARK_ADMIN_TOKEN?.trim() || undefined;
+  // A short token is guessable over the network; 16 characters is the least a random token has.
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('TIDEMARK_ADMIN_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 24`)');
+  }
+  let readClickHouse: ClickHouseSettings | undefined;
+  const readUrl = str('TIDEMARK_READ_CLICKHOUSE_URL', '');
+  if (readUrl !== '') {
+    if (!URL.canParse(readUrl)) problems.push(`TIDEMARK_READ_CLICKHOUSE_URL: "${readUrl}" is not a URL`);
+    readClickHouse = { url: readUrl, chdbPath: clickhouse.chdbPath };
+    const user = str('TIDEMARK_READ_CLICKHOUSE_USER', '');
+    if (user !== '') readClickHouse.username = user;
+    const password = env.TIDEMARK_READ_CLICKHOUSE_PASSWORD;
+    if (password !== undefined && password !== '') readClickHouse.password = password;
+  } else if (adminToken !== undefined && mode === 'distributed') {
+    problems.push(
+      'TIDEMARK_ADMIN_TOKEN in distributed mode needs TIDEMARK_READ_CLICKHOUSE_URL (a read-only ClickHouse user)',
+    );
+  }
+
   const trustRaw = str('TIDEMARK_TRUST_PROXY', 'false');
   let trustProxy: Config['trustProxy'] = false;
   if (trustRaw === 'true') trustProxy = true;
@@ -188,6 +229,13 @@ export function loadConfig(env: Env = process.env): Config {
       compression: compression as KafkaConfig['compression'],
     },
     clickhouse,
+    read: {
+      adminToken,
+      clickhouse: readClickHouse,
+      maxExecutionSeconds: int('TIDEMARK_READ_MAX_EXECUTION_SECONDS', 10, 1, 3600),
+      maxResultRows: int('TIDEMARK_READ_MAX_RESULT_ROWS', 10_000, 1, 10_000_000),
+      maxRowsToRead: int('TIDEMARK_READ_MAX_ROWS_TO_READ', 0, 0, Number.MAX_SAFE_INTEGER),
+    },
   };
   if (config.limits.maxEventBytes > config.limits.maxBatchBytes) {
     problems.push('TIDEMARK_MAX_EVENT_BYTES must not exceed TIDEMARK_MAX_BATCH_BYTES');

@@ -16,7 +16,17 @@ export type ErrorCode =
   | 'transport_unavailable'
   | 'overloaded'
   | 'not_ready'
-  | 'internal';
+  | 'internal'
+  // The read API (routes/read.ts).
+  | 'read_api_disabled'
+  | 'invalid_admin_token'
+  | 'invalid_query'
+  | 'query_failed'
+  | 'result_too_large'
+  | 'unknown_query'
+  | 'invalid_param'
+  | 'query_timeout'
+  | 'store_unavailable';
 
 interface ErrorSpec {
   status: number;
@@ -46,6 +56,29 @@ const ERRORS: Record<ErrorCode, ErrorSpec> = {
     message: 'Events could not be stored right now; retry later.',
   },
   internal: { status: 500, retriable: true, message: 'Internal error.' },
+  read_api_disabled: {
+    status: 404,
+    retriable: false,
+    message: 'The read API is off on this gateway: set TIDEMARK_ADMIN_TOKEN to turn it on.',
+  },
+  invalid_admin_token: {
+    status: 401,
+    retriable: false,
+    message: 'Missing or wrong admin token: send Authorization: Bearer <TIDEMARK_ADMIN_TOKEN>.',
+  },
+  invalid_query: { status: 400, retriable: false, message: 'The statement is not allowed.' },
+  query_failed: { status: 400, retriable: false, message: 'ClickHouse refused the query.' },
+  result_too_large: { status: 400, retriable: false, message: 'The query hit a row limit.' },
+  unknown_query: { status: 404, retriable: false, message: 'No ready query of that name.' },
+  invalid_param: { status: 400, retriable: false, message: 'A query parameter is missing or invalid.' },
+  // Not retriable: the same query would run out of time again. 504 (not 408): the client sent its request in
+  // time, it is the store behind the gateway that did not answer within the limit.
+  query_timeout: {
+    status: 504,
+    retriable: false,
+    message: 'The query ran longer than the time limit (TIDEMARK_READ_MAX_EXECUTION_SECONDS); narrow it.',
+  },
+  store_unavailable: { status: 503, retriable: true, message: 'ClickHouse is not reachable for reads.' },
 };
 
 /** Seconds a client should wait before retrying a retriable answer (sent as `Retry-After`). */

@@ -4,6 +4,8 @@ import { build } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics.js';
+import { openReader, type Reader } from './read/reader.js';
+import { noReadyQueries, type ReadyQueryLoader } from './read/readyQueries.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import { createKafkaTransport } from './transport/kafka.js';
 import type { Transport } from './transport/types.js';
@@ -24,7 +26,10 @@ export interface Gateway {
  * the sink's client, migrations, and the sink's writer in this process. Distributed: a Kafka producer,
  * after making sure the events and dead-letter topics exist.
  */
-export async function startGateway(config: Config): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  opts: { loadReadyQueries?: ReadyQueryLoader } = {},
+): Promise<Gateway> {
   const logger = createLogger(config.logLevel);
   if (config.demoProject) {
     logger.warn(
@@ -58,10 +63,45 @@ export async function startGateway(config: Config): Promise<Gateway> {
     transport = kafka;
   }
 
-  const app = build(config, { transport, logger, metrics: createGatewayMetrics({ processMetrics: true }) });
+  let reader: Reader | undefined;
+  let readyQueries: Awaited<ReturnType<ReadyQueryLoader>>;
+  const { read } = config;
+  try {
+    readyQueries = await (opts.loadReadyQueries ?? noReadyQueries)();
+    if (read.adminToken !== undefined) {
+      // config.ts requires a read URL in distributed mode; embedded mode reads its own store by default.
+      reader = await openReader(read.clickhouse ?? config.clickhouse, read);
+      const { maxExecutionSeconds, maxResultRows, maxRowsToRead } = read;
+      logger.info(
+        {
+          backend: reader.backend,
+          maxExecutionSeconds,
+          maxResultRows,
+          maxRowsToRead,
+          readyQueries: readyQueries.length,
+        },
+        'read API on: POST /v1/sql, GET /v1/queries (admin token required)',
+      );
+    } else {
+      logger.info('read API off: set TIDEMARK_ADMIN_TOKEN to serve POST /v1/sql and GET /v1/queries');
+    }
+  } catch (error) {
+    await transport.close();
+    await clickhouse?.close();
+    throw error;
+  }
+
+  const app = build(config, {
+    transport,
+    logger,
+    metrics: createGatewayMetrics({ processMetrics: true }),
+    readyQueries,
+    ...(reader ? { reader } : {}),
+  });
   // Fastify runs onClose after the server stopped taking requests and in-flight ones were answered, so
   // nothing is delivered into a closed producer or client.
   app.addHook('onClose', async () => {
+    await reader?.close();
     await transport.close();
     await clickhouse?.close();
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
+import { clickHouseCode } from './clickhouse-error.js';
 import { insertEvents } from './insert-events.js';
 import { migrate } from './migrate.js';
 import { makeRow, toJsonEachRow } from './row.fixture.js';
@@ -93,4 +94,25 @@ it('parks the one row ClickHouse refuses in the quarantine table and stores the 
   await insertEvents(ch, body, { dedupToken: 'mixed/0:0-3', topic: 'tidemark.events' });
   expect(await count('mixed')).toBe(3);
   expect(await count('mixed', 'tidemark.events_quarantine')).toBe(1);
+});
+
+it('reads with settings that hold for one statement only, and a failed read leaves nothing for the next one', async () => {
+  const limits = { max_result_rows: 100, result_overflow_mode: 'throw', readonly: 2 };
+  const read = await ch.read('SELECT number AS n FROM numbers(3)', { settings: limits });
+  expect(read.columns).toEqual([{ name: 'n', type: 'UInt64' }]);
+  expect(read.rows.map((row) => Number(row[0]))).toEqual([0, 1, 2]);
+  expect(read.rowsRead).toBe(3);
+
+  // Over the limit after output began: chDB keeps that output in the session unless something takes it.
+  const failed = await ch
+    .read('SELECT number FROM numbers(101)', { settings: limits })
+    .catch((e: unknown) => e);
+  expect(clickHouseCode(failed)).toBe(396);
+  expect((await ch.read('SELECT 7 AS x')).rows).toEqual([[7]]);
+
+  // None of the statement's settings stuck to the session: inserts still work and the limit is gone.
+  const [row] = await ch.query<{ readonly: unknown; rows: unknown }>(
+    "SELECT getSetting('readonly') AS readonly, getSetting('max_result_rows') AS rows",
+  );
+  expect([Number(row?.readonly), Number(row?.rows)]).toEqual([0, 0]);
 });

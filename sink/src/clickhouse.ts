@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
   createClient,
   drainStream,
 } from '@clickhouse/client';
@@ -26,6 +27,13 @@ export type ClickHouseConfig = {
    * `tidemark.` explicitly, so this never changes where events go.
    */
   database?: string;
+  /** How long the client waits for a server's answer (server only); @clickhouse/client's 30 s when unset. */
+  requestTimeoutMs?: number;
+  /**
+   * False: @clickhouse/client logs nothing of its own (server only). For a caller that answers every failure
+   * itself, such as the read API, where a user's bad query would otherwise print a multi-line ERROR to stderr.
+   */
+  clientLogs?: boolean;
   /** TLS to the server: a CA certificate to trust, plus a client certificate and key for mutual TLS. */
   tls?: { caCert: Buffer; cert?: Buffer; key?: Buffer };
 };
@@ -42,13 +50,39 @@ export type ClickHouse = {
   insertJsonEachRow(table: string, body: string, opts?: { dedupToken?: string }): Promise<void>;
   /** Runs a SELECT and returns its rows; `{name:Type}` placeholders are bound from `params` by the engine. */
   query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /**
+   * Runs one read statement with settings that hold for this statement only, and answers its columns, its
+   * rows as arrays (ClickHouse's JSONCompact: 64-bit integers as strings) and what it read. For the read API.
+   */
+  read(sql: string, opts?: ReadOptions): Promise<ReadResult>;
   /** Runs one statement that returns no rows (DDL, SET, …). */
   command(sql: string): Promise<void>;
   /** Releases the connection (and, for chDB, the process's data-directory slot). */
   close(): Promise<void>;
 };
 
+/** Per-statement options of `read`. */
+export type ReadOptions = {
+  /** Values for the statement's `{name:Type}` placeholders. */
+  params?: Record<string, unknown>;
+  /** ClickHouse settings for this statement only (`readonly`, `max_execution_time`, …). */
+  settings?: Record<string, string | number>;
+  /** Aborts the request (server) or the engine's query (chDB). */
+  signal?: AbortSignal;
+};
+
+/** What `read` answers. */
+export type ReadResult = {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  /** Rows the engine read to answer (ClickHouse's `statistics.rows_read`). */
+  rowsRead: number;
+  /** The engine's own time for the statement, in milliseconds. */
+  elapsedMs: number;
+};
+
 const defaultChdbPath = './.data/chdb';
+const settingName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const tableName = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 // libchdb binds one data directory per process (DESIGN §7). We track the bound directory ourselves so that a
@@ -118,6 +152,8 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
             password: config.password,
             database: config.database,
             application: 'tidemark-sink',
+            ...(config.requestTimeoutMs ? { request_timeout: config.requestTimeoutMs } : {}),
+            ...(config.clientLogs === false ? { log: { level: ClickHouseLogLevel.OFF } } : {}),
             ...(config.tls
               ? {
                   tls:
@@ -135,6 +171,56 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
 
   function assertOpen(): void {
     if (closed) throw new SinkError('CLICKHOUSE_CLOSED', 'The ClickHouse client is closed.');
+  }
+
+  let readQueue: Promise<unknown> = Promise.resolve();
+
+  async function readOnce(sql: string, opts: ReadOptions): Promise<ReadResult> {
+    const settings = opts.settings ?? {};
+    for (const name of Object.keys(settings)) {
+      if (!settingName.test(name)) throw new SinkError('CONFIG_INVALID', `Not a setting name: ${name}`);
+    }
+    // chDB's connection turns clickhouse_settings into session-wide SET statements, which would outlive this
+    // statement (and, on a shared session, reach the writer's inserts). A SETTINGS clause holds for this
+    // statement only; the newline keeps it out of a trailing `--` comment. The server gets them per request.
+    const clause = Object.entries(settings)
+      .map(([name, value]) => `${name} = ${typeof value === 'number' ? value : quote(value)}`)
+      .join(', ');
+    const query = backend === 'chdb' && clause !== '' ? `${sql}\nSETTINGS ${clause}` : sql;
+    let body: {
+      meta: { name: string; type: string }[];
+      data: unknown[][];
+      statistics?: { elapsed?: number; rows_read?: number };
+    };
+    try {
+      const result = await client.query({
+        query,
+        format: 'JSONCompact',
+        ...(opts.params ? { query_params: opts.params } : {}),
+        ...(opts.signal ? { abort_signal: opts.signal } : {}),
+        // wait_end_of_query: the server answers after the statement ran, so a limit it hits is an HTTP error,
+        // not a 200 whose body breaks off.
+        ...(backend === 'server' ? { clickhouse_settings: { ...settings, wait_end_of_query: 1 } } : {}),
+      });
+      // The client types json() per format family; JSONCompact is one document of this shape.
+      body = (await result.json()) as unknown as typeof body;
+    } catch (err) {
+      // chdb 3.4: a statement that fails after it began writing its output (a result over max_result_rows)
+      // leaves that output in the session, and the session's next answer starts with it (measured: `SELECT 1`
+      // after such a failure returned two JSON documents). One throwaway statement takes it.
+      if (backend === 'chdb')
+        await client.query({ query: 'SELECT 1', format: 'CSV' }).then(
+          (r) => r.text(),
+          () => '',
+        );
+      throw err;
+    }
+    return {
+      columns: body.meta,
+      rows: body.data,
+      rowsRead: Number(body.statistics?.rows_read ?? 0),
+      elapsedMs: Math.round((body.statistics?.elapsed ?? 0) * 1000 * 1000) / 1000,
+    };
   }
 
   return {
@@ -168,6 +254,19 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
       assertOpen();
       const result = await client.query({ query: sql, format: 'JSONEachRow', query_params: params });
       return result.json<T>();
+    },
+
+    async read(sql, opts = {}) {
+      assertOpen();
+      if (backend === 'server') return readOnce(sql, opts);
+      // chDB runs one session's statements one after another anyway; queueing them here keeps the output a
+      // failed read leaves behind (below) from landing in a neighbour's answer.
+      const run = readQueue.then(
+        () => readOnce(sql, opts),
+        () => readOnce(sql, opts),
+      );
+      readQueue = run.catch(() => {});
+      return run;
     },
 
     async command(sql) {

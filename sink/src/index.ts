@@ -1,7 +1,8 @@
 export type { Batcher, BatchLimits, CommitOffset, Flush } from './batcher.js';
 export { addLineage, createBatcher } from './batcher.js';
-export type { ClickHouse, ClickHouseConfig } from './clickhouse.js';
+export type { ClickHouse, ClickHouseConfig, ReadOptions, ReadResult } from './clickhouse.js';
 export { createClickHouse } from './clickhouse.js';
+export { clickHouseCode } from './clickhouse-error.js';
 export type { SinkConfig } from './config.js';
 export { loadSinkConfig } from './config.js';
 export type { Sink, SinkDeps, SinkStatus } from './consumer.js';

@@ -9,7 +9,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const answer = toGatewayError(error);
     // Shedding and readiness answers are the gateway working as designed: warnings, not errors.
-    if (answer.code === 'internal' || answer.code === 'transport_unavailable')
+    if (['internal', 'transport_unavailable', 'store_unavailable'].includes(answer.code))
       request.log.error({ err: error, code: answer.code }, 'request failed');
     else if (answer.status >= 500) request.log.warn({ code: answer.code }, 'request refused');
     else request.log.info({ code: answer.code, reason: answer.message }, 'request refused');
