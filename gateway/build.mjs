@@ -37,3 +37,10 @@ await build({
   logLevel: 'warning',
 });
 await cp(here('../sink/sql'), here('./dist/sql'), { recursive: true });
+// The ready queries likewise: @tidemark/queries reads its `.sql` files from `../` beside its module, which
+// bundled is a chunk in dist/chunks/, so they go to dist/ itself.
+const queries = here('../queries');
+await cp(queries, here('./dist'), {
+  recursive: true,
+  filter: (path) => path === queries || path.endsWith('.sql'),
+});

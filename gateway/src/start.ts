@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics.js';
 import { openReader, type Reader } from './read/reader.js';
-import { noReadyQueries, type ReadyQueryLoader } from './read/readyQueries.js';
+import { libraryQueries, type ReadyQueryLoader } from './read/readyQueries.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import { createKafkaTransport } from './transport/kafka.js';
 import type { Transport } from './transport/types.js';
@@ -67,7 +67,7 @@ export async function startGateway(
   let readyQueries: Awaited<ReturnType<ReadyQueryLoader>>;
   const { read } = config;
   try {
-    readyQueries = await (opts.loadReadyQueries ?? noReadyQueries)();
+    readyQueries = await (opts.loadReadyQueries ?? libraryQueries)();
     if (read.adminToken !== undefined) {
       // config.ts requires a read URL in distributed mode; embedded mode reads its own store by default.
       reader = await openReader(read.clickhouse ?? config.clickhouse, read);

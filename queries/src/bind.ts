@@ -1,8 +1,5 @@
 import { QueryError } from './errors.js';
-import type { LoadedQuery } from './library.js';
-
-/** Parameters that may be left out, and what they are then: the filters mean "no filter", buckets are UTC. */
-const defaults: Record<string, string> = { host: '', country: '', device_type: '', timezone: 'UTC' };
+import { type LoadedQuery, paramDefaults } from './library.js';
 
 /** Values with a closed set, checked here so a typo fails with our error instead of a ClickHouse one. */
 const allowed: Record<string, readonly string[]> = {
@@ -29,7 +26,7 @@ export function bindParams(
   }
   const bound: Record<string, unknown> = {};
   for (const { name, type } of query.params) {
-    const value = values[name] ?? defaults[name];
+    const value = values[name] ?? paramDefaults[name];
     if (value === undefined)
       throw new QueryError('MISSING_PARAM', `${query.name} needs the parameter ${name}.`);
     bound[name] = convert(query.name, name, type, value);

@@ -78,8 +78,19 @@ export const queryNames: readonly QueryName[] = [
   'web_vitals',
 ];
 
-/** A `{name:Type}` placeholder of a query, as ClickHouse binds it. */
-export type QueryParam = { name: string; type: string };
+/** Parameters that may be left out, and what they are then: the filters mean "no filter", buckets are UTC. */
+export const paramDefaults: Readonly<Record<string, string>> = {
+  host: '',
+  country: '',
+  device_type: '',
+  timezone: 'UTC',
+};
+
+/**
+ * A `{name:Type}` placeholder of a query, as ClickHouse binds it; `default` is the value of an optional one left
+ * out (the read API's binder and `bindParams` fill it in).
+ */
+export type QueryParam = { name: string; type: string; default?: string };
 
 /** A query file, read and checked. */
 export type LoadedQuery = {
@@ -148,5 +159,8 @@ export async function loadQuery(name: QueryName, dir: string = queriesDir): Prom
   } catch (err) {
     throw new QueryError('QUERY_FILE_INVALID', `Cannot read the query ${name}.`, { cause: err });
   }
-  return { name, sql, params: parseParams(sql) };
+  const params = parseParams(sql).map((param) =>
+    param.name in paramDefaults ? { ...param, default: paramDefaults[param.name] } : param,
+  );
+  return { name, sql, params };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
-import { bindReadyParams, checkReadyQueries, type ReadyQuery } from './readyQueries.js';
+import { bindReadyParams, checkReadyQueries, libraryQueries, type ReadyQuery } from './readyQueries.js';
 
 const query = (params: ReadyQuery['params']): ReadyQuery => ({ name: 'q', sql: 'SELECT 1', params });
 
@@ -101,5 +101,23 @@ describe('checkReadyQueries', () => {
     );
     expect(() => checkReadyQueries([{ ...query([]), name: 'Top Pages' }])).toThrow(/not URL-safe/);
     expect(() => checkReadyQueries([query([]), query([])])).toThrow(/two ready queries are named q/);
+  });
+});
+
+describe('the query library as the gateway serves it', () => {
+  it('loads every query of queries/, with a binding for each placeholder and the filters optional', async () => {
+    const { queryNames } = await import('@tidemark/queries');
+    const queries = await libraryQueries();
+    expect(queries.map((q) => q.name)).toEqual([...queryNames]);
+    const checked = checkReadyQueries(queries);
+    const topPages = checked.get('top_pages') as ReadyQuery;
+    // Only the range, the project and the limit: the filters and the time zone have their defaults.
+    const bound = bindReadyParams(topPages, {
+      project: 'demo',
+      from: '2026-03-01',
+      to: '2026-04-01',
+      limit: '5',
+    });
+    expect(bound).toMatchObject({ project: 'demo', host: '', country: '', device_type: '', limit: 5 });
   });
 });

@@ -26,8 +26,14 @@ export interface ReadyQuery {
 /** Where the ready queries come from; called once at start. */
 export type ReadyQueryLoader = () => Promise<readonly ReadyQuery[]>;
 
-/** Until the query library is wired in, the gateway serves no ready query (`GET /v1/queries` lists none). */
-export const noReadyQueries: ReadyQueryLoader = async () => [];
+/**
+ * The query library (`queries/`, @tidemark/queries): every query of it, read at start. Imported when called, so
+ * the compiled gateway keeps it in a chunk of its own (see build.mjs for where its `.sql` files go).
+ */
+export const libraryQueries: ReadyQueryLoader = async () => {
+  const { loadQuery, queryNames } = await import('@tidemark/queries');
+  return Promise.all(queryNames.map((name) => loadQuery(name)));
+};
 
 /** The values of a request's query string: one string, or several for a repeated name. */
 export type UrlValues = Readonly<Record<string, string | string[] | undefined>>;
