@@ -4,8 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
-import { loadConfig, startGateway } from '@tidemark/gateway';
-import type { ClickHouse } from '@tidemark/sink';
+import { checkStatement, createReader, loadConfig, type Reader, startGateway } from '@tidemark/gateway';
 
 const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
 const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
@@ -25,7 +24,7 @@ if (clickhouse === undefined) {
 }
 const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
 const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
-const sql = await serveSql(sqlPort, clickhouse);
+const sql = await serveSql(sqlPort, createReader(clickhouse, config.read));
 // The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
   ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n`
@@ -45,13 +44,10 @@ ${readApiLine}
  * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
  * chDB binds its data directory to this process, so the rows can only be read from in here. Query parameters
  * come as `param_<name>` URL parameters, as ClickHouse's HTTP interface takes them, so the files of queries/
- * (which start with a comment header) run here unchanged.
+ * (which start with a comment header) run here unchanged. The statement passes the read API's check and runs
+ * under its limits and `readonly = 2`: loopback is no reason to let `file()` read the disk.
  */
-async function serveSql(
-  port: number,
-  clickhouse: ClickHouse,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const readOnly = /^(\s*--[^\n]*\n)*\s*(select|with|show|describe|desc|explain|exists)\b/i;
+async function serveSql(port: number, reader: Reader): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
@@ -62,16 +58,14 @@ async function serveSql(
         .filter(([key]) => key.startsWith('param_'))
         .map(([key, value]) => [key.slice(6), value]),
     );
-    if (!readOnly.test(statement)) {
-      res
-        .writeHead(400, { 'content-type': 'text/plain' })
-        .end('only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN\n');
-      return;
-    }
     try {
-      const rows = await clickhouse.query<Record<string, unknown>>(statement, params);
+      const { columns, rows } = await reader.query(checkStatement(statement), params);
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      res.end(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+      res.end(
+        rows
+          .map((row) => `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, row[i]])))}\n`)
+          .join(''),
+      );
     } catch (error) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`);
     }

@@ -90,6 +90,13 @@ it('stores a click from the example page and shows it through the printed SQL en
 
   const refused = await fetch(sqlUrl, { method: 'POST', body: 'DROP DATABASE tidemark' });
   expect(refused.status).toBe(400);
+  // Loopback is no reason to read the machine's files: chDB would answer file() under readonly settings.
+  const outside = await fetch(sqlUrl, {
+    method: 'POST',
+    body: "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+  });
+  expect(outside.status).toBe(400);
+  expect(await outside.text()).toMatch(/file/);
 });
 
 it('runs a file of queries/ through the printed SQL endpoint, parameters as param_<name>', async () => {

@@ -14,6 +14,7 @@ export type { IngestResult, Rejected } from './ingest.js';
 export type { Project } from './projects.js';
 export { createReader, openReader, type Reader, type ReadLimits } from './read/reader.js';
 export type { ReadyQuery, ReadyQueryLoader, ReadyQueryParam } from './read/readyQueries.js';
+export { checkStatement } from './read/statement.js';
 export type { BatchBody, EventType, SegmentEvent } from './segment.js';
 export { type Gateway, startGateway } from './start.js';
 export { createEmbeddedTransport } from './transport/embedded.js';
