@@ -4,15 +4,20 @@
 //   1. the ceiling: a plain Fastify server (text/plain parsed as JSON, 200, nothing else),
 //   2. the gateway, unthrottled, with the same autocannon settings,
 //   3. the gateway again at half the request rate it reached in 2,
-// then the topic's offsets are checked against what the gateway says it accepted.
-//   npx tsx bench/gateway.ts [seconds=10] [connections=20]
+// then the topic's offsets are checked against what the gateway says it accepted. Steps 2 and 3 run once per Kafka
+// client named (TIDEMARK_KAFKA_CLIENT of the gateway), back to back against the same ceiling and broker, each
+// with a fresh gateway process and topic, and a table compares them at the end:
+//   npx tsx bench/gateway.ts [seconds=10] [connections=20] [clients=kafkajs] [rounds=1]
+// e.g. `npx tsx bench/gateway.ts 10 20 kafkajs,platformatic 2`: rounds alternate the order (see below).
+// CPU per request is the gateway process's user+system time (all threads, /proc/<pid>/stat) and its main
+// thread's alone (/proc/<pid>/task/<pid>/stat: the event loop, which caps throughput), over the requests its
+// metrics counted, for the unthrottled run (warm-up included) and for the run at half the rate.
 // Uses the broker in KAFKA_BROKERS, else starts one with scripts/kafka.mjs. Both servers run in child processes,
-// so their RSS (from /proc) is theirs alone and they do not share an event loop with autocannon. The gateway
-// runs as in production: the build steps and CMD of the Dockerfile's gateway stage (scripts/dockerfile.mjs),
-// which compile it and start dist/server.js with its node flags. The ceiling (bench/gateway-ceiling.ts) runs with
-// `node --import tsx`, so its RSS includes tsx's loader, which the compiled gateway does not carry. Rate limits
-// are turned off; shedding and everything else keep their defaults, and TIDEMARK_* variables in the
-// environment reach the gateway.
+// so their RSS (from /proc) is theirs alone and they do not share an event loop with autocannon. The gateway runs
+// as in production: compiled and started as the Dockerfile's gateway stage says (`production()` below). The
+// ceiling (bench/gateway-ceiling.ts) runs with `node --import tsx`, so its RSS includes tsx's loader, which the
+// compiled gateway does not carry. Rate limits are turned off; shedding and everything else keep their
+// defaults, and TIDEMARK_* variables in the environment reach the gateway.
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -26,6 +31,18 @@ import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort, startKafka } from '../scripts/kafka.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The gateway as production runs it: the build steps and CMD of the Dockerfile's gateway stage
+ * (scripts/dockerfile.mjs), which compile it and start dist/server.js with its node flags. Built once per run.
+ */
+let built: ReturnType<typeof dockerStage> | undefined;
+function production(): ReturnType<typeof dockerStage> {
+  if (!built) {
+    built = dockerStage('gateway');
+    for (const step of built.run) execSync(step, { cwd: built.dir, stdio: 'inherit' });
+  }
+  return built;
+}
 
 /** The slice of autocannon's options and result this benchmark uses (autocannon ships no types). */
 interface CannonRequest {
@@ -63,15 +80,36 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
   options: CannonOptions,
 ) => Promise<CannonResult>;
 
+type KafkaClient = 'kafkajs' | 'platformatic';
+
+/** What one client's gateway runs produced, for the comparison table. */
+interface ClientResult {
+  client: KafkaClient;
+  eventsPerSecond: number;
+  ratio: number;
+  halfP99: number;
+  rssPeak: number;
+  cpuMax: Cpu;
+  cpuHalf: Cpu;
+  match: boolean;
+}
+
 async function bench(): Promise<void> {
-  const [seconds = 10, connections = 20] = process.argv.slice(2).map(Number);
+  const [seconds = 10, connections = 20] = process.argv.slice(2, 4).map(Number);
+  const rounds = Number(process.argv[5] ?? 1);
+  const clients = (process.argv[4] ?? process.env.TIDEMARK_KAFKA_CLIENT ?? 'kafkajs')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c): c is KafkaClient => {
+      if (c === 'kafkajs' || c === 'platformatic') return true;
+      throw new Error(`unknown Kafka client "${c}" (kafkajs, platformatic)`);
+    });
   const eventsPerBatch = 20;
   const distinctBodies = 50;
   const warmupSeconds = 5;
   const goals = { ratio: 0.5, p99Ms: 50, rssMb: 200 };
 
   const id = randomUUID().slice(0, 8);
-  const topic = `tidemark.bench.${id}`;
   const writeKey = `bench-key-${id}`;
   const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-gateway-'));
   const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
@@ -100,7 +138,8 @@ async function bench(): Promise<void> {
       `gateway bench: ${seconds} s per run (unthrottled ones after ${warmupSeconds} s of warm-up), ${connections} connections, ` +
         `${distinctBodies} distinct ${eventsPerBatch}-event batches of ${(bodyBytes / 1024).toFixed(1)} KiB, ` +
         `one visitor each\n` +
-        `  Kafka ${brokers.join(',')} (${broker ? 'started for the run' : 'KAFKA_BROKERS'}), topic ${topic}; ` +
+        `  Kafka ${brokers.join(',')} (${broker ? 'started for the run' : 'KAFKA_BROKERS'}); ` +
+        `gateway Kafka clients, one after the other: ${clients.join(', ')}; ` +
         `rate limits OFF for the benchmark (TIDEMARK_RATE_LIMIT_PER_IP=0, TIDEMARK_RATE_LIMIT_PER_KEY=0)\n` +
         `  RSS: the server's child process, /proc VmRSS sampled every 100 ms (peak) and VmHWM at the end`,
     );
@@ -121,74 +160,61 @@ async function bench(): Promise<void> {
     await ceiling.stop();
     console.log(line('ceiling, Fastify parse-and-drop', top, eventsPerBatch));
 
-    // 2. The gateway, unthrottled, then 3. at half its maximum.
-    const production = dockerStage('gateway');
-    for (const step of production.run) execSync(step, { cwd: production.dir, stdio: 'inherit' });
-    const [program, ...args] = production.cmd;
-    const gatewayPort = await freePort();
-    const gateway = await startServer(
-      'gateway',
-      spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
-        cwd: production.dir,
-        env: {
-          TIDEMARK_LOG_LEVEL: 'warn',
-          ...process.env,
-          TIDEMARK_MODE: 'distributed',
-          TIDEMARK_PORT: String(gatewayPort),
-          TIDEMARK_LISTEN_HOST: '127.0.0.1',
-          KAFKA_BROKERS: brokers.join(','),
-          TIDEMARK_KAFKA_TOPIC: topic,
-          TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-          TIDEMARK_WRITE_KEYS: `${writeKey}:bench`,
-          TIDEMARK_RATE_LIMIT_PER_IP: '0',
-          TIDEMARK_RATE_LIMIT_PER_KEY: '0',
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      }),
-      `http://127.0.0.1:${gatewayPort}`,
-      '/readyz',
-    );
-    children.push(gateway);
-    const max = await measure(gateway, () => load(gateway.url));
-    console.log(line('gateway → Kafka (acks=all, gzip)', max, eventsPerBatch));
-    const ratio = eventsPerSecond(max, eventsPerBatch) / eventsPerSecond(top, eventsPerBatch);
-    console.log(`  ratio gateway / ceiling events/s:  ${ratio.toFixed(2)}   (goal ≥ ${goals.ratio})`);
-
-    const halfRate = Math.max(1, Math.round(max.requests.total / max.duration / 2));
-    const half = await measure(gateway, () => load(gateway.url, halfRate));
-    console.log(line(`gateway at half that, ${halfRate} req/s`, half, eventsPerBatch));
-    const rssPeak = Math.max(max.rssPeak, half.rssPeak, gateway.hwm());
-    console.log(
-      `  goals: p99 at half the maximum ${ms(half.latency.p99)} (goal ≤ ${goals.p99Ms} ms)   ` +
-        `gateway RSS peak ${mb(rssPeak)} (goal ≤ ${goals.rssMb} MB)`,
-    );
-
-    // What the gateway says it made durable, against what the topic holds.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    await gateway.stop();
-    const accepted = metricSum(metrics, 'tidemark_gateway_events_accepted_total');
-    const shed = metricLines(metrics, 'tidemark_gateway_shed_total');
-    const produceMs =
-      (metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_sum') * 1000) /
-      metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_count');
-    const kafka = new Kafka({ clientId: 'tidemark-bench', brokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    const count = async (t: string) =>
-      (await admin.fetchTopicOffsets(t)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    const [messages, deadLetters] = [await count(topic), await count(`${topic}.dlq`)];
-    await admin.disconnect();
-    // Each body is one visitor's batch, which the gateway writes as one message of eventsPerBatch rows.
-    const expected = accepted / eventsPerBatch;
-    console.log(
-      `  topic ${topic}: ${messages} messages (${messages * eventsPerBatch} events), dead letters ${deadLetters}; ` +
-        `gateway accepted ${accepted} events (warm-up included) = ${expected} messages: ` +
-        `${messages === expected ? 'match' : 'MISMATCH'}\n` +
-        `  gateway shed: ${shed.length > 0 ? shed.join(', ') : 'none'}; ` +
-        `mean wait for Kafka's acks per request ${ms(produceMs)} (all runs)`,
-    );
-    if (messages !== expected) process.exitCode = 1;
+    // Whichever gateway runs first meets a broker that has just started (its JIT still warming) and measured
+    // slower for either client, so with several rounds the order alternates (A B, B A, …) and medians compare.
+    const results: (ClientResult & { round: number })[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      const order = round % 2 === 1 ? clients : [...clients].reverse();
+      for (const client of order) {
+        const result = await benchGateway({
+          client,
+          topic: `tidemark.bench.${id}.${client}.${round}`,
+          writeKey,
+          brokers,
+          top,
+          eventsPerBatch,
+          load,
+          goals,
+          children,
+        });
+        results.push({ ...result, round });
+        if (!result.match) process.exitCode = 1;
+      }
+    }
+    if (results.length > 1) {
+      console.log(
+        `\n  | client | round | events/s | ratio to ceiling | p99 at half rate | RSS peak | CPU ms/request, all threads (main thread), max · half rate |\n` +
+          `  |---|---|---|---|---|---|---|`,
+      );
+      const row = (r: Omit<ClientResult, 'match'>, round: string) =>
+        `  | ${r.client} | ${round} | ${Math.round(r.eventsPerSecond)} | ${r.ratio.toFixed(2)} | ${ms(r.halfP99)} | ` +
+        `${mb(r.rssPeak)} | ${cpuText(r.cpuMax)} · ${cpuText(r.cpuHalf)} |`;
+      for (const r of results) console.log(row(r, String(r.round)));
+      if (rounds > 1) {
+        for (const client of clients) {
+          const mine = results.filter((r) => r.client === client);
+          const cpu = (pick: (r: ClientResult) => Cpu): Cpu => ({
+            all: median(mine.map((r) => pick(r).all)),
+            main: median(mine.map((r) => pick(r).main)),
+            requests: 0,
+          });
+          console.log(
+            row(
+              {
+                client,
+                eventsPerSecond: median(mine.map((r) => r.eventsPerSecond)),
+                ratio: median(mine.map((r) => r.ratio)),
+                halfP99: median(mine.map((r) => r.halfP99)),
+                rssPeak: median(mine.map((r) => r.rssPeak)),
+                cpuMax: cpu((r) => r.cpuMax),
+                cpuHalf: cpu((r) => r.cpuHalf),
+              },
+              'median',
+            ),
+          );
+        }
+      }
+    }
   } catch (err) {
     console.error(err);
     process.exitCode = 1;
@@ -199,9 +225,107 @@ async function bench(): Promise<void> {
   }
 }
 
+/** Steps 2 and 3 and the offsets check for one Kafka client, in a gateway process of its own. */
+async function benchGateway(run: {
+  client: KafkaClient;
+  topic: string;
+  writeKey: string;
+  brokers: string[];
+  top: CannonResult & { rssPeak: number };
+  eventsPerBatch: number;
+  load: (url: string, overallRate?: number) => Promise<CannonResult>;
+  goals: { ratio: number; p99Ms: number; rssMb: number };
+  children: Server[];
+}): Promise<ClientResult> {
+  const { client, topic, writeKey, brokers, top, eventsPerBatch, load, goals, children } = run;
+  const gatewayPort = await freePort();
+  const gateway = await startServer(
+    'gateway',
+    spawn(process.execPath, production().cmd.slice(1), {
+      cwd: production().dir,
+      env: {
+        TIDEMARK_LOG_LEVEL: 'warn',
+        ...process.env,
+        TIDEMARK_MODE: 'distributed',
+        TIDEMARK_PORT: String(gatewayPort),
+        TIDEMARK_LISTEN_HOST: '127.0.0.1',
+        KAFKA_BROKERS: brokers.join(','),
+        TIDEMARK_KAFKA_TOPIC: topic,
+        TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+        TIDEMARK_WRITE_KEYS: `${writeKey}:bench`,
+        TIDEMARK_RATE_LIMIT_PER_IP: '0',
+        TIDEMARK_RATE_LIMIT_PER_KEY: '0',
+        TIDEMARK_KAFKA_CLIENT: client,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+    `http://127.0.0.1:${gatewayPort}`,
+    '/readyz',
+  );
+  children.push(gateway);
+  const before = await usage(gateway);
+  const max = await measure(gateway, () => load(gateway.url));
+  const afterMax = await usage(gateway);
+  const cpuMax = cpuPerRequest(before, afterMax);
+  console.log(line(`gateway (${client}) → Kafka (acks=all, gzip)`, max, eventsPerBatch));
+  const ratio = eventsPerSecond(max, eventsPerBatch) / eventsPerSecond(top, eventsPerBatch);
+  console.log(`  ratio gateway / ceiling events/s:  ${ratio.toFixed(2)}   (goal ≥ ${goals.ratio})`);
+
+  const halfRate = Math.max(1, Math.round(max.requests.total / max.duration / 2));
+  const half = await measure(gateway, () => load(gateway.url, halfRate));
+  const cpuHalf = cpuPerRequest(afterMax, await usage(gateway));
+  console.log(line(`gateway (${client}) at half that, ${halfRate} req/s`, half, eventsPerBatch));
+  console.log(
+    `  CPU per request, all threads (main thread): unthrottled ${cpuText(cpuMax)}, at half the rate ${cpuText(cpuHalf)}`,
+  );
+  const rssPeak = Math.max(max.rssPeak, half.rssPeak, gateway.hwm());
+  console.log(
+    `  goals: p99 at half the maximum ${ms(half.latency.p99)} (goal ≤ ${goals.p99Ms} ms)   ` +
+      `gateway RSS peak ${mb(rssPeak)} (goal ≤ ${goals.rssMb} MB)`,
+  );
+
+  // What the gateway says it made durable, against what the topic holds.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  await gateway.stop();
+  const accepted = metricSum(metrics, 'tidemark_gateway_events_accepted_total');
+  const shed = metricLines(metrics, 'tidemark_gateway_shed_total');
+  const produceMs =
+    (metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_sum') * 1000) /
+    metricSum(metrics, 'tidemark_gateway_produce_duration_seconds_count');
+  const kafka = new Kafka({ clientId: 'tidemark-bench', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const count = async (t: string) =>
+    (await admin.fetchTopicOffsets(t)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  const [messages, deadLetters] = [await count(topic), await count(`${topic}.dlq`)];
+  await admin.disconnect();
+  // Each body is one visitor's batch, which the gateway writes as one message of eventsPerBatch rows.
+  const expected = accepted / eventsPerBatch;
+  console.log(
+    `  topic ${topic}: ${messages} messages (${messages * eventsPerBatch} events), dead letters ${deadLetters}; ` +
+      `gateway accepted ${accepted} events (warm-up included) = ${expected} messages: ` +
+      `${messages === expected ? 'match' : 'MISMATCH'}\n` +
+      `  gateway shed: ${shed.length > 0 ? shed.join(', ') : 'none'}; ` +
+      `mean wait for Kafka's acks per request ${ms(produceMs)} (all runs)`,
+  );
+  return {
+    client,
+    eventsPerSecond: eventsPerSecond(max, eventsPerBatch),
+    ratio,
+    halfP99: half.latency.p99,
+    rssPeak,
+    cpuMax,
+    cpuHalf,
+    match: messages === expected,
+  };
+}
+
 /** A server in a child process, its address and its memory. */
 interface Server {
   url: string;
+  /** The child's process id (its main thread's id too). */
+  pid: number;
   /** Resident set size now, bytes (0 once it has exited). */
   rss(): number;
   /** Peak resident set size since it started (VmHWM), bytes. */
@@ -235,6 +359,7 @@ async function startServer(name: string, child: ChildProcess, url: string, probe
   let stopping: Promise<void> | undefined;
   const server: Server = {
     url,
+    pid: child.pid ?? 0,
     rss: () => rss,
     hwm: () => hwm,
     stop() {
@@ -268,6 +393,51 @@ async function startServer(name: string, child: ChildProcess, url: string, probe
   }
   return server;
 }
+
+/** CPU time of a process, all threads and the main thread, against the batch requests it had answered. */
+interface Usage {
+  allMs: number;
+  mainMs: number;
+  requests: number;
+}
+/** CPU milliseconds per batch request between two usages. */
+interface Cpu {
+  all: number;
+  main: number;
+  requests: number;
+}
+
+const clockTicksPerSecond = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+
+/** utime + stime of a /proc stat file, in ms (fields 14 and 15, counted after the parenthesized name). */
+async function cpuMs(file: string): Promise<number> {
+  const text = await readFile(file, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+}
+
+async function usage(server: Server): Promise<Usage> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const requests = metricLines(metrics, 'tidemark_gateway_requests_total')
+    .filter((l) => l.includes('/v1/batch'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    allMs: await cpuMs(`/proc/${server.pid}/stat`),
+    mainMs: await cpuMs(`/proc/${server.pid}/task/${server.pid}/stat`),
+    requests,
+  };
+}
+
+function cpuPerRequest(from: Usage, to: Usage): Cpu {
+  const requests = Math.max(1, to.requests - from.requests);
+  return {
+    all: (to.allMs - from.allMs) / requests,
+    main: (to.mainMs - from.mainMs) / requests,
+    requests,
+  };
+}
+
+const cpuText = (cpu: Cpu) => `${cpu.all.toFixed(2)} ms (${cpu.main.toFixed(2)} ms)`;
 
 /** Runs one load and keeps the server's peak RSS while it ran (warm-up included). */
 async function measure(
@@ -303,6 +473,12 @@ function line(label: string, r: CannonResult & { rssPeak: number }, eventsPerBat
     `  ${''.padEnd(45)}2xx ${r['2xx']}, 4xx ${r['4xx']}, 5xx ${r['5xx']}, non-2xx ${non2xx}` +
     `${codes.length > 0 ? ` (${codes.join(', ')})` : ''}, errors ${r.errors}, timeouts ${r.timeouts}`
   );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;

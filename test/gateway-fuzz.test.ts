@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { build, createKafkaTransport, type KafkaTransport, loadConfig } from '@tidemark/gateway';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { kafkaClientEnv } from './support/kafka-client.js';
 import { eventIdsOf, readTopic } from './support/offsets.js';
 
 // Hostile input, generated: fast-check throws malformed bodies and headers at the gateway, which produces to
@@ -28,6 +29,7 @@ beforeAll(async () => {
     TIDEMARK_RATE_LIMIT_PER_IP: '0',
     TIDEMARK_RATE_LIMIT_PER_KEY: '0',
     TIDEMARK_MAX_BATCH_BYTES: String(64 * 1024),
+    ...kafkaClientEnv,
   });
   transport = createKafkaTransport(config);
   await transport.connect();

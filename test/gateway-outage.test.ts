@@ -6,6 +6,7 @@ import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
 import { type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import { kafkaClientEnv } from './support/kafka-client.js';
 import { eventIdsOf, readTopic } from './support/offsets.js';
 
 // The broker stopped under load, for real: a broker of this test's own (the shared one must keep running),
@@ -40,6 +41,7 @@ it('answers only 200 or 503 while the broker is down, and every acknowledged eve
       TIDEMARK_WRITE_KEYS: 'outage-key:outage',
       TIDEMARK_PORT: '0',
       TIDEMARK_LOG_LEVEL: 'silent',
+      ...kafkaClientEnv,
     }),
   );
   const url = `${gateway.url}/v1/batch`;
@@ -95,7 +97,7 @@ it('answers only 200 or 503 while the broker is down, and every acknowledged eve
   const byStatus: Record<string, Outcome[]> = {};
   for (const o of outcomes) byStatus[String(o.status)] = [...(byStatus[String(o.status)] ?? []), o];
   console.log(
-    `outage: broker down ${stoppedAt}–${restartedAt} ms; answers ${JSON.stringify(
+    `outage (${kafkaClientEnv.TIDEMARK_KAFKA_CLIENT ?? 'kafkajs'}): broker down ${stoppedAt}–${restartedAt} ms; answers ${JSON.stringify(
       Object.fromEntries(Object.entries(byStatus).map(([s, list]) => [s, list.length])),
     )}; first 503 at ${byStatus['503']?.[0]?.at} ms, first 200 after restart at ${
       outcomes.find((o) => o.status === 200 && o.at > restartedAt)?.at

@@ -15,8 +15,19 @@ describe('loadConfig', () => {
       pathPrefix: '',
       limits: { maxEventBytes: 32 * 1024, maxBatchBytes: 500 * 1024 },
       clickhouse: { chdbPath: './.data/chdb' },
-      kafka: { topic: 'tidemark.events', dlqTopic: 'tidemark.events.dlq', partitions: 6, replication: 1 },
+      kafka: {
+        client: 'kafkajs',
+        topic: 'tidemark.events',
+        dlqTopic: 'tidemark.events.dlq',
+        partitions: 6,
+        replication: 1,
+      },
     });
+  });
+
+  it('selects the Kafka client by TIDEMARK_KAFKA_CLIENT and refuses one it does not know', () => {
+    expect(loadConfig({ TIDEMARK_KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+    expect(() => loadConfig({ TIDEMARK_KAFKA_CLIENT: 'rdkafka' })).toThrow(ConfigError);
   });
 
   it('reads distributed settings as docker-compose.yml sets them', () => {

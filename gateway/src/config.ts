@@ -3,7 +3,12 @@ import { checkUniqueKeys, DEMO_PROJECT, type Project, parseWriteKeys, readProjec
 
 export type Mode = 'embedded' | 'distributed';
 
+/** The Node Kafka client behind the producer transport (bench/gateway.ts compares them). */
+export type KafkaClient = 'kafkajs' | 'platformatic';
+
 export interface KafkaConfig {
+  /** `TIDEMARK_KAFKA_CLIENT`: kafkajs (default) or @platformatic/kafka; both honour the same Transport contract. */
+  client: KafkaClient;
   /** `KAFKA_BROKERS`, `host:port` each. */
   brokers: string[];
   clientId: string;
@@ -154,6 +159,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`TIDEMARK_KAFKA_COMPRESSION: "${compression}" is neither "gzip" nor "none"`);
   }
 
+  const client = str('TIDEMARK_KAFKA_CLIENT', 'kafkajs');
+  if (client !== 'kafkajs' && client !== 'platformatic') {
+    problems.push(`TIDEMARK_KAFKA_CLIENT: "${client}" is neither "kafkajs" nor "platformatic"`);
+  }
+
   let pathPrefix = str('TIDEMARK_PATH_PREFIX', '').replace(/\/+$/, '');
   if (pathPrefix !== '' && !pathPrefix.startsWith('/')) pathPrefix = `/${pathPrefix}`;
 
@@ -220,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     skewThresholdMs: int('TIDEMARK_SKEW_THRESHOLD_MS', 60_000, 0, 86_400_000),
     countryHeader: str('TIDEMARK_COUNTRY_HEADER', '').toLowerCase(),
     kafka: {
+      client: client as KafkaClient,
       brokers,
       clientId: str('TIDEMARK_KAFKA_CLIENT_ID', 'tidemark-gateway'),
       topic: str('TIDEMARK_KAFKA_TOPIC', 'tidemark.events'),

@@ -3,6 +3,7 @@ export { type BuildDeps, build } from './app.js';
 export {
   type ClickHouseSettings,
   type Config,
+  type KafkaClient,
   type KafkaConfig,
   type Limits,
   loadConfig,
@@ -18,6 +19,6 @@ export { checkStatement } from './read/statement.js';
 export type { BatchBody, EventType, SegmentEvent } from './segment.js';
 export { type Gateway, startGateway } from './start.js';
 export { createEmbeddedTransport } from './transport/embedded.js';
-export { createKafkaTransport, type KafkaTransport } from './transport/kafka.js';
-export type { Transport, TransportMessage } from './transport/types.js';
+export { createKafkaTransport } from './transport/kafka.js';
+export type { KafkaTransport, Transport, TransportMessage } from './transport/types.js';
 export type { RejectReason } from './validate.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, startGateway } from '@tidemark/gateway';
 import { type ClickHouse, createClickHouse, loadSinkConfig, migrate, startSink } from '@tidemark/sink';
+import { kafkaClientEnv } from './kafka-client.js';
 
 /** The distributed pipeline, for real: gateway → Kafka broker → sink (consumer group) → chDB. */
 export interface Pipeline {
@@ -38,6 +39,7 @@ export async function startPipeline(brokers: string[]): Promise<Pipeline> {
       TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
       TIDEMARK_KAFKA_PARTITIONS: '3',
       TIDEMARK_LOG_LEVEL: 'warn',
+      ...kafkaClientEnv,
     }),
   );
   const sink = await startSink(

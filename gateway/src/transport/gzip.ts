@@ -12,7 +12,7 @@ const decompress = promisify(unzip);
  * only how hard the producer works changes. On the benchmark's rows (bench/gateway.ts) level 1 compresses
  * 20:1 instead of 29:1 in half the time, which took about a fifth off the producer's CPU per request and a
  * quarter off the time of a produce request, which every HTTP request of a group commit waits for
- * (transport/kafka.ts).
+ * (transport/kafkajs.ts).
  */
 const fastGzip = {
   async compress(encoder: { buffer: Buffer }): Promise<Buffer> {

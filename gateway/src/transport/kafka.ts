@@ -1,174 +1,19 @@
 import type { FastifyBaseLogger } from 'fastify';
-import {
-  type Admin,
-  CompressionTypes,
-  Kafka,
-  type LogEntry,
-  logLevel,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
-import { useFastGzip } from './gzip.js';
-import type { GatewayDeadLetter, Transport, TransportMessage } from './types.js';
-
-/** The Kafka transport also owns its start-up step, which needs the broker (start.ts calls it). */
-export interface KafkaTransport extends Transport {
-  /** Creates the events and dead-letter topics when missing, then connects the producer. */
-  connect(): Promise<void>;
-}
-
-type Log = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'>;
+import { createKafkajsTransport } from './kafkajs.js';
+import { createPlatformaticTransport } from './platformatic.js';
+import type { KafkaTransport } from './types.js';
 
 /**
- * Bounded retries: a request waits at most a few seconds for Kafka and then gets a 503 that the SDK
- * retries, rather than hanging a browser's keepalive request while kafkajs retries for minutes.
- */
-const RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 };
-
-/**
- * Producer behind our Transport interface (DESIGN §4: kafkajs stays replaceable).
- *
- * acks = -1 (all in-sync replicas) is what makes the 200 safe to send. One request in flight keeps a
- * visitor's events in order across retries. The producer is deliberately not kafkajs' `idempotent` one:
- * kafkajs only supports it with unbounded retries, and with bounded ones it rolls a failed batch's
- * sequence numbers back even when the broker did write it (kafkajs src/producer/sendMessages.js), so a later
- * batch can reuse them and be acknowledged as a duplicate without being stored. A plain resend is safe
- * instead: the row keeps its event_id and ClickHouse deduplicates it (DESIGN §6.4).
+ * The producer transport of the configured client (`TIDEMARK_KAFKA_CLIENT`). Both keep the same contract:
+ * acks=all before `deliver` resolves, a bounded wait then a rejection (the client's 503), the Java client's
+ * partitioning by key, and gzip or no compression, which the sink's kafkajs consumer reads.
  */
 export function createKafkaTransport(
   config: { kafka: KafkaConfig },
-  opts: { logger?: Log } = {},
+  opts: { logger?: Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'> } = {},
 ): KafkaTransport {
-  const { kafka: settings } = config;
-  const kafka = new Kafka({
-    clientId: settings.clientId,
-    brokers: settings.brokers,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: RETRY,
-    logLevel: logLevel.WARN,
-    logCreator: () => (entry) => forward(opts.logger, entry),
-  });
-  const producer: Producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    maxInFlightRequests: 1,
-    idempotent: false,
-    retry: RETRY,
-    // The Java client's murmur2 partitioner: the same key lands on the same partition from any client.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  const compression = settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-  if (compression === CompressionTypes.GZIP) useFastGzip();
-  let admin: Admin | undefined;
-
-  // Group commit: one produce request in flight (maxInFlightRequests 1 keeps a visitor's events in order);
-  // the requests that arrive meanwhile wait together and leave as one produce request when it returns, each
-  // answered when Kafka acknowledged that request. Under load a round trip carries many HTTP requests
-  // instead of one, and an idle gateway still sends at once.
-  type Waiting = {
-    messages: TransportMessage[];
-    bytes: number;
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  };
-  let waiting: Waiting[] = [];
-  let sending = false;
-  const sendWaiting = () => {
-    // At most ~1 MiB of JSON per produce request (gzip makes it far smaller): the broker's default limit per
-    // record batch is 1 MB, and one partition's batch can get most of it.
-    let bytes = 0;
-    let take = 0;
-    while (take < waiting.length && (take === 0 || bytes + (waiting[take]?.bytes ?? 0) <= 1024 * 1024)) {
-      bytes += waiting[take]?.bytes ?? 0;
-      take += 1;
-    }
-    const group = waiting.slice(0, take);
-    waiting = waiting.slice(take);
-    sending = true;
-    producer
-      .send({ topic: settings.topic, acks: -1, compression, messages: group.flatMap((g) => g.messages) })
-      .then(
-        () => {
-          for (const g of group) g.resolve();
-        },
-        (error: unknown) => {
-          for (const g of group) g.reject(error);
-        },
-      )
-      .finally(() => {
-        sending = false;
-        if (waiting.length > 0) sendWaiting();
-      });
-  };
-
-  return {
-    async connect() {
-      const admin = kafka.admin({ retry: RETRY });
-      await admin.connect();
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [settings.topic, settings.dlqTopic].map((topic) => ({
-            topic,
-            numPartitions: settings.partitions,
-            replicationFactor: settings.replication,
-          })),
-        });
-      } finally {
-        await admin.disconnect();
-      }
-      await producer.connect();
-    },
-
-    deliver(messages: TransportMessage[]) {
-      if (messages.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        waiting.push({ messages, bytes: messages.reduce((n, m) => n + m.value.length, 0), resolve, reject });
-        if (!sending) sendWaiting();
-      });
-    },
-
-    async deadLetter(records: GatewayDeadLetter[]) {
-      if (records.length === 0) return;
-      await producer.send({
-        topic: settings.dlqTopic,
-        acks: -1,
-        compression,
-        messages: records.map((r) => ({
-          key: `${r.projectId}:${r.messageId ?? `#${r.index}`}`,
-          value: JSON.stringify(r),
-        })),
-      });
-    },
-
-    // One metadata request through a kept admin connection, bounded by the client's request timeout.
-    async ready() {
-      admin ??= kafka.admin({ retry: { retries: 0 } });
-      try {
-        await admin.connect();
-        await admin.fetchTopicMetadata({ topics: [settings.topic] });
-      } catch (error) {
-        const stale = admin;
-        admin = undefined;
-        await stale?.disconnect().catch(() => {});
-        throw error;
-      }
-    },
-
-    async close() {
-      await admin?.disconnect().catch(() => {});
-      await producer.disconnect();
-    },
-  };
-}
-
-function forward(logger: Log | undefined, entry: LogEntry): void {
-  if (!logger) return;
-  const { message, ...extra } = entry.log;
-  const fields = { kafka: entry.namespace, ...extra };
-  if (entry.level === logLevel.ERROR) logger.error(fields, message);
-  else if (entry.level === logLevel.WARN) logger.warn(fields, message);
-  else if (entry.level === logLevel.INFO) logger.info(fields, message);
-  else logger.debug(fields, message);
+  return config.kafka.client === 'platformatic'
+    ? createPlatformaticTransport(config, opts)
+    : createKafkajsTransport(config, opts);
 }

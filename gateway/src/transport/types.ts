@@ -37,3 +37,9 @@ export interface GatewayDeadLetter {
   /** When the gateway received it, ISO 8601. */
   at: string;
 }
+
+/** A Kafka transport also owns its start-up step, which needs the broker (start.ts calls it). */
+export interface KafkaTransport extends Transport {
+  /** Creates the events and dead-letter topics when missing, then connects the producer. */
+  connect(): Promise<void>;
+}
