@@ -18,7 +18,9 @@ afterAll(async () => {
   await tidemark?.close();
 });
 
-it('runs one statement and prints an aligned table, with the row count and time on stderr', async () => {
+it('runs one statement and prints an aligned table, with the row count and time on stderr', {
+  timeout: 30_000,
+}, async () => {
   const run = await runCli(
     [
       'sql',
@@ -35,7 +37,9 @@ it('runs one statement and prints an aligned table, with the row count and time 
   expect(run.stderr).toMatch(/^3 rows in \d+\.\d ms\n$/);
 });
 
-it('runs a ready query with its parameters, relative times and an array parameter', async () => {
+it('runs a ready query with its parameters, relative times and an array parameter', {
+  timeout: 30_000,
+}, async () => {
   const run = await runCli(
     [
       'query',
@@ -64,13 +68,15 @@ it('runs a ready query with its parameters, relative times and an array paramete
   });
 });
 
-it('prints JSON with 64-bit integers as strings', async () => {
+it('prints JSON with 64-bit integers as strings', { timeout: 30_000 }, async () => {
   const run = await runCli(['sql', 'SELECT toUInt64(18446744073709551615) AS big', '--format', 'json'], env);
   expect(run.code).toBe(0);
   expect(JSON.parse(run.stdout)).toEqual([{ big: '18446744073709551615' }]);
 });
 
-it("reports the API's error code and message and exits 1 for a refused statement", async () => {
+it("reports the API's error code and message and exits 1 for a refused statement", {
+  timeout: 30_000,
+}, async () => {
   const refused = await runCli(['sql', 'DROP TABLE events'], env);
   expect(refused.code).toBe(1);
   expect(refused.stdout).toBe('');
@@ -87,7 +93,9 @@ it("reports the API's error code and message and exits 1 for a refused statement
   expect(param.stderr).toMatch(/^tidemark: invalid_param \(HTTP 400\): /);
 });
 
-it('exits 2 with a hint for a wrong token, a missing token, a closed port and a bad command line', async () => {
+it('exits 2 with a hint for a wrong token, a missing token, a closed port and a bad command line', {
+  timeout: 30_000,
+}, async () => {
   const wrong = await runCli(['sql', 'SELECT 1'], { ...env, TIDEMARK_ADMIN_TOKEN: 'not-the-admin-token' });
   expect(wrong.code).toBe(2);
   expect(wrong.stderr).toMatch(/^tidemark: invalid_admin_token \(HTTP 401\)/);
@@ -110,7 +118,9 @@ it('exits 2 with a hint for a wrong token, a missing token, a closed port and a 
   expect(usage.stderr).toContain('Usage:');
 });
 
-it('runs statements fed to the prompt, across lines, until \\q, and keeps going after an error', async () => {
+it('runs statements fed to the prompt, across lines, until \\q, and keeps going after an error', {
+  timeout: 30_000,
+}, async () => {
   const input = [
     "SELECT count() AS pageviews FROM events FINAL WHERE project_id = 'shop'",
     "  AND event = '$pageview' AND bot_reason = '';",
@@ -138,3 +148,17 @@ async function closedPort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }
+
+it('lists the ready queries with the parameters each needs, the common filters said once', {
+  timeout: 30_000,
+}, async () => {
+  const run = await runCli(['queries'], env);
+  expect(run.code).toBe(0);
+  const lines = run.stdout.split('\n');
+  expect(lines[0]).toMatch(/^name +│ parameters$/);
+  expect(lines).toContain('funnel             │ --project --from --to --window --steps');
+  expect(lines).toContain('retention          │ --project --from --to --interval [--timezone UTC]');
+  expect(run.stderr).toBe(
+    'Every query also takes --host, --country, --device_type; left out, they do not filter.\n',
+  );
+});

@@ -141,17 +141,40 @@ async function list(session: Session, rest: string[]): Promise<number> {
   } catch (error) {
     return reportError(session, error);
   }
+  // Optional parameters every query takes (the filters) are said once below the table, not on every row.
+  const common = (queries[0]?.params ?? [])
+    .filter(
+      (p) => !p.required && queries.every((q) => q.params.some((o) => o.name === p.name && !o.required)),
+    )
+    .map((p) => p.name);
   const describe = (p: ReadyQueryInfo['params'][number]) =>
-    p.required ? `--${p.name}` : `[--${p.name}${p.default ? `=${p.default}` : ''}]`;
-  // No footer: the list comes from the gateway's memory, not from ClickHouse.
+    p.required ? `--${p.name}` : `[--${p.name}${p.default ? ` ${p.default}` : ''}]`;
+  // The order a reader types them in: the range first, the query's own after, the optional ones last.
+  const first = ['project', 'from', 'to'];
+  const rank = (p: ReadyQueryInfo['params'][number]) =>
+    first.includes(p.name) ? first.indexOf(p.name) : p.required ? first.length : first.length + 1;
+  const withDescription = queries.some((q) => q.description);
   const table = {
     columns: [
       { name: 'name', type: 'String' },
       { name: 'parameters', type: 'String' },
-      { name: 'description', type: 'String' },
+      ...(withDescription ? [{ name: 'description', type: 'String' }] : []),
     ],
-    rows: queries.map((q) => [q.name, q.params.map(describe).join(' '), q.description?.split('\n')[0] ?? '']),
+    rows: queries.map((q) => [
+      q.name,
+      q.params
+        .filter((p) => !common.includes(p.name))
+        .sort((a, b) => rank(a) - rank(b))
+        .map(describe)
+        .join(' '),
+      ...(withDescription ? [q.description?.split('\n')[0] ?? ''] : []),
+    ]),
   };
   session.io.stdout.write(formatResult(table, session.format, { maxCellWidth: session.maxCellWidth }));
+  if (session.format === 'table' && common.length > 0) {
+    session.io.stderr.write(
+      `Every query also takes ${common.map((n) => `--${n}`).join(', ')}; left out, they do not filter.\n`,
+    );
+  }
   return EXIT_OK;
 }
