@@ -19,11 +19,14 @@ const help = `Statements end with ; and may span lines. Up and down arrows recal
  */
 export async function runPrompt(session: Session): Promise<number> {
   const { io } = session;
+  // Newest first, as readline keeps it: it uses the array it is given as the history itself.
+  const history: string[] = [];
   const rl = createInterface({
     input: io.stdin,
     output: io.stdout,
     terminal: io.interactive,
     // Line history for the arrow keys lives as long as the prompt, in memory: nothing is written to disk.
+    history,
     historySize: 1000,
     prompt: PROMPT,
   });
@@ -74,6 +77,7 @@ export async function runPrompt(session: Session): Promise<number> {
     buffer.push(line);
     if (text.endsWith(';')) {
       const statement = buffer.join('\n');
+      joinHistory(history, buffer);
       buffer = [];
       await run(statement);
     }
@@ -106,4 +110,18 @@ function command(session: Session, text: string): void {
     default:
       session.io.stderr.write(`tidemark: unknown command ${name}; \\? lists them\n`);
   }
+}
+
+/**
+ * Replaces the history entries of a statement typed over several lines with one entry holding all of it, so
+ * that the up arrow recalls the whole statement (as psql does), not its last line. Leaves the history alone
+ * when its newest entries are not exactly those lines.
+ */
+export function joinHistory(history: string[], lines: readonly string[]): void {
+  // readline records every line that is not blank.
+  const typed = lines.filter((line) => line.trim() !== '');
+  if (typed.length < 2) return;
+  const newest = history.slice(0, typed.length);
+  if (newest.some((entry, i) => entry !== typed[typed.length - 1 - i])) return;
+  history.splice(0, typed.length, typed.map((line) => line.trim()).join(' '));
 }
