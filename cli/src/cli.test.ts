@@ -162,3 +162,15 @@ it('lists the ready queries with the parameters each needs, the common filters s
     'Every query also takes --host, --country, --device_type; left out, they do not filter.\n',
   );
 });
+
+it('prints the usage on --help (exit 0) and without a command (stderr, exit 2)', {
+  timeout: 30_000,
+}, async () => {
+  const help = await runCli(['--help'], {});
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage:\n {2}tidemark sql "SELECT …"/);
+  const none = await runCli([], {});
+  expect(none.code).toBe(2);
+  expect(none.stdout).toBe('');
+  expect(none.stderr).toMatch(/^tidemark: which command\?\n\nUsage:/);
+});

@@ -46,10 +46,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   try {
     args = parseArgs(argv);
     const [command] = args.positionals;
-    if (args.flags.has('help') || command === undefined || command === 'help') {
+    if (args.flags.has('help') || command === 'help') {
       io.stdout.write(usage);
-      return command === undefined && !args.flags.has('help') ? EXIT_USAGE : EXIT_OK;
+      return EXIT_OK;
     }
+    if (command === undefined) throw new UsageError('which command?');
     session = openSession(args, io);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
