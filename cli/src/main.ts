@@ -39,36 +39,22 @@ function processIo(): Io {
   };
 }
 
+type Command = (session: Session, args: ParsedArgs, rest: string[]) => Promise<number>;
+
 /** The whole CLI: reads the command line, runs it, answers the exit code. Never calls process.exit. */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  let args: ParsedArgs;
-  let session: Session;
+  const commands: Record<string, Command> = { sql, query, queries: list };
   try {
-    args = parseArgs(argv);
-    const [command] = args.positionals;
+    const args = parseArgs(argv);
+    const [command, ...rest] = args.positionals;
     if (args.flags.has('help') || command === 'help') {
       io.stdout.write(usage);
       return EXIT_OK;
     }
     if (command === undefined) throw new UsageError('which command?');
-    session = openSession(args, io);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`tidemark: ${error.message}\n${error.showUsage ? `\n${usage}` : ''}`);
-    return EXIT_USAGE;
-  }
-  const [command, ...rest] = args.positionals;
-  try {
-    switch (command) {
-      case 'sql':
-        return await sql(session, args, rest);
-      case 'query':
-        return await query(session, args, rest);
-      case 'queries':
-        return await list(session, rest);
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    }
+    const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    return await run(openSession(args, io), args, rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`tidemark: ${error.message}\n${error.showUsage ? `\n${usage}` : ''}`);
@@ -134,7 +120,8 @@ async function query(session: Session, args: ParsedArgs, rest: string[]): Promis
   return runAndPrint(session, () => session.api.query(name, params));
 }
 
-async function list(session: Session, rest: string[]): Promise<number> {
+async function list(session: Session, args: ParsedArgs, rest: string[]): Promise<number> {
+  onlySessionOptions(args, 'tidemark queries');
   if (rest.length > 0) throw new UsageError(`tidemark queries takes no ${JSON.stringify(rest[0])}`);
   let queries: ReadyQueryInfo[];
   try {
