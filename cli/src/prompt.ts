@@ -5,7 +5,7 @@ import { EXIT_OK, runAndPrint, type Session } from './session.js';
 const PROMPT = 'tidemark> ';
 const CONTINUE = '       -> ';
 
-const help = `Statements end with ; and may span lines. Up and down arrows recall earlier lines.
+const help = `Statements end with ; and may span lines. Up and down arrows recall earlier statements.
   \\q            quit (also: exit, quit, Ctrl-D)
   \\format NAME  print as ${formats.join(', ')}
   \\c            clear the statement being typed (also: Ctrl-C)
