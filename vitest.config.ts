@@ -15,6 +15,7 @@ export default defineConfig({
             'gateway/src/**/*.test.ts',
             'sink/src/**/*.test.ts',
             'queries/src/**/*.test.ts',
+            'cli/src/**/*.test.ts',
           ],
         },
       },

@@ -27,7 +27,8 @@ const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, write
 const sql = await serveSql(sqlPort, createReader(clickhouse, config.read));
 // The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
-  ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n`
+  ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
+    `  SQL console (read API):             npx tidemark sql${gateway.url === 'http://127.0.0.1:8787' ? '' : ` --url ${gateway.url}`}\n`
   : '  Read API:                           off; set TIDEMARK_ADMIN_TOKEN to serve /v1/sql and /v1/queries\n';
 
 console.log(`
