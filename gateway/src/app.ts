@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -16,6 +17,7 @@ import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
 import { batchRoute } from './routes/batch.js';
+import { dashboardRoute } from './routes/dashboard.js';
 import { healthRoute, unshed } from './routes/health.js';
 import { liveRoute } from './routes/live.js';
 import { readRoutes } from './routes/read.js';
@@ -36,6 +38,8 @@ export interface BuildDeps {
   readyQueries?: readonly ReadyQuery[];
   /** The live feed's fan-out; a fresh one by default. */
   live?: LiveBroadcaster;
+  /** Where the dashboard's static files are; beside this module by default (build.mjs copies them to dist/). */
+  dashboardDir?: string;
 }
 
 /**
@@ -149,6 +153,10 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     readyQueries: deps.readyQueries ?? [],
   });
   app.register(liveRoute, { adminToken: config.read.adminToken, live });
+  app.register(dashboardRoute, {
+    adminToken: config.read.adminToken,
+    dir: deps.dashboardDir ?? fileURLToPath(new URL('./dashboard/', import.meta.url)),
+  });
   app.register(
     async (scope) => {
       const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;
