@@ -44,3 +44,5 @@ await cp(queries, here('./dist'), {
   recursive: true,
   filter: (path) => path === queries || path.endsWith('.sql'),
 });
+// The dashboard's static files (routes/dashboard.ts): found beside the module that serves them, src/ or dist/.
+await cp(here('./src/dashboard'), here('./dist/dashboard'), { recursive: true });

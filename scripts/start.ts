@@ -28,8 +28,9 @@ const sql = await serveSql(sqlPort, createReader(clickhouse, config.read));
 // The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
   ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
-    `  SQL console (read API):             npx tidemark sql${gateway.url === 'http://127.0.0.1:8787' ? '' : ` --url ${gateway.url}`}\n`
-  : '  Read API:                           off; set TIDEMARK_ADMIN_TOKEN to serve /v1/sql and /v1/queries\n';
+    `  SQL console (read API):             npx tidemark sql${gateway.url === 'http://127.0.0.1:8787' ? '' : ` --url ${gateway.url}`}\n` +
+    `  Live dashboard (admin token):       ${gateway.url}/dashboard\n`
+  : '  Read API and dashboard:             off; set TIDEMARK_ADMIN_TOKEN to serve /v1/sql, /v1/queries and /dashboard\n';
 
 console.log(`
   Tidemark is running in embedded mode (gateway + ClickHouse engine in this process).

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -7,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Config } from './config.js';
 import { GatewayError } from './errors.js';
 import { createIngest } from './ingest.js';
+import { createBroadcaster, type LiveBroadcaster } from './live/broadcaster.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
@@ -15,7 +17,9 @@ import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
 import { batchRoute } from './routes/batch.js';
+import { dashboardRoute } from './routes/dashboard.js';
 import { healthRoute, unshed } from './routes/health.js';
+import { liveRoute } from './routes/live.js';
 import { readRoutes } from './routes/read.js';
 import { singleRoutes } from './routes/single.js';
 import type { Transport } from './transport/types.js';
@@ -32,6 +36,10 @@ export interface BuildDeps {
   reader?: Reader;
   /** The ready queries of `GET /v1/queries`; none by default. */
   readyQueries?: readonly ReadyQuery[];
+  /** The live feed's fan-out; a fresh one by default. */
+  live?: LiveBroadcaster;
+  /** Where the dashboard's static files are; beside this module by default (build.mjs copies them to dist/). */
+  dashboardDir?: string;
 }
 
 /**
@@ -64,6 +72,11 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
   });
   // Node's own limits for the request head: 16 KiB of headers (its default), sent within 10 s.
   app.server.headersTimeout = 10_000;
+
+  const live = deps.live ?? createBroadcaster();
+  // Open feeds would hold app.close() forever (a stream never ends on its own); preClose runs before the server
+  // waits for in-flight requests, so each feed ends with an `end` message and the close proceeds.
+  app.addHook('preClose', async () => live.close());
 
   registerErrorHandler(app);
   registerBodyParsing(app);
@@ -139,6 +152,11 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     reader: deps.reader,
     readyQueries: deps.readyQueries ?? [],
   });
+  app.register(liveRoute, { adminToken: config.read.adminToken, live });
+  app.register(dashboardRoute, {
+    adminToken: config.read.adminToken,
+    dir: deps.dashboardDir ?? fileURLToPath(new URL('./dashboard/', import.meta.url)),
+  });
   app.register(
     async (scope) => {
       const { perIpPerMinute, perKeyPerMinute } = config.rateLimits;
@@ -159,7 +177,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
         keyLimits.set(request, { key, max });
         enforce(await perKey(request));
       };
-      const ingest = createIngest(config, { transport: deps.transport, metrics, limitKey });
+      const ingest = createIngest(config, { transport: deps.transport, metrics, limitKey, live });
       await scope.register(batchRoute, { ingest });
       await scope.register(singleRoutes, { ingest });
     },

@@ -4,6 +4,7 @@ import { writeKeyOf } from './auth.js';
 import type { Config } from './config.js';
 import { normalize, type Receipt } from './enrich/normalize.js';
 import { GatewayError } from './errors.js';
+import { type LiveBroadcaster, toLiveEvent } from './live/broadcaster.js';
 import { toMessages } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { indexProjects, originAllowed, type Project } from './projects.js';
@@ -45,6 +46,8 @@ export interface IngestDeps {
   metrics: GatewayMetrics;
   /** Counts one request against the write key's limit; throws `rate_limited` (429) past it. */
   limitKey?: (request: FastifyRequest, writeKey: string, project: Project) => Promise<void>;
+  /** The live feed (`GET /v1/live`): told about each accepted event once it is durable. */
+  live?: LiveBroadcaster;
 }
 
 /**
@@ -122,6 +125,10 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       metrics.pendingEvents.set(pending);
     }
     metrics.deliverSeconds.observe((performance.now() - started) / 1000);
+    // After the transport's ack, so the feed never shows an event the client will have to resend; publishing
+    // only queues (a slow watcher is dropped, never waited for), and with nobody watching nothing is built.
+    const live = deps.live;
+    if (live !== undefined && live.size > 0 && rows.length > 0) live.publish(rows.map(toLiveEvent));
     if (rows.length > 0) metrics.eventsAccepted.inc({ project: project.id }, rows.length);
     for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
     // Counted here, once the answer is a 200 or a 400 for nothing usable: the SDK forgets what it reported

@@ -25,6 +25,7 @@ const declared: Record<(typeof queryNames)[number], string[]> = {
   funnel: [...range, 'steps', 'window'],
   retention: [...range, 'interval', 'timezone'],
   web_vitals: [...range, 'metric', 'limit'],
+  active_visitors: ['project', 'minutes', 'host', 'country', 'device_type'],
 };
 
 describe('the query files', () => {

@@ -52,6 +52,8 @@ export type QueryParams = {
   retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> };
   /** `metric`: LCP, INP, CLS, FCP or TTFB, or '' for all five. */
   web_vitals: Common & Limit & { metric: '' | 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB' };
+  /** No range: the last `minutes` before the server's clock says now. */
+  active_visitors: Pick<RangeParams, 'project'> & FilterParams & { minutes: number };
 };
 
 /** The name of a query in the library. */
@@ -76,6 +78,7 @@ export const queryNames: readonly QueryName[] = [
   'funnel',
   'retention',
   'web_vitals',
+  'active_visitors',
 ];
 
 /** Parameters that may be left out, and what they are then: the filters mean "no filter", buckets are UTC. */

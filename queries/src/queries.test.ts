@@ -586,6 +586,55 @@ describe('web_vitals', () => {
   });
 });
 
+describe('active_visitors', () => {
+  // The model dataset lies in March 2026; this query looks back from the server's clock, so it gets events of its
+  // own, stamped relative to now, in a project of their own.
+  const live = 'live';
+  const minute = 60_000;
+  const base = events.find((e) => e.type === 'page') as ModelEvent;
+  let n = 0;
+  const at = (agoMs: number, over: Partial<ModelEvent>): ModelEvent => {
+    n += 1;
+    return {
+      ...base,
+      project: live,
+      id: `0195802a-6b1e-7c3d-9f00-${String(n).padStart(12, '0')}`,
+      ts: Date.now() - agoMs,
+      ...over,
+    };
+  };
+
+  beforeAll(async () => {
+    const recent = [
+      at(1 * minute, { visitor: 'v-now-1', type: 'page', event: '$pageview', country: 'DE' }),
+      at(2 * minute, { visitor: 'v-now-1', type: 'track', event: 'Signup', country: 'DE' }),
+      at(4 * minute, { visitor: 'v-now-2', type: 'page', event: '$pageview', country: 'FR' }),
+      at(12 * minute, { visitor: 'v-earlier', type: 'page', event: '$pageview', country: 'DE' }),
+      at(30 * 1000, { visitor: 'v-bot', type: 'page', event: '$pageview', bot: true }),
+    ];
+    const body = (rows: ModelEvent[], insertedAt: string) =>
+      rows.map((e) => `${JSON.stringify(toRow(e, insertedAt))}\n`).join('');
+    await ch.insertJsonEachRow('tidemark.events', body(recent, '2026-03-23 01:00:00.000'));
+    // A resent page view: two rows, one event.
+    await ch.insertJsonEachRow('tidemark.events', body(recent.slice(0, 1), '2026-03-23 02:00:00.000'));
+  });
+
+  it('counts the visitors with an event in the last minutes, a resent page view once, bots left out', async () => {
+    const params = { project: live, host: '', country: '', device_type: '' };
+    expect(await run('active_visitors', { ...params, minutes: 5 })).toEqual([{ visitors: 2, pageviews: 2 }]);
+    expect(await run('active_visitors', { ...params, minutes: 15 })).toEqual([{ visitors: 3, pageviews: 3 }]);
+    expect(await run('active_visitors', { ...params, minutes: 5, country: 'DE' })).toEqual([
+      { visitors: 1, pageviews: 1 },
+    ]);
+  });
+
+  it('answers zeros for a project nobody is on', async () => {
+    expect(await run('active_visitors', { project: 'nobody', minutes: 5 })).toEqual([
+      { visitors: 0, pageviews: 0 },
+    ]);
+  });
+});
+
 // The invocation each header shows, read back: its --param_name=value pairs, as clickhouse-client would pass
 // them (text, parsed by ClickHouse into the placeholder's type). Only the project is swapped for this dataset's.
 function exampleParams(sql: string): Record<string, string> {

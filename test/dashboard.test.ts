@@ -1,0 +1,262 @@
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { type ServedSite, serveSite, vanillaRoot } from '../examples/vanilla/serve.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
+
+// The live dashboard in Chromium against an embedded gateway with the read API on: the vanilla example page and
+// a direct batch send events, the feed shows them, and every counter and table equals the same ready query
+// fetched directly. The screenshot is kept in test-results/ (git-ignored) for whoever reviews the run.
+const ADMIN_TOKEN = 'dashboard-test-admin-token-0123456789';
+const screenshot = join(import.meta.dirname, '..', 'test-results', 'dashboard.png');
+let dir: string;
+let gateway: Gateway;
+let site: ServedSite;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-dashboard-'));
+  gateway = await startGateway(
+    loadConfig({
+      TIDEMARK_CHDB_PATH: dir,
+      TIDEMARK_PORT: '0',
+      TIDEMARK_LOG_LEVEL: 'warn',
+      TIDEMARK_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Countries come from a trusted proxy's header; the direct batch below plays that proxy.
+      TIDEMARK_COUNTRY_HEADER: 'cf-ipcountry',
+    }),
+  );
+  site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey: 'demo-write-key' });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await gateway?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const desktopChrome =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+async function ready(name: string, params: Record<string, string>): Promise<Record<string, unknown>[]> {
+  const response = await fetch(`${gateway.url}/v1/queries/${name}?${new URLSearchParams(params)}`, {
+    headers: auth,
+  });
+  expect(response.status, name).toBe(200);
+  return ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
+}
+
+/** A table of the page as text cells, header row left out. */
+function tableCells(page: Page, id: string): Promise<string[][]> {
+  return page
+    .locator(`#${id} tbody tr`)
+    .evaluateAll((rows) =>
+      rows.map((row) => Array.from((row as HTMLTableRowElement).cells, (cell) => cell.textContent ?? '')),
+    );
+}
+
+it('serves the page with a strict Content-Security-Policy, cached by content hash', async () => {
+  const page = await fetch(`${gateway.url}/dashboard`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+  expect(page.headers.get('cache-control')).toBe('no-cache');
+  const html = await page.text();
+  const script = html.match(/\/dashboard\/dashboard\.[\w-]+\.js/)?.[0];
+  expect(script).toBeDefined();
+  const js = await fetch(`${gateway.url}${script}`);
+  expect(js.status).toBe(200);
+  expect(js.headers.get('cache-control')).toContain('immutable');
+  const again = await fetch(`${gateway.url}/dashboard`, {
+    headers: { 'if-none-match': page.headers.get('etag') ?? '' },
+  });
+  expect(again.status).toBe(304);
+});
+
+it('shows events from the example site in the live feed and counters equal to the ready queries', async () => {
+  const dashboard = await browser.context.newPage();
+  const problems: string[] = [];
+  dashboard.on('console', (m) => {
+    // Chromium logs every 4xx as a failed load (the wrong token's 401, /favicon.ico); script errors are the point.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  dashboard.on('pageerror', (e) => problems.push(e.message));
+  await dashboard.goto(`${gateway.url}/dashboard`);
+
+  // A wrong token is refused with a message that says so.
+  await dashboard.getByLabel('Admin token').fill('not-the-token');
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  await expect.poll(() => dashboard.locator('#login-error').textContent()).toMatch(/not the admin token/);
+
+  await dashboard.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  await expect.poll(() => dashboard.locator('#feed-state').textContent()).toContain('connected');
+  expect(await dashboard.locator('#project').inputValue()).toBe('demo');
+  const started = Date.now();
+
+  // The example site: a page view on load, then a click. Headless Chromium says so in its User-Agent, which the
+  // gateway flags as a bot and the ready queries leave out; a visitor's browser says Chrome.
+  const shop = await browser.context.newPage();
+  const cdp = await browser.context.newCDPSession(shop);
+  await cdp.send('Network.setUserAgentOverride', { userAgent: desktopChrome });
+  await shop.goto(site.url);
+  await shop.locator('button[data-product="paddle"]').click();
+  // A direct batch from another visitor behind a proxy that names the country. Node's own User-Agent would be
+  // flagged as a bot, and the ready queries leave bots out.
+  const now = new Date().toISOString();
+  const sent = await fetch(`${gateway.url}/v1/batch`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'text/plain',
+      'cf-ipcountry': 'DE',
+      'user-agent': desktopChrome,
+    },
+    body: JSON.stringify({
+      writeKey: 'demo-write-key',
+      sentAt: now,
+      batch: [
+        ...['/pricing', '/pricing/team'].map((path, i) => ({
+          type: 'page',
+          messageId: `0195802a-6b1e-7c3d-9f00-00000000d${String(i).padStart(3, '0')}`,
+          anonymousId: 'visitor-from-berlin',
+          timestamp: now,
+          context: {
+            sessionId: 'berlin-1',
+            page: { url: `http://shop.example${path}`, path, referrer: 'https://news.example/' },
+          },
+        })),
+        // What the SDK's Web Vitals entry point sends.
+        {
+          type: 'track',
+          event: '$web_vital',
+          messageId: '0195802a-6b1e-7c3d-9f00-00000000d100',
+          anonymousId: 'visitor-from-berlin',
+          timestamp: now,
+          properties: { name: 'LCP', value: 1234, rating: 'good', delta: 1234, id: 'v5-1' },
+          context: { sessionId: 'berlin-1', page: { url: 'http://shop.example/pricing', path: '/pricing' } },
+        },
+      ],
+    }),
+  });
+  expect(sent.status).toBe(200);
+
+  // The feed, within seconds.
+  const feed = dashboard.locator('#feed li');
+  await expect
+    .poll(() => feed.allTextContents(), { timeout: 15_000 })
+    .toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('Product Added'),
+        expect.stringMatching(/page view.*shop\.example\/pricing\/team.*DE/),
+      ]),
+    );
+  const pageViews = (await feed.allTextContents()).filter((t) => t.includes('page view'));
+  expect(pageViews.length).toBeGreaterThanOrEqual(3);
+
+  // The counters catch up by themselves: three page views stored, and the page shows them.
+  await expect
+    .poll(() => dashboard.locator('#pageviews').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('3');
+  expect(Date.now() - started).toBeLessThan(20_000);
+
+  // Every number shown equals the ready query's answer for the period the page used.
+  const from = (await dashboard.locator('#period').getAttribute('data-from')) as string;
+  const to = (await dashboard.locator('#period').getAttribute('data-to')) as string;
+  const range = { project: 'demo', from, to };
+  const [overview] = await ready('overview', range);
+  const [active] = await ready('active_visitors', { project: 'demo', minutes: '5' });
+  const shown = async (id: string) => dashboard.locator(`#${id}`).getAttribute('data-value');
+  expect(await shown('visitors')).toBe(String(overview?.visitors));
+  expect(await shown('pageviews')).toBe(String(overview?.pageviews));
+  expect(await shown('sessions')).toBe(String(overview?.sessions));
+  expect(await shown('bounce_rate')).toBe(String(overview?.bounce_rate));
+  expect(await shown('active')).toBe(String(active?.visitors));
+  expect(overview).toMatchObject({ visitors: '2', pageviews: '3' });
+  expect(active?.visitors).toBe('2');
+  expect(await dashboard.locator('#active').textContent()).toBe('2');
+
+  const list = { ...range, limit: '10' };
+  const pages = await ready('top_pages', list);
+  expect(await tableCells(dashboard, 'top_pages')).toEqual(
+    pages.map((r) => [`${r.host}${r.path}`, String(r.pageviews), String(r.visitors)]),
+  );
+  const countries = await ready('countries', list);
+  expect(await tableCells(dashboard, 'countries')).toEqual(
+    countries.map((r) => [(r.country as string) || '(unknown)', String(r.visitors), String(r.pageviews)]),
+  );
+  expect(countries.map((r) => r.country)).toContain('DE');
+  const referrers = await ready('referrers', list);
+  expect(await tableCells(dashboard, 'referrers')).toEqual(
+    referrers.map((r) => [(r.referrer_host as string) || '(direct)', String(r.sessions), String(r.visitors)]),
+  );
+  const devices = await ready('devices', list);
+  expect(await tableCells(dashboard, 'devices')).toEqual(
+    devices.map((r) => [(r.device_type as string) || '(unknown)', String(r.visitors), String(r.pageviews)]),
+  );
+  const vitals = await ready('web_vitals', { ...list, metric: '' });
+  expect(vitals).toHaveLength(1);
+  expect(await tableCells(dashboard, 'web_vitals')).toEqual(
+    vitals.map((r) => [r.metric, r.path, `${Number(r.p75).toLocaleString('en-US')} ms`, String(r.samples)]),
+  );
+  expect(await dashboard.locator('#chart rect').count()).toBeGreaterThan(0);
+
+  await mkdir(join(screenshot, '..'), { recursive: true });
+  await dashboard.screenshot({ path: screenshot, fullPage: true });
+  expect((await stat(screenshot)).size).toBeGreaterThan(10_000);
+  expect(problems).toEqual([]);
+});
+
+it('streams, in distributed mode, what this gateway handed to Kafka', async () => {
+  // No sink and no ClickHouse server here: the feed needs neither, only the producer's acknowledgement. The read
+  // URL is required by the configuration in this mode and never dialled by this test.
+  const distributed = await startGateway(
+    loadConfig({
+      TIDEMARK_MODE: 'distributed',
+      KAFKA_BROKERS: inject('kafkaBrokers').join(','),
+      TIDEMARK_KAFKA_TOPIC: `tidemark.test.live-${Date.now()}`,
+      TIDEMARK_PORT: '0',
+      TIDEMARK_LOG_LEVEL: 'warn',
+      TIDEMARK_WRITE_KEYS: 'key-live:live',
+      TIDEMARK_ADMIN_TOKEN: ADMIN_TOKEN,
+      TIDEMARK_READ_CLICKHOUSE_URL: 'http://127.0.0.1:9',
+    }),
+  );
+  const hangUp = new AbortController();
+  try {
+    const feed = await fetch(`${distributed.url}/v1/live?project=live`, {
+      headers: auth,
+      signal: hangUp.signal,
+    });
+    expect(feed.status).toBe(200);
+    const sent = await fetch(`${distributed.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'user-agent': desktopChrome },
+      body: JSON.stringify({
+        writeKey: 'key-live',
+        batch: [
+          { type: 'track', event: 'Through Kafka', anonymousId: 'k1', timestamp: new Date().toISOString() },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    const reader = (feed.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('Through Kafka')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toMatch(/event: events\ndata: .*"project":"live".*"event":"Through Kafka"/);
+  } finally {
+    hangUp.abort();
+    await distributed.close();
+  }
+});
