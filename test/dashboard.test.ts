@@ -213,6 +213,36 @@ it('shows events from the example site in the live feed and counters equal to th
   expect(problems).toEqual([]);
 });
 
+it('runs a statement typed in its SQL console and shows the answer, or the reason it was refused', async () => {
+  const dashboard = await browser.context.newPage();
+  await dashboard.goto(`${gateway.url}/dashboard`);
+  await dashboard.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  const sql = dashboard.getByLabel('SQL statement');
+  // The first statement to edit counts this project's events by name.
+  await expect.poll(() => sql.inputValue()).toContain("project_id = 'demo'");
+
+  const statement =
+    "SELECT type, count() AS n FROM events WHERE project_id = 'demo' GROUP BY type ORDER BY type";
+  await sql.fill(statement);
+  await sql.press('Control+Enter');
+  await expect.poll(() => dashboard.locator('#console-status').textContent()).toMatch(/rows? in .* ms/);
+  const direct = await fetch(`${gateway.url}/v1/sql`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'text/plain' },
+    body: statement,
+  });
+  const answer = (await direct.json()) as { rows: string[][] };
+  expect(answer.rows.length).toBeGreaterThan(0);
+  expect(await tableCells(dashboard, 'console-result')).toEqual(answer.rows);
+
+  await sql.fill('DROP TABLE events');
+  await dashboard.getByRole('button', { name: 'Run' }).click();
+  await expect.poll(() => dashboard.locator('#console-status').textContent()).toMatch(/^invalid_query: /);
+  expect(await dashboard.locator('#console-result tr').count()).toBe(0);
+  await dashboard.close();
+});
+
 it('streams, in distributed mode, what this gateway handed to Kafka', async () => {
   // No sink and no ClickHouse server here: the feed needs neither, only the producer's acknowledgement. The read
   // URL is required by the configuration in this mode and never dialled by this test.

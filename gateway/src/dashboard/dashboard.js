@@ -116,6 +116,8 @@ async function open() {
   const list = $('projects');
   list.replaceChildren(...projects.map((p) => Object.assign(document.createElement('option'), { value: p })));
   if (!input.value) input.value = projects[0] ?? 'demo';
+  const sql = /** @type {HTMLTextAreaElement} */ ($('sql'));
+  if (!sql.value) sql.value = sampleStatement();
   startFeed();
   await refresh();
 }
@@ -459,9 +461,62 @@ function showEvents(events) {
   while (feed.children.length > feedLength) feed.lastElementChild?.remove();
 }
 
+// --- SQL console -----------------------------------------------------------------------------------------------
+
+/** A first statement to edit: this project's events by name. */
+function sampleStatement() {
+  const quoted = project().replaceAll('\\', '\\\\').replaceAll("'", "\\'");
+  return `SELECT event, count() AS events\nFROM events\nWHERE project_id = '${quoted}'\nGROUP BY event\nORDER BY events DESC\nLIMIT 20`;
+}
+
+/** Runs the console's statement through POST /v1/sql and shows the answer as returned, or the server's refusal. */
+async function runStatement(event) {
+  event.preventDefault();
+  const status = $('console-status');
+  const result = $('console-result');
+  status.classList.remove('error');
+  status.textContent = 'Running…';
+  try {
+    const answer = await api('/v1/sql', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: /** @type {HTMLTextAreaElement} */ ($('sql')).value,
+    });
+    const head = document.createElement('thead');
+    head.append(
+      tr(
+        answer.columns.map((c) => c.name),
+        'th',
+      ),
+    );
+    const body = document.createElement('tbody');
+    // Values as ClickHouse answered them (64-bit integers arrive as strings, exact): a console shows data, not
+    // formatted figures.
+    body.append(
+      ...answer.rows.map((row) =>
+        tr(row.map((v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : v))),
+      ),
+    );
+    result.replaceChildren(head, body);
+    const rows = answer.rows.length;
+    status.textContent = `${integer.format(rows)} ${rows === 1 ? 'row' : 'rows'} in ${decimal.format(answer.elapsedMs)} ms, ${integer.format(answer.rowsRead)} read`;
+  } catch (e) {
+    if (unlessSignedOut(e)) return;
+    result.replaceChildren();
+    status.classList.add('error');
+    status.textContent =
+      e instanceof ApiError ? `${e.code}: ${e.message}` : `The gateway did not answer (${e.message}).`;
+  }
+}
+
 // --- wiring -----------------------------------------------------------------------------------------------------
 
 $('login').addEventListener('submit', signIn);
+$('console').addEventListener('submit', runStatement);
+$('sql').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey))
+    /** @type {HTMLFormElement} */ ($('console')).requestSubmit();
+});
 $('logout').addEventListener('click', () => signOut());
 $('controls').addEventListener('submit', (e) => e.preventDefault());
 $('range').addEventListener('change', () => refresh());
