@@ -80,14 +80,23 @@ async function serveSql(port: number, reader: Reader): Promise<{ url: string; cl
   };
 }
 
-let closing = false;
+/** When the first stop signal came; 0 while running. */
+let closing = 0;
 async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
+  if (closing) {
+    // A Ctrl-C reaches both tsx and this process, and tsx relays it once more: a repeat within a moment is that
+    // echo. One later is a person pressing again because the close hangs, and gets an immediate exit.
+    if (Date.now() - closing > 2000) {
+      console.log(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    }
+    return;
+  }
+  closing = Date.now();
   console.log(`\n${signal}: closing`);
   await Promise.all([site.close(), sql.close()]);
   await gateway.close();
   console.log('Tidemark stopped.');
 }
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
