@@ -1,3 +1,4 @@
+import { PART } from './store.js';
 import type { EventStore, StoredEvent } from './types.js';
 import { idTime } from './uuid.js';
 
@@ -41,20 +42,6 @@ export interface Queue {
   mineCount(): number;
 }
 
-/**
- * The queue over `stores`, tried in order: a store that rejects a write is given up for the rest of the page
- * (IndexedDB → localStorage → memory) and the write goes to the next one. Reads and deletes cover every store
- * used so far, so what an earlier store kept (IndexedDB before its quota ran out) is still sent. Operations run
- * one after another in the order they were issued: a delete never overtakes the write of the same event, and a
- * `take()` sees every event added before it.
- */
-/**
- * Events per IndexedDB write or delete. Chromium spends some 15–40 µs of the page's main thread on each put or
- * delete request, all in the task that issues them: in parts, a backlog of thousands is written or trimmed in
- * many short tasks instead of one long one (bench/sdk-track.ts).
- */
-const PART = 200;
-
 /** Runs `each` over `items` in parts of PART, one after the other. */
 async function inParts<T>(items: T[], each: (part: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += PART) await each(items.slice(i, i + PART));
@@ -63,6 +50,13 @@ async function inParts<T>(items: T[], each: (part: T[]) => Promise<unknown>): Pr
 /** Oldest first: UUIDv7 ids sort by the time they were minted. */
 const byId = (a: [string, unknown], b: [string, unknown]) => (a[0] < b[0] ? -1 : 1);
 
+/**
+ * The queue over `stores`, tried in order: a store that rejects a write is given up for the rest of the page
+ * (IndexedDB → localStorage → memory) and the write goes to the next one. Reads and deletes cover every store
+ * used so far, so what an earlier store kept (IndexedDB before its quota ran out) is still sent. Operations run
+ * one after another in the order they were issued: a delete never overtakes the write of the same event, and a
+ * `take()` sees every event added before it.
+ */
 export function createQueue(
   stores: EventStore[],
   writeKey: string,
