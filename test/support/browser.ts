@@ -13,11 +13,12 @@ export interface TestBrowser {
 
 /**
  * A fresh headless Chromium with its own profile directory, so IndexedDB starts empty and survives reloads
- * within one test exactly as it would for a visitor.
+ * within one test exactly as it would for a visitor. With `profile`, Chromium starts on that directory instead
+ * (what an earlier launch left there, as a visitor's next visit finds it) and leaves it in place on close.
  */
-export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), 'tidemark-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+export async function launchBrowser(profile?: string): Promise<TestBrowser> {
+  const dir = profile ?? (await mkdtemp(join(tmpdir(), 'tidemark-chromium-')));
+  const context = await chromium.launchPersistentContext(dir, {
     executablePath: chromiumPath,
     headless: true,
     // Without the background-networking flags Chromium keeps dialling Google's hosts, which this closed
@@ -36,7 +37,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
     context,
     async close() {
       await context.close();
-      await rm(profile, { recursive: true, force: true });
+      if (!profile) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -222,32 +222,42 @@ it('delivers a click made right before the tab is closed', async () => {
 });
 
 it('sends what a tab closed while the gateway was unreachable left behind on the next visit', async () => {
-  const browser = await launchBrowser();
+  // The next visit is a new browser on the same profile: what the closed tab stored must survive its browser
+  // too, and nothing of the first browser (its routes, a keepalive request still in flight) can reach it.
+  const profile = await mkdtemp(join(tmpdir(), 'tidemark-left-behind-'));
   try {
-    const gatewayRoute = `${pipeline.gatewayUrl}/**`;
-    await browser.context.route(gatewayRoute, (route) => route.abort('internetdisconnected'));
-    const lost = await browser.context.newPage();
-    await lost.goto(site.url);
-    await ready(lost);
-    // A beacon, or a keepalive fetch (a retry whose timer fires as the page closes), outlives the page and
-    // escapes routing: lose them in the page, the way a dead network does.
-    await lost.evaluate(() => {
-      navigator.sendBeacon = () => true;
-      window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));
-    });
-    await trackClicks(lost, 'left-behind', 2);
-    await eventually(async () => ((await queuedInBrowser(lost)) >= 3 ? true : undefined));
-    await lost.close({ runBeforeUnload: true });
+    const first = await launchBrowser(profile);
+    try {
+      await first.context.route(`${pipeline.gatewayUrl}/**`, (route) => route.abort('internetdisconnected'));
+      const lost = await first.context.newPage();
+      await lost.goto(site.url);
+      await ready(lost);
+      // A beacon, or a keepalive fetch (a retry whose timer fires as the page closes), outlives the page and
+      // escapes routing: lose them in the page, the way a dead network does.
+      await lost.evaluate(() => {
+        navigator.sendBeacon = () => true;
+        window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));
+      });
+      await trackClicks(lost, 'left-behind', 2);
+      await eventually(async () => ((await queuedInBrowser(lost)) >= 3 ? true : undefined));
+      await lost.close({ runBeforeUnload: true });
+    } finally {
+      await first.close();
+    }
     expect((await rowsOf('Tab Click')).filter((row) => row.properties.includes('left-behind'))).toHaveLength(
       0,
     );
 
-    await browser.context.unroute(gatewayRoute);
-    const next = await browser.context.newPage();
-    await next.goto(site.url);
-    expect(await arrived('Tab Click', 2, 'left-behind')).toHaveLength(2);
+    const second = await launchBrowser(profile);
+    try {
+      const next = await second.context.newPage();
+      await next.goto(site.url);
+      expect(await arrived('Tab Click', 2, 'left-behind')).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
   } finally {
-    await browser.close();
+    await rm(profile, { recursive: true, force: true });
   }
 });
 
