@@ -47,3 +47,20 @@ export interface HostileResult {
 }
 
 export type ChaosResult = ({ kind: 'delivery' } & DeliveryResult) | ({ kind: 'hostile' } & HostileResult);
+
+/** What chaos/run.ts and the CI tests pass to every scenario. */
+export interface ScenarioOptions {
+  /** A running broker to use (the CI tests pass the shared test broker); unset: the scenario starts its own. */
+  brokers?: string[];
+  /** The short CI version (seconds to a couple of minutes) instead of the full one. */
+  short: boolean;
+  /** Progress lines for a reader; default console.log. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Each scenario module exports one function of this shape. The modules, by file: chaos/scenarios/process-faults.ts
+ * (gateway, sink, broker and ClickHouse faults and the soak: several scenarios), chaos/scenarios/browser-offline.ts,
+ * chaos/scenarios/hostile.ts.
+ */
+export type Scenario<R extends DeliveryResult | HostileResult> = (options: ScenarioOptions) => Promise<R>;
