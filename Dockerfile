@@ -1,6 +1,6 @@
-# One image, one target per service of docker-compose.yml. The workspace is installed once; the gateway runs
-# compiled (gateway/build.mjs: tsx's loader costs it ~40 MB of its memory budget), the other services run their
-# TypeScript entry points with tsx, exactly as the tests and `pnpm start` do.
+# One image, one target per service of docker-compose.yml. The workspace is installed once; the gateway and the
+# sink run compiled (gateway/build.mjs, sink/build.mjs: tsx's loader cost the gateway ~40 MB of resident memory and
+# the sink ~23 MB), the example site runs its TypeScript entry point with tsx, as `pnpm start` does.
 FROM node:20-bookworm-slim AS workspace
 ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
 RUN npm install -g pnpm@10.34.8
@@ -31,9 +31,10 @@ CMD ["node", "--heap-growing-percent=100", "dist/server.js"]
 
 FROM workspace AS sink
 WORKDIR /app/sink
+RUN node build.mjs
 ENV TIDEMARK_SINK_PORT=8788
 EXPOSE 8788
-CMD ["node", "--import", "tsx", "src/server.ts"]
+CMD ["node", "dist/server.js"]
 
 FROM workspace AS examples
 WORKDIR /app/examples/vanilla

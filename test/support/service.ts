@@ -12,7 +12,7 @@ export interface Running {
 
 /**
  * Starts a service the way its Docker image does, with only the given environment: the build steps and CMD of
- * its Dockerfile stage (the gateway compiled, then `node dist/server.js`; the sink with `node --import tsx`).
+ * its Dockerfile stage (each compiled by its build.mjs, then `node dist/server.js`).
  */
 export function runService(service: 'gateway' | 'sink', env: Record<string, string>): Running {
   const { dir, run, cmd } = dockerStage(service);
