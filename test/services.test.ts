@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '@tidemark/gateway';
+import { createClickHouse } from '@tidemark/sink';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../scripts/kafka.mjs';
@@ -10,18 +12,24 @@ import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:
-// the gateway and sink entry points as the Dockerfile's CMDs start them (the gateway compiled, the sink through
-// tsx), as processes, with the environment the compose file gives each service. Only what points at other
-// containers is replaced: the broker, the ports, and chDB instead of the ClickHouse server.
+// the gateway and sink entry points as the Dockerfile's CMDs start them (both compiled), as processes, with the
+// environment the compose file gives each service. Only what points at other containers is replaced: the broker,
+// the ports, and chDB instead of the ClickHouse server.
 const root = join(import.meta.dirname, '..');
 type Service = { environment?: Record<string, string | number> };
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
 };
 
-function composeEnv(service: string): Record<string, string> {
+/**
+ * A service's environment as `docker compose` hands it over: `${NAME:-default}` replaced from `vars` (the shell
+ * that runs compose), as compose interpolates.
+ */
+function composeEnv(service: string, vars: Record<string, string | undefined> = {}): Record<string, string> {
   const env = compose.services[service]?.environment ?? {};
-  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)]));
+  const interpolate = (value: string) =>
+    value.replace(/\$\{(\w+)(?::-([^}]*))?\}/g, (_, name: string, fallback = '') => vars[name] || fallback);
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, interpolate(String(value))]));
 }
 
 async function healthy(url: string): Promise<Record<string, unknown> | undefined> {
@@ -132,4 +140,37 @@ it('stores events posted with the compose write key, then both services stop cle
   expect(await sink.exited).toBe(0);
   expect(await gateway.exited).toBe(0);
   expect(sink.output).toContain('"sink stopped"');
+});
+
+it('gives the read API a ClickHouse user that the initdb script creates with SELECT on tidemark.* only', async () => {
+  // What compose starts the gateway with when the user passes a token: a valid configuration whose read user is
+  // the one clickhouse/initdb creates, with its password.
+  const config = loadConfig(composeEnv('gateway', { TIDEMARK_ADMIN_TOKEN: 'a'.repeat(32) }));
+  expect(config.read.adminToken).toBe('a'.repeat(32));
+  expect(config.read.clickhouse?.url).toBe('http://clickhouse:8123');
+  const init = readFileSync(join(root, 'clickhouse/initdb/001_reader.sql'), 'utf8');
+  const statements = init
+    .split('\n')
+    .filter((line) => !line.startsWith('--'))
+    .join('\n')
+    .split(';')
+    .map((statement) => statement.trim())
+    .filter(Boolean);
+  expect(statements).toEqual([
+    `CREATE USER IF NOT EXISTS ${config.read.clickhouse?.username} IDENTIFIED WITH sha256_password BY '${config.read.clickhouse?.password}' SETTINGS readonly = 2`,
+    `GRANT SELECT ON tidemark.* TO ${config.read.clickhouse?.username}`,
+  ]);
+  // No ClickHouse server here, and chDB has no access management, but its parser is ClickHouse's: each statement
+  // must be one the server accepts as written.
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
+  const clickhouse = createClickHouse({ chdbPath: dir });
+  try {
+    for (const statement of statements) {
+      const ast = await clickhouse.query<{ explain: string }>(`EXPLAIN AST ${statement}`);
+      expect(ast.length, statement).toBeGreaterThan(0);
+    }
+  } finally {
+    await clickhouse.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
