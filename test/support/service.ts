@@ -13,10 +13,16 @@ export interface Running {
 /**
  * Starts a service the way its Docker image does, with only the given environment: the build steps and CMD of
  * its Dockerfile stage (the gateway compiled, then `node dist/server.js`; the sink with `node --import tsx`).
+ * `build: false` skips the build steps, for a restart of what was built already: the gateway's build empties
+ * dist/ first, which a gateway starting beside it at that moment would find half written.
  */
-export function runService(service: 'gateway' | 'sink', env: Record<string, string>): Running {
+export function runService(
+  service: 'gateway' | 'sink',
+  env: Record<string, string>,
+  { build = true }: { build?: boolean } = {},
+): Running {
   const { dir, run, cmd } = dockerStage(service);
-  for (const step of run) execSync(step, { cwd: dir, stdio: 'inherit' });
+  if (build) for (const step of run) execSync(step, { cwd: dir, stdio: 'inherit' });
   const [program, ...args] = cmd;
   const child = spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
     cwd: dir,
