@@ -2,7 +2,7 @@
 // Docker image runs it (test/support/service.ts reads the Dockerfile), a ClickHouse HTTP endpoint over chDB as
 // a process of its own, and what /proc says about any of them.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../scripts/kafka.mjs';
 import { logLines, type Running, runService } from '../test/support/service.js';
@@ -144,10 +144,18 @@ export async function killProcess(running: { process: ChildProcess; exited: Prom
 /** What /proc says about a process at one moment (Linux). */
 export interface ProcessSample {
   rssMb: number;
+  /** Every open file descriptor. */
   fds: number;
+  /**
+   * Of those, files under /proc. ClickHouse (chDB, in the sink) keeps three per thread of its pools open
+   * (`/proc/<pid>/task/<tid>/stat`, `io`, `schedstat`, for per-query metrics), so they follow the thread count,
+   * which grows with the highest concurrency seen so far, not with time or load served.
+   */
+  procFds: number;
+  threads: number;
 }
 
-/** Resident memory and open file descriptors of `pid`; undefined once it is gone. */
+/** Resident memory, threads and open file descriptors of `pid`; undefined once it is gone. */
 export async function sampleProcess(pid: number | undefined): Promise<ProcessSample | undefined> {
   if (pid === undefined) return undefined;
   try {
@@ -155,8 +163,15 @@ export async function sampleProcess(pid: number | undefined): Promise<ProcessSam
       readFile(`/proc/${pid}/status`, 'utf8'),
       readdir(`/proc/${pid}/fd`),
     ]);
-    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
-    return { rssMb: kb / 1024, fds: fds.length };
+    const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return {
+      rssMb: field('VmRSS') / 1024,
+      fds: fds.length,
+      procFds: targets.filter((target) => target.startsWith('/proc/')).length,
+      threads: field('Threads'),
+    };
   } catch {
     return undefined;
   }
