@@ -361,7 +361,11 @@ interface Sample {
   freshnessMs: number;
 }
 
-/** Freshness goal: everything acknowledged is queryable within this. */
+/**
+ * Freshness goal, judged at the 95th percentile of the samples: everything acknowledged is queryable within this.
+ * The README states none; the sink flushes every 500 ms here, so 10 s leaves room for a merge or a busy machine
+ * (one 1-minute CI soak here saw a worst sample of 9.0 s while three other engineers ran benchmarks).
+ */
 const FRESHNESS_GOAL_MS = 10_000;
 
 /**
@@ -415,9 +419,13 @@ function judgeFlat(samples: Sample[], rate: number): { notes: string[]; failed: 
     (s) => s.sinkThreads,
     () => true,
   );
-  const worst = Math.max(...samples.map((s) => s.freshnessMs));
-  notes.push(`freshness: worst ${seconds(worst)}, goal ${seconds(FRESHNESS_GOAL_MS)}`);
-  if (worst > FRESHNESS_GOAL_MS) failed.push(`freshness ${seconds(worst)} over the goal`);
+  const sorted = samples.map((s) => s.freshnessMs).sort((a, b) => a - b);
+  const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
+  const worst = sorted.at(-1) ?? 0;
+  notes.push(
+    `freshness: p95 ${seconds(p95)}, worst ${seconds(worst)}, goal p95 ≤ ${seconds(FRESHNESS_GOAL_MS)}`,
+  );
+  if (p95 > FRESHNESS_GOAL_MS) failed.push(`freshness p95 ${seconds(p95)} over the goal`);
   return { notes, failed };
 }
 
