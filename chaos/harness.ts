@@ -141,7 +141,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const kafka = new Kafka({ clientId: 'tidemark-chaos', brokers, logLevel: logLevel.NOTHING });
     let admin: Admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    // A broker that has just started may answer "does not host this topic-partition" while the new topic's
+    // leaders settle (seen once in a full run); kafkajs' own retries gave up, so wait for it here.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (metadata?.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0))
+          break;
+      } catch (error) {
+        if (attempt >= 30) throw error;
+      }
+      await sleep(1_000);
+    }
     cleanups.unshift(() => admin.disconnect());
     /** Runs an admin call; a broker that went away and came back needs a fresh connection. */
     const withAdmin = async <T>(call: (a: Admin) => Promise<T>): Promise<T | undefined> => {
