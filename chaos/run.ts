@@ -1,6 +1,6 @@
-// `pnpm chaos [--short] [--only name,…]`: every chaos scenario, one after another, in one table. A full run
-// writes chaos/results/latest.json and latest.md (the README's table comes from there); a short run writes to
-// a temporary directory, so it never overwrites the figures of a full one. Exits 1 when any scenario lost,
+// `pnpm chaos [--short] [--only name,…]`: every chaos scenario, one after another, in one table. A full run of
+// all of them writes chaos/results/latest.json and latest.md (the README's table comes from there); a short or
+// partial run writes to a temporary directory, so it never overwrites the figures of a full one. Exits 1 when any scenario lost,
 // doubled or miscounted an event, answered a hostile request wrongly, failed one of its own checks, or crashed.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -226,9 +226,11 @@ async function main(): Promise<void> {
 
   const markdown = table(rows);
   console.log(`\n${markdown}\n`);
-  const outDir = short
-    ? await mkdtemp(join(tmpdir(), 'tidemark-chaos-short-'))
-    : fileURLToPath(new URL('./results/', import.meta.url));
+  // Only a full run of everything replaces chaos/results: the README's table must come from one run.
+  const outDir =
+    short || only
+      ? await mkdtemp(join(tmpdir(), 'tidemark-chaos-partial-'))
+      : fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(outDir, { recursive: true });
   const command = `pnpm chaos${short ? ' --short' : ''}${only ? ` --only ${only.join(',')}` : ''}`;
   const report = {
