@@ -34,7 +34,11 @@ async function optional(module: string, name: string): Promise<AnyScenario | und
     const loaded = (await import(module)) as Record<string, unknown>;
     return typeof loaded[name] === 'function' ? (loaded[name] as AnyScenario) : undefined;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    // Missing only when the module itself is not there; one that exists but imports something missing is a
+    // crash to show.
+    const { code, message } = error as { code?: string; message?: string };
+    const modulePath = module.replace(/^\.\//, '').replace(/\.js$/, '');
+    if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes(modulePath)) return undefined;
     throw error;
   }
 }
