@@ -201,7 +201,15 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const entry of chosen) {
-      const scenario = await entry.load();
+      let scenario: AnyScenario | undefined;
+      try {
+        scenario = await entry.load();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        console.log(`${entry.name}: could not be loaded: ${message}`);
+        rows.push({ name: entry.name, status: 'error', error: `not loadable: ${message.split('\n')[0]}` });
+        continue;
+      }
       if (!scenario) {
         console.log(`${entry.name}: missing`);
         rows.push({ name: entry.name, status: 'missing' });
