@@ -152,6 +152,8 @@ export interface ProcessSample {
    * which grows with the highest concurrency seen so far, not with time or load served.
    */
   procFds: number;
+  /** Of those, sockets: a server's follow its clients' keep-alive connections at the moment of the sample. */
+  sockets: number;
   threads: number;
 }
 
@@ -170,6 +172,7 @@ export async function sampleProcess(pid: number | undefined): Promise<ProcessSam
       rssMb: field('VmRSS') / 1024,
       fds: fds.length,
       procFds: targets.filter((target) => target.startsWith('/proc/')).length,
+      sockets: targets.filter((target) => target.startsWith('socket:')).length,
       threads: field('Threads'),
     };
   } catch {
