@@ -22,6 +22,12 @@ export interface DeliveryResult {
   durationMs: number;
   /** Anything else measured: RSS, open files, lag over time, freshness… as short `name: value` lines. */
   notes: string[];
+  /**
+   * Checks of the scenario's own that failed, one line each: the fault did not show as it must (no 503 while
+   * the broker was down), events left unacknowledged, a soak figure that did not stay flat. Absent or empty
+   * when all held; `pnpm chaos` fails on any.
+   */
+  failed?: string[];
 }
 
 /** The outcome of the hostile-input run. */

@@ -95,6 +95,10 @@ export async function fetchKafka({ version = KAFKA_VERSION, log = logToStderr } 
 /**
  * @typedef {object} KafkaBroker
  * @property {string[]} brokers `host:port` list for clients (KAFKA_BROKERS).
+ * @property {number} port the client listener's port
+ * @property {number} controllerPort the KRaft controller listener's port: pass it and `port` and `dataDir` to
+ *   startKafka again to bring the same broker back after a stop (the chaos harness does)
+ * @property {number | undefined} pid the JVM's process id, for faults such as SIGSTOP
  * @property {string} dataDir
  * @property {string} logFile the JVM's stdout and stderr
  * @property {Promise<{ code: number | null, signal: string | null }>} exited settles when the JVM ends
@@ -201,7 +205,16 @@ export async function startKafka(options = {}) {
     );
   }
   log(`Kafka ${version} ready at ${HOST}:${port} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { brokers: [`${HOST}:${port}`], dataDir, logFile, exited, stop };
+  return {
+    brokers: [`${HOST}:${port}`],
+    port,
+    controllerPort,
+    pid: child.pid,
+    dataDir,
+    logFile,
+    exited,
+    stop,
+  };
 }
 
 /**

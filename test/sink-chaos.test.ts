@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/sink';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { freePort } from '../scripts/kafka.mjs';
+import { logLines, type Running, startSinkProcess as startSink } from '../chaos/processes.js';
 import { auditStored, gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 under fire: the sink process (chDB in it) is killed with SIGKILL at random moments while 100 000
@@ -40,18 +39,21 @@ afterAll(async () => {
 });
 
 async function startSinkProcess(): Promise<Running> {
-  const running = runService('sink', {
-    KAFKA_BROKERS: brokers.join(','),
-    TIDEMARK_KAFKA_TOPIC: topic,
-    TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-    TIDEMARK_SINK_GROUP: groupId,
-    TIDEMARK_CHDB_PATH: chdbPath,
-    TIDEMARK_SINK_PORT: String(await freePort()),
-    // Small flushes: many inserts and commits for the kills to land between and inside.
-    TIDEMARK_SINK_MAX_ROWS: '4000',
-    TIDEMARK_SINK_MAX_WAIT_MS: '200',
-    // The killed member leaves the group when its session times out; keep that short.
-    TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
+  const running = await startSink({
+    env: {
+      KAFKA_BROKERS: brokers.join(','),
+      TIDEMARK_KAFKA_TOPIC: topic,
+      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+      TIDEMARK_SINK_GROUP: groupId,
+      TIDEMARK_CHDB_PATH: chdbPath,
+      // Small flushes: many inserts and commits for the kills to land between and inside.
+      TIDEMARK_SINK_MAX_ROWS: '4000',
+      TIDEMARK_SINK_MAX_WAIT_MS: '200',
+      // The killed member leaves the group when its session times out; keep that short.
+      TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
+    },
+    // The test waits for `sink started` itself, and kills the sink a random moment after.
+    waitStarted: false,
   });
   runs.push(running);
   return running;

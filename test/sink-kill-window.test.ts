@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/sink';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { freePort } from '../scripts/kafka.mjs';
+import { logLines, type Running, startSinkProcess as startSink } from '../chaos/processes.js';
 import { gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // The window behind the chaos test's one loss (96 760 of 100 000 events stored, the group's lag at 0), held open
@@ -38,15 +37,18 @@ afterAll(async () => {
 });
 
 async function startSinkProcess(): Promise<Running> {
-  const sink = runService('sink', {
-    KAFKA_BROKERS: brokers.join(','),
-    TIDEMARK_KAFKA_TOPIC: topic,
-    TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-    TIDEMARK_SINK_GROUP: groupId,
-    TIDEMARK_CHDB_PATH: chdbPath,
-    TIDEMARK_SINK_PORT: String(await freePort()),
-    TIDEMARK_SINK_MAX_WAIT_MS: '200',
-    TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
+  // Not waited for inside startSink: listed first, so afterAll kills it even when it never joins its group.
+  const sink = await startSink({
+    env: {
+      KAFKA_BROKERS: brokers.join(','),
+      TIDEMARK_KAFKA_TOPIC: topic,
+      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+      TIDEMARK_SINK_GROUP: groupId,
+      TIDEMARK_CHDB_PATH: chdbPath,
+      TIDEMARK_SINK_MAX_WAIT_MS: '200',
+      TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
+    },
+    waitStarted: false,
   });
   sinks.push(sink);
   await eventually(async () => (logLines(sink, 'sink started').length > 0 ? true : undefined), {

@@ -10,13 +10,24 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
+const built = new Set<string>();
+
 /**
  * Starts a service the way its Docker image does, with only the given environment: the build steps and CMD of
  * its Dockerfile stage (each compiled by its build.mjs, then `node dist/server.js`).
+ * The build steps run once per service in this process: a build empties dist/ first, which a replica or a
+ * restart started a moment before would find half written. `build: false` skips them even the first time.
  */
-export function runService(service: 'gateway' | 'sink', env: Record<string, string>): Running {
+export function runService(
+  service: 'gateway' | 'sink',
+  env: Record<string, string>,
+  { build = true }: { build?: boolean } = {},
+): Running {
   const { dir, run, cmd } = dockerStage(service);
-  for (const step of run) execSync(step, { cwd: dir, stdio: 'inherit' });
+  if (build && !built.has(service)) {
+    for (const step of run) execSync(step, { cwd: dir, stdio: 'inherit' });
+    built.add(service);
+  }
   const [program, ...args] = cmd;
   const child = spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
     cwd: dir,

@@ -1,0 +1,319 @@
+// The whole distributed pipeline on this machine, as real processes that a scenario can hurt: a Kafka broker
+// (of the harness's own, so it can be stopped and frozen; or a shared one), a gateway process and a sink
+// process started as their Docker images start them, and ClickHouse: chDB inside the sink process, or
+// scripts/clickhouse-http.ts as a process of its own when ClickHouse itself is to fail.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import { countDelivery, type DeliveryCounts } from './count.js';
+import {
+  type ClickHouseProcess,
+  killProcess,
+  type Running,
+  startClickHouseProcess,
+  startGatewayProcess,
+  startSinkProcess,
+  stopProcess,
+} from './processes.js';
+
+/** Options of `startHarness`. */
+export interface HarnessOptions {
+  /** A running broker to use; unset: the harness starts its own, which `broker` then controls. */
+  brokers?: string[];
+  /** `chdb`: the sink's own chDB (default). `http`: a ClickHouse HTTP process the sink reaches by URL. */
+  clickhouse?: 'chdb' | 'http';
+  /** Partitions of the run's topic. Default 3. */
+  partitions?: number;
+  /** Extra sink environment. */
+  sinkEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+/** A restartable process of the pipeline. */
+export interface Service {
+  /** The process running now (after a restart, the new one). */
+  readonly current: Running;
+  /** Every process this service ran, first to last: their output tells the story of a failed run. */
+  readonly history: readonly Running[];
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** The harness's own broker: stopped, started again on the same port and data, frozen, thawed. */
+export interface BrokerControl {
+  readonly current: KafkaBroker;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** SIGSTOP: the JVM holds its sockets open and answers nothing, as a broker in a long GC pause or on a hung disk. */
+  freeze(): void;
+  thaw(): void;
+}
+
+/** The ClickHouse HTTP process, when the harness runs one. */
+export interface ClickHouseControl {
+  readonly current: ClickHouseProcess;
+  /** SIGSTOP: connections are accepted by the kernel and never answered (the client times out). */
+  freeze(): void;
+  thaw(): void;
+  /** SIGKILL: connections are refused until `start()`. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+}
+
+export interface Harness {
+  gatewayUrl: string;
+  writeKey: string;
+  projectId: string;
+  topic: string;
+  groupId: string;
+  brokers: string[];
+  gateway: Service;
+  sink: Service;
+  /** Set when the harness started its own broker. */
+  broker?: BrokerControl;
+  /** Set with `clickhouse: 'http'`. */
+  clickhouse?: ClickHouseControl;
+  /** Messages in the topic past the group's committed offsets; undefined while the broker does not answer. */
+  lag(): Promise<number | undefined>;
+  /**
+   * Waits until everything the gateway acknowledged up to now is in ClickHouse: the group's committed offsets
+   * reach the topic's end offsets as they are now (the sink commits only after the insert), and returns when.
+   */
+  waitFresh(timeoutMs?: number): Promise<number>;
+  /**
+   * After the load stopped: waits for the lag to reach 0, stops the sink cleanly, and counts what ClickHouse
+   * holds for the acknowledged ids.
+   */
+  count(acked: Iterable<string>, range: { from: Date; to: Date }): Promise<DeliveryCounts>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts the pipeline and resolves once the gateway listens and the sink consumes. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const partitions = options.partitions ?? 3;
+  const id = randomUUID().slice(0, 8);
+  const topic = `tidemark.chaos.${id}`;
+  const groupId = `chaos-${id}`;
+  const writeKey = `chaos-key-${id}`;
+  const projectId = `chaos-${id}`;
+  const scratch = await mkdtemp(join(tmpdir(), 'tidemark-chaos-'));
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(scratch, { recursive: true, force: true })];
+
+  try {
+    let broker: BrokerControl | undefined;
+    let brokers = options.brokers;
+    if (!brokers) {
+      const dataDir = join(scratch, 'kafka');
+      let current = await startKafka({ port: 0, dataDir, log: () => {} });
+      const { port, controllerPort } = current;
+      cleanups.unshift(() => current.stop());
+      broker = {
+        get current() {
+          return current;
+        },
+        async stop() {
+          await current.stop();
+        },
+        async start() {
+          current = await startKafka({ port, controllerPort, dataDir, log: () => {} });
+        },
+        freeze() {
+          if (current.pid !== undefined) process.kill(current.pid, 'SIGSTOP');
+        },
+        thaw() {
+          if (current.pid !== undefined) process.kill(current.pid, 'SIGCONT');
+        },
+      };
+      // A frozen broker cannot act on the SIGTERM of its stop().
+      cleanups.unshift(async () => broker?.thaw());
+      brokers = current.brokers;
+      log(`harness: own Kafka broker at ${brokers.join(',')}`);
+    }
+
+    const kafka = new Kafka({ clientId: 'tidemark-chaos', brokers, logLevel: logLevel.NOTHING });
+    let admin: Admin = kafka.admin();
+    await admin.connect();
+    // A broker that has just started may answer "does not host this topic-partition" while the new topic's
+    // leaders settle (seen once in a full run); kafkajs' own retries gave up, so wait for it here.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (metadata?.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0))
+          break;
+      } catch (error) {
+        if (attempt >= 30) throw error;
+      }
+      await sleep(1_000);
+    }
+    cleanups.unshift(() => admin.disconnect());
+    /** Runs an admin call; a broker that went away and came back needs a fresh connection. */
+    const withAdmin = async <T>(call: (a: Admin) => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await call(admin);
+      } catch {
+        await admin.disconnect().catch(() => {});
+        admin = kafka.admin();
+        await admin.connect().catch(() => {});
+        return undefined;
+      }
+    };
+
+    let clickhouse: ClickHouseControl | undefined;
+    const chdbPath = join(scratch, 'chdb');
+    const clickhouseEnv: Record<string, string> = { TIDEMARK_CHDB_PATH: chdbPath };
+    if (options.clickhouse === 'http') {
+      const port = await freePort();
+      let current = await startClickHouseProcess(chdbPath, port);
+      cleanups.unshift(() => stopProcess(current));
+      clickhouse = {
+        get current() {
+          return current;
+        },
+        freeze: () => current.process.kill('SIGSTOP'),
+        thaw: () => current.process.kill('SIGCONT'),
+        kill: () => killProcess(current),
+        async start() {
+          current = await startClickHouseProcess(chdbPath, port);
+        },
+      };
+      clickhouseEnv.CLICKHOUSE_URL = current.url;
+    }
+
+    const gatewayPort = String(await freePort());
+    const gatewayEnv = {
+      TIDEMARK_MODE: 'distributed',
+      KAFKA_BROKERS: brokers.join(','),
+      TIDEMARK_KAFKA_TOPIC: topic,
+      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+      TIDEMARK_KAFKA_PARTITIONS: String(partitions),
+      TIDEMARK_WRITE_KEYS: `${writeKey}:${projectId}`,
+      TIDEMARK_PORT: gatewayPort,
+      TIDEMARK_LOG_LEVEL: 'warn',
+      // Every visitor of the load comes from 127.0.0.1: a per-IP limit would only measure itself.
+      TIDEMARK_RATE_LIMIT_PER_IP: '0',
+      ...(process.env.TIDEMARK_KAFKA_CLIENT
+        ? { TIDEMARK_KAFKA_CLIENT: process.env.TIDEMARK_KAFKA_CLIENT }
+        : {}),
+    };
+    const sinkEnv = {
+      KAFKA_BROKERS: brokers.join(','),
+      TIDEMARK_KAFKA_TOPIC: topic,
+      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+      TIDEMARK_SINK_GROUP: groupId,
+      TIDEMARK_SINK_MAX_WAIT_MS: '500',
+      // A killed sink's partitions go to its successor once its session times out: the shortest allowed.
+      TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
+      ...clickhouseEnv,
+      ...options.sinkEnv,
+    };
+
+    const service = (start: (first: boolean) => Promise<Running>, first: Running): Service => {
+      const history = [first];
+      cleanups.unshift(() => stopProcess(history.at(-1) as Running));
+      return {
+        get current() {
+          return history.at(-1) as Running;
+        },
+        history,
+        kill: () => killProcess(history.at(-1) as Running),
+        async start() {
+          history.push(await start(false));
+        },
+      };
+    };
+    const startGateway = (build: boolean) => startGatewayProcess({ env: gatewayEnv, build });
+    const startSink = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
+    const gatewayFirst = await startGateway(true);
+    const gateway = service(startGateway, gatewayFirst);
+    const sink = service(startSink, await startSink(true));
+    log(
+      `harness: gateway ${gatewayFirst.url}, sink group ${groupId}, topic ${topic} (${partitions} partitions)`,
+    );
+
+    const offsets = async () =>
+      withAdmin(async (a) => {
+        const [ends, [committed]] = await Promise.all([
+          a.fetchTopicOffsets(topic),
+          a.fetchOffsets({ groupId, topics: [topic] }),
+        ]);
+        return ends.map((end) => ({
+          partition: end.partition,
+          high: Number(end.high),
+          done: Math.max(
+            0,
+            Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1'),
+          ),
+        }));
+      });
+    const lag = async () => {
+      const parts = await offsets();
+      return parts?.reduce((sum, p) => sum + Math.max(0, p.high - p.done), 0);
+    };
+
+    return {
+      gatewayUrl: gatewayFirst.url,
+      writeKey,
+      projectId,
+      topic,
+      groupId,
+      brokers,
+      gateway,
+      sink,
+      ...(broker ? { broker } : {}),
+      ...(clickhouse ? { clickhouse } : {}),
+      lag,
+      async waitFresh(timeoutMs = 120_000) {
+        const deadline = Date.now() + timeoutMs;
+        let target: Map<number, number> | undefined;
+        while (Date.now() < deadline) {
+          const parts = await offsets();
+          if (parts) {
+            target ??= new Map(parts.map((p) => [p.partition, p.high]));
+            if (parts.every((p) => p.done >= (target?.get(p.partition) ?? 0))) return Date.now();
+          }
+          await sleep(200);
+        }
+        throw new Error(`not fresh within ${timeoutMs} ms: lag ${await lag()}`);
+      },
+      async count(acked, range) {
+        const deadline = Date.now() + 180_000;
+        while ((await lag()) !== 0) {
+          if (Date.now() > deadline) throw new Error(`the sink's lag is still ${await lag()} after 180 s`);
+          await sleep(500);
+        }
+        // The sink process owns its chDB directory (one per process, DESIGN §7): stop it, then read the
+        // directory through a ClickHouse HTTP process, which also keeps libchdb out of this process, so one
+        // run can count many scenarios.
+        await stopProcess(sink.current);
+        let reader: ClickHouseProcess | undefined;
+        let url = clickhouse?.current.url;
+        if (!url) {
+          reader = await startClickHouseProcess(chdbPath, await freePort());
+          url = reader.url;
+        }
+        const client: ClickHouse = createClickHouse({ url });
+        try {
+          return await countDelivery(client, { projectId, acked, ...range });
+        } finally {
+          await client.close();
+          if (reader) await stopProcess(reader);
+        }
+      },
+      async stop() {
+        for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+    throw error;
+  }
+}

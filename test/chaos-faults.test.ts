@@ -1,0 +1,66 @@
+import { expect, inject, it } from 'vitest';
+import type { DeliveryResult } from '../chaos/report.js';
+import {
+  brokerFreeze,
+  brokerRestart,
+  clickhouseOutage,
+  gatewayKills,
+  sinkKills,
+  soak,
+} from '../chaos/scenarios/process-faults.js';
+
+// Issue 8's process faults, the short versions: the whole pipeline as real processes under an SDK-like load,
+// one fault each, counted against ClickHouse at the end. The scenarios on the broker start a broker of their own
+// (the shared one must keep running for the other files); the rest use the shared one.
+const brokers = inject('kafkaBrokers');
+const log = (line: string) => console.log(`  ${line}`);
+
+/** Every acknowledged event stored once, counted by the overview query, and the scenario's own checks held. */
+function expectDelivered(result: DeliveryResult, faults: number) {
+  console.log(
+    `${result.scenario}: ${JSON.stringify({ ...result, notes: undefined })}\n  ${result.notes.join('\n  ')}`,
+  );
+  expect(result.sent).toBeGreaterThan(0);
+  expect({
+    faults: result.faults,
+    lost: result.lost,
+    doubled: result.doubled,
+    stored: result.stored,
+    counted: result.counted,
+    failed: result.failed ?? [],
+  }).toEqual({ faults, lost: 0, doubled: 0, stored: result.sent, counted: result.sent, failed: [] });
+}
+
+it('loses and doubles nothing while the gateway is killed with SIGKILL and restarted three times', async () => {
+  const result = await gatewayKills({ brokers, short: true, log });
+  expectDelivered(result, 3);
+  // Requests cut by the kills were resent: the kills hit requests in flight.
+  expect(result.notes.join('\n')).toMatch(/"network":\d+/);
+}, 300_000);
+
+it('loses and doubles nothing while the sink is killed with SIGKILL and restarted three times', async () => {
+  expectDelivered(await sinkKills({ brokers, short: true, log }), 3);
+}, 300_000);
+
+it('answers 503 while the broker is stopped, and loses and doubles nothing across its restart', async () => {
+  const result = await brokerRestart({ short: true, log });
+  expectDelivered(result, 1);
+  // The 503s themselves: `failed` would list their absence, but show them too.
+  expect(result.notes.find((note) => note.startsWith('answers while the broker was down'))).toMatch(
+    /"503":[1-9]/,
+  );
+}, 300_000);
+
+it('loses and doubles nothing while the broker is frozen with SIGSTOP for 10 s', async () => {
+  expectDelivered(await brokerFreeze({ short: true, log }), 1);
+}, 300_000);
+
+it('loses and doubles nothing while ClickHouse hangs and then refuses connections for 10 s', async () => {
+  const result = await clickhouseOutage({ brokers, short: true, log });
+  expectDelivered(result, 1);
+  expect(result.notes.find((note) => note.startsWith('failed insert attempts'))).toMatch(/: [1-9]/);
+}, 300_000);
+
+it('keeps memory, open files and lag flat and data fresh for a minute of steady load', async () => {
+  expectDelivered(await soak({ brokers, short: true, log }), 0);
+}, 300_000);
