@@ -558,6 +558,44 @@ describe('load shedding', () => {
   });
 });
 
+describe('delivery deadline', () => {
+  it('answers 503 when the transport has not acknowledged in time, and keeps counting the events it still holds', async () => {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const transport = recording({ hold });
+    const app = build(configFor({ TIDEMARK_DELIVER_TIMEOUT_MS: '200', TIDEMARK_MAX_PENDING_EVENTS: '3' }), {
+      transport,
+    });
+    const started = Date.now();
+    const late = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    expect(late.statusCode).toBe(503);
+    expect(late.json()).toMatchObject({ code: 'transport_unavailable' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The transport still holds those two events: the backlog limit of 3 refuses two more.
+    const shed = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    expect(shed.json()).toMatchObject({ code: 'overloaded' });
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const after = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent()]),
+    });
+    expect(after.statusCode).toBe(200);
+    await app.close();
+  });
+});
+
 describe('GET /metrics and /readyz', () => {
   it('counts requests by route and status, events by outcome, and delivery latency', async () => {
     const transport = recording();

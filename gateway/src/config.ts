@@ -54,6 +54,11 @@ export interface Shedding {
   maxHeapUsedBytes: number;
   /** Events handed to the transport and not yet acknowledged (the producer backlog) above which to refuse. */
   maxPendingEvents: number;
+  /**
+   * How long a request waits for the transport's ack before it is answered 503 `transport_unavailable`
+   * (the delivery goes on; the client's resend is deduplicated by event id). 0 = wait as long as the client.
+   */
+  deliverTimeoutMs: number;
 }
 
 /** The read API (`/v1/sql`, `/v1/queries`): who may use it, where it reads, and the limits of every query. */
@@ -225,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEventLoopDelayMs: int('TIDEMARK_MAX_EVENT_LOOP_DELAY_MS', 1000, 10, 60_000),
       maxHeapUsedBytes: int('TIDEMARK_MAX_HEAP_USED_MB', 0, 0, 1_000_000) * 1024 * 1024,
       maxPendingEvents: int('TIDEMARK_MAX_PENDING_EVENTS', 100_000, 1, 100_000_000),
+      deliverTimeoutMs: int('TIDEMARK_DELIVER_TIMEOUT_MS', 10_000, 0, 600_000),
     },
     trustProxy,
     skewThresholdMs: int('TIDEMARK_SKEW_THRESHOLD_MS', 60_000, 0, 86_400_000),

@@ -59,7 +59,7 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
   const { transport, metrics } = deps;
   const projects = indexProjects(config.projects);
   const { maxEventBytes } = config.limits;
-  const { maxPendingEvents } = config.shedding;
+  const { maxPendingEvents, deliverTimeoutMs } = config.shedding;
   let pending = 0;
 
   return async (request, input) => {
@@ -109,20 +109,25 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     // Valid events and dead letters are made durable together: if either fails the client gets a 503 and
     // resends the whole body, which repeats nothing but rows that event-id deduplication removes.
     const started = performance.now();
+    const delivery = Promise.all([
+      rows.length > 0 ? transport.deliver(toMessages(rows)) : undefined,
+      transport.deadLetter(letters),
+    ]);
+    // The backlog counts these events until the transport is done with them, also when the client was
+    // answered first (below): the producer still holds them.
     pending += rows.length;
     metrics.pendingEvents.set(pending);
+    const settled = () => {
+      pending -= rows.length;
+      metrics.pendingEvents.set(pending);
+    };
+    delivery.then(settled, settled);
     try {
-      await Promise.all([
-        rows.length > 0 ? transport.deliver(toMessages(rows)) : undefined,
-        transport.deadLetter(letters),
-      ]);
+      await withDeadline(delivery, deliverTimeoutMs);
     } catch (error) {
       throw error instanceof GatewayError
         ? error
         : new GatewayError('transport_unavailable', { cause: error });
-    } finally {
-      pending -= rows.length;
-      metrics.pendingEvents.set(pending);
     }
     metrics.deliverSeconds.observe((performance.now() - started) / 1000);
     // After the transport's ack, so the feed never shows an event the client will have to resend; publishing
@@ -156,4 +161,24 @@ function countryOf(request: FastifyRequest, header: string): string {
   const code = typeof value === 'string' ? value.trim().toUpperCase() : '';
   // Proxies answer XX for "unknown" (Cloudflare also T1 for Tor): neither is a country.
   return /^[A-Z]{2}$/.test(code) && code !== 'XX' ? code : '';
+}
+
+/**
+ * `work`, or a rejection once `ms` have passed without it settling (0: no limit). A broker that is frozen
+ * rather than down accepts connections and never answers, and the client's own retries would hold a request
+ * for ~45 s; past the deadline the client gets the same 503 as for a broker that is down, and resends. The
+ * delivery itself is not cancelled: if it lands after all, the resend's rows carry the same event ids, which
+ * ClickHouse deduplicates (DESIGN §6.4).
+ */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the transport did not acknowledge within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
