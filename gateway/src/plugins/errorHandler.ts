@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { GatewayError } from '../errors.js';
+import { type ErrorCode, GatewayError } from '../errors.js';
 
 /**
  * Every failure leaves as one of our errors (errors.ts): stable code, status, and for retriable ones a
@@ -50,4 +52,39 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError('invalid_body', { cause: error });
   }
   return new GatewayError('internal', { cause: error });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what a client gets when Node's HTTP parser gives up before any route runs (a
+ * request that is not HTTP, headers over 16 KiB, a slow client cut off by the timeouts). The answer has the same
+ * `{ code, message }` body as every other refusal, so a client reads one error format.
+ *
+ * Only the code is logged: Node attaches the bytes it could not parse to the error (`rawPacket`), and those hold
+ * whatever headers the client sent, write keys and admin tokens included; Fastify's default handler logs the
+ * whole error at trace level.
+ */
+export function clientErrorHandler(
+  this: FastifyInstance,
+  error: Error & { code?: string },
+  socket: Socket,
+): void {
+  // A reset connection has nobody left to answer (https://nodejs.org/api/http.html#event-clienterror).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'request_timeout'
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'headers_too_large'
+        : 'invalid_request';
+  const answer = new GatewayError(code);
+  this.log.debug({ code, parser: error.code }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(answer.toJSON());
+    socket.write(
+      `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  // Node's own handler ends the socket the same way: after a parse error nothing more on it can be read.
+  socket.destroy();
 }
