@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';
 import { loadConfig } from './config.js';
+import { toReadError } from './read/reader.js';
 import type { GatewayDeadLetter, Transport, TransportMessage } from './transport/types.js';
 
 // What chaos/scenarios/hostile.ts found the gateway doing wrong with hostile input, one test each, over real HTTP
@@ -165,4 +166,24 @@ describe('requests the HTTP parser refuses', () => {
     expect(elapsed).toBeGreaterThanOrEqual(9_500);
     expect(elapsed).toBeLessThan(13_000);
   }, 30_000);
+});
+
+describe('read errors', () => {
+  it('answers 400, not 503 store_unavailable, for a query whose ClickHouse error text the client could not parse', () => {
+    // @clickhouse/client's answer to `SELECT {n:UInt8}` with n = "\u0000" from a server: the exception text quotes
+    // the NUL, its parser gives up, and the plain Error used to read as "the store is down" (retriable).
+    const error = toReadError(new Error('Code: 457. DB::Exception: Value \n\n'), {
+      maxExecutionSeconds: 10,
+      maxResultRows: 10,
+      maxRowsToRead: 0,
+    });
+    expect({ status: error.status, code: error.code }).toEqual({ status: 400, code: 'query_failed' });
+    expect(
+      toReadError(new Error('socket hang up'), {
+        maxExecutionSeconds: 10,
+        maxResultRows: 10,
+        maxRowsToRead: 0,
+      }).code,
+    ).toBe('store_unavailable');
+  });
 });
