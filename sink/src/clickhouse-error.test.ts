@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clickHouseCode } from './clickhouse-error.js';
+import { clickHouseCode, toInsertError } from './clickhouse-error.js';
 
 describe('clickHouseCode', () => {
   it('reads the code of a parsed ClickHouse error, from either backend', () => {
@@ -16,5 +16,23 @@ describe('clickHouseCode', () => {
     expect(clickHouseCode(new Error('connect ECONNREFUSED 127.0.0.1:8123'))).toBeUndefined();
     expect(clickHouseCode(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeUndefined();
     expect(clickHouseCode('Code: 1. DB::Exception: x')).toBeUndefined();
+  });
+});
+
+describe('toInsertError', () => {
+  it('does not retry rows ClickHouse cannot parse, a lone surrogate escape among them', () => {
+    const badEscape = Object.assign(new Error('Cannot parse escape sequence'), {
+      code: '25',
+      type: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
+    });
+    expect(toInsertError('tidemark.events', badEscape)).toMatchObject({
+      code: 'INSERT_REJECTED',
+      retriable: false,
+    });
+    const network = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(toInsertError('tidemark.events', network)).toMatchObject({
+      code: 'INSERT_FAILED',
+      retriable: true,
+    });
   });
 });

@@ -7,6 +7,7 @@ import { SinkError } from './errors.js';
  */
 const rejectedRowCodes = new Set([
   6, // CANNOT_PARSE_TEXT
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE: a `\ud800` escape without its pair; retried, it stalled the partition
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   38, // CANNOT_PARSE_DATE
