@@ -126,6 +126,8 @@ const engine: SqlCase[] = [
  * where spaces were (never inside strings: only spaces outside quotes are replaced).
  */
 function respell(sql: string, random: Random): string {
+  // A statement that has comments already is left as written: a `/**/` put inside one would change where it ends.
+  if (/\/\*|--|#/.test(sql)) return sql;
   let out = '';
   let quote: string | undefined;
   for (const ch of sql) {

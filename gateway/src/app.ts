@@ -12,7 +12,7 @@ import { createBroadcaster, type LiveBroadcaster } from './live/broadcaster.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
-import { clientErrorHandler, registerErrorHandler } from './plugins/errorHandler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './plugins/errorHandler.js';
 import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
@@ -70,6 +70,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     // it is 10 to 11 s.
     http: { connectionsCheckingInterval: 1_000 },
     clientErrorHandler,
+    frameworkErrors,
     // Fastify parses JSON with secure-json-parse: `__proto__` and `constructor.prototype` keys are refused.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'invalid_request'
   | 'request_timeout'
   | 'headers_too_large'
+  | 'uri_too_long'
   | 'no_valid_events'
   | 'invalid_write_key'
   | 'origin_not_allowed'
@@ -51,6 +52,11 @@ const ERRORS: Record<ErrorCode, ErrorSpec> = {
     status: 431,
     retriable: false,
     message: 'The request headers are larger than 16 KiB.',
+  },
+  uri_too_long: {
+    status: 414,
+    retriable: false,
+    message: 'A segment of the URL path is longer than 100 characters.',
   },
   no_valid_events: { status: 400, retriable: false, message: 'No event in the batch is valid.' },
   invalid_write_key: { status: 401, retriable: false, message: 'Missing or unknown write key.' },

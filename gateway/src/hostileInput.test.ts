@@ -183,6 +183,19 @@ describe('requests the HTTP parser refuses', () => {
     }
   });
 
+  it('answers URLs the router refuses in the gateway error format, without echoing them', async () => {
+    for (const [path, status, code] of [
+      [`/dashboard/${'x'.repeat(300)}`, 414, 'uri_too_long'],
+      ['/dashboard/%zz', 400, 'invalid_request'],
+      ['/v1/queries/%E0%A4%A', 400, 'invalid_request'],
+    ] as const) {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect({ status: response.status, code: body.code }, path).toEqual({ status, code });
+      expect(JSON.stringify(body)).not.toContain('xxxx');
+    }
+  });
+
   it('cuts off a client that dribbles its headers after the 10 s header timeout, not up to 30 s later', async () => {
     const started = Date.now();
     const response = await raw('POST /v1/batch HTTP/1.1\r\nX-Slow: ', { dribble: 'a' });

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, GatewayError } from '../errors.js';
 
 /**
@@ -100,4 +100,20 @@ export function clientErrorHandler(
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/**
+ * Fastify's `frameworkErrors`: the answers its router gives before any hook or error handler runs, to a URL whose
+ * percent-encoding does not decode (`/dashboard/%zz`) or whose path parameter is over `maxParamLength` (100). By
+ * default they come in Fastify's own format, the second with the whole path echoed back (found by
+ * chaos/scenarios/hostile.ts: `GET /v1/queries/` + 300 characters answered 414 FST_ERR_MAX_PARAM_LENGTH).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const answer =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new GatewayError('uri_too_long')
+      : new GatewayError('invalid_request', {
+          message: 'The URL is not valid (a percent-encoding does not decode).',
+        });
+  reply.status(answer.status).send(answer.toJSON());
 }
