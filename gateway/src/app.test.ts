@@ -100,6 +100,23 @@ describe('POST /v1/batch', () => {
     ]);
   });
 
+  it('stores an event whose text holds half an emoji, with U+FFFD for the lone surrogate', async () => {
+    // What a browser sends for a title cut inside an emoji: JSON.stringify escapes the lone half as \ud83d.
+    const event = { ...pageEvent(), properties: { cut: 'ok \ud83d' } };
+    const body = JSON.stringify(batchOf([event])).replace('"Cart"', '"Cart \\ud83d"');
+    expect(body).toContain('Cart \\ud83d');
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'text/plain' },
+      payload: body,
+    });
+    expect(response.json()).toEqual({ accepted: 1, rejected: [] });
+    const [row] = await rowsOf([event.messageId]);
+    expect(row?.title).toBe('Cart \ufffd');
+    expect(JSON.parse(String(row?.properties))).toEqual({ cut: 'ok \ud83d' });
+  });
+
   it('produces exactly the columns of tidemark.events, except the lineage the sink owns', async () => {
     // ClickHouse skips unknown JSONEachRow fields and defaults missing ones, so compare the rows as sent.
     const transport = recording();

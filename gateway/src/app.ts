@@ -12,7 +12,7 @@ import { createBroadcaster, type LiveBroadcaster } from './live/broadcaster.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
-import { registerErrorHandler } from './plugins/errorHandler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './plugins/errorHandler.js';
 import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
@@ -65,6 +65,12 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
+    // Node checks those timeouts only every `connectionsCheckingInterval` (30 s by default), so a header timeout
+    // of 10 s cut a slow client off after 10 to 40 s (found by chaos/scenarios/hostile.ts); checked each second,
+    // it is 10 to 11 s.
+    http: { connectionsCheckingInterval: 1_000 },
+    clientErrorHandler,
+    frameworkErrors,
     // Fastify parses JSON with secure-json-parse: `__proto__` and `constructor.prototype` keys are refused.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

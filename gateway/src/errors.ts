@@ -6,6 +6,10 @@
  */
 export type ErrorCode =
   | 'invalid_body'
+  | 'invalid_request'
+  | 'request_timeout'
+  | 'headers_too_large'
+  | 'uri_too_long'
   | 'no_valid_events'
   | 'invalid_write_key'
   | 'origin_not_allowed'
@@ -37,6 +41,23 @@ interface ErrorSpec {
 
 const ERRORS: Record<ErrorCode, ErrorSpec> = {
   invalid_body: { status: 400, retriable: false, message: 'The request body is not a usable batch.' },
+  // Answered by the HTTP layer before a route sees the request (plugins/errorHandler.ts clientErrorHandler).
+  invalid_request: { status: 400, retriable: false, message: 'The request is not valid HTTP/1.1.' },
+  request_timeout: {
+    status: 408,
+    retriable: false,
+    message: 'The request was not received in time (headers within 10 s, the whole request within 30 s).',
+  },
+  headers_too_large: {
+    status: 431,
+    retriable: false,
+    message: 'The request headers are larger than 16 KiB.',
+  },
+  uri_too_long: {
+    status: 414,
+    retriable: false,
+    message: 'A segment of the URL path is longer than 100 characters.',
+  },
   no_valid_events: { status: 400, retriable: false, message: 'No event in the batch is valid.' },
   invalid_write_key: { status: 401, retriable: false, message: 'Missing or unknown write key.' },
   origin_not_allowed: { status: 403, retriable: false, message: 'Origin not allowed for this write key.' },

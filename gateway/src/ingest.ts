@@ -8,8 +8,9 @@ import { type LiveBroadcaster, toLiveEvent } from './live/broadcaster.js';
 import { toMessages } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { indexProjects, originAllowed, type Project } from './projects.js';
+import type { SegmentEvent } from './segment.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
-import { messageIdOf, type RejectReason, validateEvent } from './validate.js';
+import { jsonOf, messageIdOf, type RejectReason, validateEvent } from './validate.js';
 
 /** One event the gateway refused, as listed in the response (and, later, on the dead-letter topic). */
 export interface Rejected {
@@ -89,19 +90,27 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     const at = new Date(receipt.receivedAtMs).toISOString();
     input.events.forEach((raw, index) => {
       const verdict = validateEvent(raw, maxEventBytes, input.bodyBytes);
+      let reason: RejectReason;
       if (verdict.ok) {
-        rows.push(normalize(verdict.event, receipt));
-        return;
+        const row = normalizeOrDeep(verdict.event, receipt);
+        if (row !== undefined) {
+          rows.push(row);
+          return;
+        }
+        reason = 'too_deep';
+      } else {
+        reason = verdict.reason;
       }
       const messageId = messageIdOf(raw);
-      rejected.push({ index, messageId, reason: verdict.reason });
+      rejected.push({ index, messageId, reason });
       letters.push({
         stage: 'gateway',
-        reason: verdict.reason,
+        reason,
         projectId: project.id,
         index,
         messageId,
-        raw: JSON.stringify(raw) ?? 'null',
+        // A JSON string in place of a value too deep to serialize: the letter still says which event it was.
+        raw: jsonOf(raw) ?? JSON.stringify('(nested too deep to serialize)'),
         at,
       });
     });
@@ -180,5 +189,19 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The event's row, or undefined when its properties, traits or context are nested too deep for JSON.stringify
+ * (validate.ts `jsonOf`); validation measures an event only when its body is over the per-event limit, so a small
+ * deep one gets this far.
+ */
+function normalizeOrDeep(event: SegmentEvent, receipt: Receipt): EventRow | undefined {
+  try {
+    return normalize(event, receipt);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
   }
 }

@@ -10,7 +10,27 @@ export function toMessages(rows: EventRow[]): TransportMessage[] {
   const values = new Map<string, string>();
   for (const row of rows) {
     const key = visitorKey(row);
-    values.set(key, `${values.get(key) ?? ''}${JSON.stringify(row)}\n`);
+    values.set(key, `${values.get(key) ?? ''}${rowLine(row)}\n`);
   }
   return [...values].map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * One row as JSON text ClickHouse can read. JSON.stringify writes a lone UTF-16 surrogate (what a browser's
+ * JSON.stringify sends for text cut in the middle of an emoji) as a `\ud800`-style escape, and ClickHouse refuses
+ * the whole insert on it (code 25, CANNOT_PARSE_ESCAPE_SEQUENCE; found by chaos/scenarios/hostile.ts, where such an
+ * event stalled the sink). Those strings are made well-formed (U+FFFD for the lone half) instead. Only a line
+ * that contains `\ud` at all takes the slower path.
+ */
+export function rowLine(row: EventRow): string {
+  const line = JSON.stringify(row);
+  return line.includes('\\ud') ? JSON.stringify(row, wellFormed) : line;
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+// String.prototype.toWellFormed does the same from Node 20 on, but is not in the ES2022 library this builds with.
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(loneSurrogate, '\ufffd') : value;
 }

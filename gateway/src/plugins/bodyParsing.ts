@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
@@ -15,9 +16,24 @@ import { GatewayError } from '../errors.js';
  * Registered on the root instance, not in an encapsulated plugin, because parsers must cover every route.
  */
 export function registerBodyParsing(app: FastifyInstance): void {
-  const json = app.getDefaultJsonParser('remove', 'remove');
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
+  // 'error', as the app's options say: a `__proto__` or `constructor.prototype` key refuses the body (400) under
+  // either content type. This parser used to be built with 'remove', so the text/plain bodies browsers send had
+  // such keys dropped in silence while application/json refused them (found by chaos/scenarios/hostile.ts).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(
+    ['application/json', 'text/plain'],
+    { parseAs: 'buffer' },
+    (request, body, done) => {
+      // JSON between systems is UTF-8 (RFC 8259 §8.1). Decoding invalid bytes would turn them into U+FFFD and
+      // store text the sender never wrote, so such a body is refused whole, like any other body that is not JSON.
+      if (!isUtf8(body as Buffer)) {
+        done(new GatewayError('invalid_body', { message: 'The body is not valid UTF-8.' }), undefined);
+        return;
+      }
+      json(request, (body as Buffer).toString('utf8'), done);
+    },
+  );
 
   app.addHook('preParsing', async (request, _reply, payload) => {
     const encoding = encodingOf(request);

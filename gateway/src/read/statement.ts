@@ -116,18 +116,22 @@ const outsideExact = new Set([
   'oss',
   'cosn',
   'merge',
-  'mergetreeindex',
-  'mergetreeprojection',
   'dictionary',
   'loop',
   'fuzzjson',
   'fuzzquery',
-  'prometheusquery',
-  'prometheusqueryrange',
+  'ytsaurus',
+  // Lists directories and reads whole files (`SELECT content FROM filesystem('/proc/self/environ')`) under
+  // readonly = 2; it passed this check until chaos/scenarios/hostile.ts asked chDB for its table functions.
+  'filesystem',
+  // Runs a command (experimental; refused here whatever the settings say).
+  'eval',
+  'hive',
   'timeseriesdata',
   'timeseriesmetrics',
+  'timeseriessamples',
+  'timeseriesselector',
   'timeseriestags',
-  'ytsaurus',
 ]);
 const outsidePrefixes = [
   's3',
@@ -142,7 +146,11 @@ const outsidePrefixes = [
   'sqlite',
   'mongo',
   'redis',
-  'arrowflight',
+  // arrowFlight reads a remote server; chDB's arrowstream reads Arrow streams registered in the process.
+  'arrow',
+  // Index and projection internals of any table named by a string argument, system's included.
+  'mergetree',
+  'prometheus',
 ];
 
 function reachesOutside(name: string): boolean {

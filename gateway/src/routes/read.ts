@@ -83,7 +83,7 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
         summary: 'Run one read-only SQL statement',
         description:
           'Runs with readonly = 2, max_execution_time and max_result_rows (result_overflow_mode = throw). ' +
-          'Statements that write, read outside the tidemark database (file(), url(), remote(), s3(), system.*), ' +
+          'Statements that write, read outside the tidemark database (file(), filesystem(), url(), remote(), s3(), system.*), ' +
           'carry a FORMAT clause, or set limit settings are refused with 400 invalid_query.',
         tags: ['read'],
         security,
