@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../../test/support/browser.js';
+import { chromiumPath, launchBrowser, type TestBrowser } from '../../test/support/browser.js';
 
 /** The track event whose `properties.seq` numbers every call the scenario makes. */
 export const probeEvent = 'Chaos Probe';
@@ -14,6 +15,8 @@ export interface StoredEvent {
   event?: string;
   /** `properties.seq` of a probe event. */
   seq?: number;
+  /** `properties.phase` of a probe event: what the visitor was doing when it was tracked. */
+  phase?: string;
   /** The event's own `timestamp` (ms): when the page tracked it. */
   at: number;
   /** Its IndexedDB transaction committed (the write outlived whatever the page did next). */
@@ -51,6 +54,15 @@ function record(ledger: Ledger, report: Report) {
   }
 }
 
+/**
+ * Chromium's user agent as a visitor's desktop browser sends it: headless, it says HeadlessChrome, which the
+ * gateway flags as a bot and the shipped queries leave out.
+ */
+function visitorUserAgent(): string {
+  const version = /\d+(\.\d+)+/.exec(execFileSync(chromiumPath, ['--version'], { encoding: 'utf8' }))?.[0];
+  return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version} Safari/537.36`;
+}
+
 /** The cookie that tells the page's probe the gateway is out of reach; the SDK never reads it. */
 const downCookie = 'tidemark-chaos-gateway';
 
@@ -84,7 +96,7 @@ function probe(downCookie: string) {
         type: string;
         event?: string;
         timestamp: string;
-        properties?: { seq?: number };
+        properties?: { seq?: number; phase?: string };
       };
       report({
         kind: 'stored',
@@ -94,6 +106,7 @@ function probe(downCookie: string) {
             type: event.type,
             event: event.event,
             seq: event.properties?.seq,
+            phase: event.properties?.phase,
             at: Date.parse(event.timestamp),
             beaconed: stored.beaconed !== undefined,
           },
@@ -136,9 +149,10 @@ export async function createVisitor(
   let down = false;
   let browser: TestBrowser | undefined;
   const tabs: Page[] = [];
+  const userAgent = visitorUserAgent();
 
   async function launch() {
-    browser = await launchBrowser(profile);
+    browser = await launchBrowser(profile, { userAgent });
     const { context } = browser;
     await context.exposeBinding('__tidemarkChaos', (_source, report: Report) => record(ledger, report));
     // As source text with a stand-in for `__name`: tsx (pnpm chaos) compiles with esbuild's keepNames, which wraps

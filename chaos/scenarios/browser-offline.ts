@@ -36,7 +36,7 @@ interface Plan {
 // The SDK keeps at most 1000 events (2 MB of JSON, 7 days) per origin while it cannot send; a visitor's offline
 // window here holds about 6 bursts plus a few page views and clicks, well inside that promise.
 const plans: Record<'short' | 'full', Plan> = {
-  short: { visitors: 2, cycles: 3, burst: 20, refuseEvery: 2, refuseMs: 3_000 },
+  short: { visitors: 2, cycles: 3, burst: 15, refuseEvery: 2, refuseMs: 3_000 },
   full: { visitors: 3, cycles: 8, burst: 40, refuseEvery: 3, refuseMs: 5_000 },
 };
 
@@ -118,7 +118,7 @@ export const browserOffline: Scenario<BrowserOfflineResult> = async (options: Sc
         for (const visitor of visitors) await visitor.context().unroute(batchUrl);
       }
       const faultEnd = Date.now();
-      await allStored(pipeline, expected);
+      await allStored(pipeline, ledger, expected);
       const recoveryMs = Date.now() - faultEnd;
       const held = [...ledger.events.values()].filter((e) => e.at >= windowStart && e.at <= windowEnd).length;
       windows.push({ cycle, gatewayRequests, queued, held, receivedEarly: 0, refused, recoveryMs });
@@ -134,7 +134,7 @@ export const browserOffline: Scenario<BrowserOfflineResult> = async (options: Sc
     for (const visitor of visitors)
       for (const tab of visitor.tabs)
         await tab.evaluate(() => (window as { tidemark?: { flush(): Promise<void> } }).tidemark?.flush());
-    await allStored(pipeline, [...ledger.events.keys()]);
+    await allStored(pipeline, ledger, [...ledger.events.keys()]);
     await eventually(async () => ((await pipeline.lag()) === 0 ? true : undefined), {
       what: 'the sink to catch up',
     });
@@ -227,16 +227,21 @@ async function storedIds(pipeline: ProcessPipeline): Promise<Set<string>> {
   return new Set(rows.map((row) => row.id));
 }
 
-async function allStored(pipeline: ProcessPipeline, ids: string[]) {
-  let missing = ids.length;
+async function allStored(pipeline: ProcessPipeline, ledger: Ledger, ids: string[]) {
+  let missing: string[] = ids;
   await eventually(
     async () => {
       const stored = await storedIds(pipeline);
-      missing = ids.filter((id) => !stored.has(id)).length;
-      return missing === 0 ? true : undefined;
+      missing = ids.filter((id) => !stored.has(id));
+      return missing.length === 0 ? true : undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 200, what: `${missing} of ${ids.length} events to be stored` },
-  );
+    { timeoutMs: 120_000, intervalMs: 200, what: 'every event to be stored' },
+  ).catch((error: Error) => {
+    const first = missing.slice(0, 10).map((id) => JSON.stringify(ledger.events.get(id)));
+    throw new Error(
+      `${error.message}: ${missing.length} of ${ids.length} missing, e.g.\n${first.join('\n')}`,
+    );
+  });
 }
 
 /** Compares what the pages created with what ClickHouse holds, and what the shipped queries count. */
