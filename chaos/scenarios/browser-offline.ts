@@ -53,7 +53,10 @@ export interface OfflineWindow {
   receivedEarly: number;
   /** Whether the gateway answered 503 for a while after the network came back. */
   refused: boolean;
-  /** From the end of the fault (network back, or the 503s over) to every event tracked so far stored, in ms. */
+  /**
+   * From the end of the fault (network back, or the 503s over) to every event tracked so far stored, in ms;
+   * Infinity when some never were (within a minute).
+   */
   recoveryMs: number;
 }
 
@@ -118,8 +121,9 @@ export const browserOffline: Scenario<BrowserOfflineResult> = async (options: Sc
         for (const visitor of visitors) await visitor.context().unroute(batchUrl);
       }
       const faultEnd = Date.now();
-      await allStored(pipeline, ledger, expected);
-      const recoveryMs = Date.now() - faultEnd;
+      const unrecovered = await allStored(pipeline, ledger, expected, log);
+      // A window whose events never all arrived has no recovery time: its loss is in the counts.
+      const recoveryMs = unrecovered ? Number.POSITIVE_INFINITY : Date.now() - faultEnd;
       const held = [...ledger.events.values()].filter((e) => e.at >= windowStart && e.at <= windowEnd).length;
       windows.push({ cycle, gatewayRequests, queued, held, receivedEarly: 0, refused, recoveryMs });
       log(
@@ -134,7 +138,7 @@ export const browserOffline: Scenario<BrowserOfflineResult> = async (options: Sc
     for (const visitor of visitors)
       for (const tab of visitor.tabs)
         await tab.evaluate(() => (window as { tidemark?: { flush(): Promise<void> } }).tidemark?.flush());
-    await allStored(pipeline, ledger, [...ledger.events.keys()]);
+    await allStored(pipeline, ledger, [...ledger.events.keys()], log);
     await eventually(async () => ((await pipeline.lag()) === 0 ? true : undefined), {
       what: 'the sink to catch up',
     });
@@ -227,7 +231,16 @@ async function storedIds(pipeline: ProcessPipeline): Promise<Set<string>> {
   return new Set(rows.map((row) => row.id));
 }
 
-async function allStored(pipeline: ProcessPipeline, ledger: Ledger, ids: string[]) {
+/**
+ * Waits until every one of `ids` is stored, for at most a minute; says how many are still missing then (and logs
+ * a few), so that a loss shows up in the counts rather than as a time-out.
+ */
+async function allStored(
+  pipeline: ProcessPipeline,
+  ledger: Ledger,
+  ids: string[],
+  log: (line: string) => void,
+) {
   let missing: string[] = ids;
   await eventually(
     async () => {
@@ -235,13 +248,12 @@ async function allStored(pipeline: ProcessPipeline, ledger: Ledger, ids: string[
       missing = ids.filter((id) => !stored.has(id));
       return missing.length === 0 ? true : undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 200, what: 'every event to be stored' },
-  ).catch((error: Error) => {
-    const first = missing.slice(0, 10).map((id) => JSON.stringify(ledger.events.get(id)));
-    throw new Error(
-      `${error.message}: ${missing.length} of ${ids.length} missing, e.g.\n${first.join('\n')}`,
-    );
+    { timeoutMs: 60_000, intervalMs: 200, what: 'every event to be stored' },
+  ).catch(() => {
+    const first = missing.slice(0, 5).map((id) => JSON.stringify(ledger.events.get(id)));
+    log(`${missing.length} of ${ids.length} events still not stored after 60 s, e.g.\n${first.join('\n')}`);
   });
+  return missing.length;
 }
 
 /** Compares what the pages created with what ClickHouse holds, and what the shipped queries count. */
