@@ -202,7 +202,7 @@ export function createClient<Events extends EventMap = EventMap>(
    * pages stored wait for the next send of any tab: a beacon cannot wait for the lock.
    */
   function beacon() {
-    build(Infinity);
+    build(Infinity, true);
     if (offline() || held || silent()) return;
     const sent: Entry[] = [];
     let refused = false;
@@ -236,8 +236,11 @@ export function createClient<Events extends EventMap = EventMap>(
     return send(true);
   }
 
-  /** Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. */
-  function build(budget: number) {
+  /**
+   * Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. `hiding`: the page is
+   * being hidden, and the events must reach the store in this task (see `Queue.save`).
+   */
+  function build(budget: number, hiding = false) {
     const start = Date.now();
     const ready: Entry[] = [];
     // Taken by index and cut once: `shift()` per event moved the whole backlog each time.
@@ -265,7 +268,7 @@ export function createClient<Events extends EventMap = EventMap>(
     if (noted.length) setTimeout(build, 0, SLICE_MS);
     if (!ready.length) return;
     log('stored', ready.length);
-    void queue.save(ready);
+    void queue.save(ready, hiding);
     if (queue.mineCount() >= flushAt) void send(false);
     else schedule(flushInterval);
   }

@@ -53,6 +53,31 @@ describe('storing', () => {
     expect(await store.entries()).toEqual([[event[0], { writeKey: 'key', json: event[1] }]]);
   });
 
+  it('writes what is saved as the page hides at once, though a take still waits on the store', async () => {
+    // A read under way: IndexedDB answers in a later task, which a closing page may never run.
+    const backing = createMemoryStore();
+    let release: (() => void) | undefined;
+    const slow: EventStore = {
+      setMany: (entries) => backing.setMany(entries),
+      delMany: (ids) => backing.delMany(ids),
+      // The first read waits for `release()`, later ones answer at once.
+      entries: () =>
+        release ? backing.entries() : new Promise((resolve) => (release = () => resolve(backing.entries()))),
+    };
+    const queue = createQueue([slow], 'wk', roomy, quiet);
+    const taking = queue.take();
+    await vi.waitFor(() => expect(release).toBeDefined());
+    const closing = fresh('tracked as the tab closed');
+    void queue.save([closing], true);
+    // Written before the read returned (chaos/scenarios/browser-offline.ts lost such events without this).
+    expect(await keys(backing)).toEqual([closing[0]]);
+    release?.();
+    // The take issued before the save leaves it out, as if it had waited for the read.
+    expect(await taking).toEqual([[], 0]);
+    const [next] = await queue.take();
+    expect(next).toEqual([closing]);
+  });
+
   it('moves on to the next store when one rejects a write, and stays there for the rest of the page', async () => {
     const errors: unknown[] = [];
     const idb = refusing();

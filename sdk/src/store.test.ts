@@ -57,6 +57,15 @@ describe('createIdbStore', () => {
     expect(await rawRecords('tidemark', 'queue')).toEqual({ '0190-a': { writeKey: 'wk', json: '{"a":1}' } });
   });
 
+  it('asks IndexedDB to commit each write at once, not after its results came back to the page', async () => {
+    // A page closed before an uncommitted transaction auto-commits loses it (chaos/scenarios/browser-offline.ts).
+    const commit = vi.spyOn(IDBTransaction.prototype, 'commit');
+    const store = createIdbStore('commit', 'queue');
+    await store.setMany([[uuidv7(), { writeKey: 'wk', json: '{}' }]]);
+    await store.delMany(['x']);
+    expect(commit).toHaveBeenCalledTimes(2);
+  });
+
   it('writes, overwrites, lists and deletes records', async () => {
     expect(await roundTrip(createIdbStore('roundtrip', 'queue'))).toEqual([
       ['2', { writeKey: 'wk', json: 'two', beaconed: 5 }],

@@ -15,11 +15,16 @@ export interface TestBrowser {
  * A fresh headless Chromium with its own profile directory, so IndexedDB starts empty and survives reloads
  * within one test exactly as it would for a visitor. With `profile`, Chromium starts on that directory instead
  * (what an earlier launch left there, as a visitor's next visit finds it) and leaves it in place on close.
+ * `userAgent` replaces Chromium's own (which says HeadlessChrome, a bot to the gateway).
  */
-export async function launchBrowser(profile?: string): Promise<TestBrowser> {
+export async function launchBrowser(
+  profile?: string,
+  options: { userAgent?: string } = {},
+): Promise<TestBrowser> {
   const dir = profile ?? (await mkdtemp(join(tmpdir(), 'tidemark-chromium-')));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: chromiumPath,
+    userAgent: options.userAgent,
     headless: true,
     // Without the background-networking flags Chromium keeps dialling Google's hosts, which this closed
     // network refuses.
