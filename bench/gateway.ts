@@ -216,7 +216,10 @@ async function bench(): Promise<void> {
         }
       }
     }
-    report('gateway.ts', figures({ top, results, clients, rounds, seconds, connections, eventsPerBatch, goals }));
+    report(
+      'gateway.ts',
+      figures({ top, results, clients, rounds, seconds, connections, eventsPerBatch, goals }),
+    );
   } catch (err) {
     console.error(err);
     process.exitCode = 1;
