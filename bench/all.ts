@@ -130,6 +130,11 @@ if (interrupted) {
     quick: flags.quick,
     seconds: Math.round((performance.now() - started) / 1000),
     machine: facts,
+    kafka: broker
+      ? `Kafka ${facts.versions.kafka} started by bench/all.ts at ${brokers}`
+      : brokers
+        ? `the broker in KAFKA_BROKERS (${brokers})`
+        : 'none used',
     benchmarks: runs,
   };
   const markdown = `${out.replace(/\.json$/, '')}.md`;
@@ -144,7 +149,8 @@ if (interrupted) {
   }
 }
 // The results of a partial run stay in the scratch directory for the reader; only Kafka's data goes.
-await rm(out.startsWith(scratch) ? join(scratch, 'kafka') : scratch, { recursive: true, force: true });
+const keep = !interrupted && out.startsWith(scratch);
+await rm(keep ? join(scratch, 'kafka') : scratch, { recursive: true, force: true });
 
 /** Runs one benchmark with its output streamed under a heading, and reads the figures it reported. */
 async function run(bench: Bench, args: string[]): Promise<BenchRun> {
@@ -194,6 +200,7 @@ async function run(bench: Bench, args: string[]): Promise<BenchRun> {
   const seconds = (performance.now() - begun) / 1000;
 
   const reported = await readReport(reportFile, bench.file);
+  await rm(reportFile, { force: true });
   const figures = withVerdicts(reported.figures);
   const reason = timedOut
     ? `no end within ${limit / 60_000} min`

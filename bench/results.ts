@@ -24,6 +24,8 @@ export interface Results {
   quick: boolean;
   seconds: number;
   machine: Machine;
+  /** Which broker the benchmarks that need one used. */
+  kafka: string;
   benchmarks: BenchRun[];
 }
 
@@ -47,6 +49,7 @@ function header(results: Results): string[] {
     `load average (1, 5, 15 min): ${load(m.load.before)} before, ${load(m.load.after)} after`,
     `versions: Node ${v.node}, pnpm ${v.pnpm}, Kafka ${v.kafka}, chDB ${v.chdb} (ClickHouse ${v.clickhouse}), ` +
       `kafkajs ${v.kafkajs}, @clickhouse/client ${v.clickhouseClient}, fastify ${v.fastify}, Chromium ${v.chromium}`,
+    `Kafka: ${results.kafka}`,
     `code: commit ${m.git.commit.slice(0, 12)}${m.git.dirty ? ' with uncommitted changes' : ''}`,
   ];
 }

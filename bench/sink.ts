@@ -164,7 +164,7 @@ try {
     `median ratio sink / raw over ${rounds} rounds: ${sorted[Math.floor(sorted.length / 2)]?.toFixed(2)} ` +
       `(${ratios.map((r) => r.toFixed(2)).join(', ')})`,
   );
-  const shape = `${events} events, ${partitions} partitions, median of ${rounds} rounds`;
+  const shape = `${events} events, ${partitions} partitions, ${rounds > 1 ? `median of ${rounds} rounds` : '1 round'}`;
   report('sink.ts', [
     {
       key: 'sink.rows_per_s',
