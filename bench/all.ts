@@ -96,6 +96,8 @@ let broker: Awaited<ReturnType<typeof startKafka>> | undefined;
 let brokers = process.env.KAFKA_BROKERS?.trim() || undefined;
 let current: ChildProcess | undefined;
 let interrupted = false;
+/** Why the broker could not be started, if it could not: the benchmarks that need one fail with it. */
+let kafkaProblem: string | undefined;
 
 // Each benchmark runs in a process group of its own (so that a time limit stops its servers too), which also keeps
 // a terminal's Ctrl-C from reaching it: passed on here, and the run ends after that benchmark has stopped.
@@ -110,11 +112,18 @@ const started = performance.now();
 try {
   for (const bench of selected) {
     if (interrupted) break;
-    if (bench.kafka && !brokers && existsSync(join(root, 'bench', bench.file))) {
-      broker = await startKafka({ port: 0, dataDir: join(scratch, 'kafka') });
-      brokers = broker.brokers.join(',');
+    const args = flags.quick ? bench.quick : bench.full;
+    if (bench.kafka && !brokers && !kafkaProblem && existsSync(join(root, 'bench', bench.file))) {
+      try {
+        broker = await startKafka({ port: 0, dataDir: join(scratch, 'kafka') });
+        brokers = broker.brokers.join(',');
+      } catch (error) {
+        kafkaProblem = `no Kafka broker: ${error instanceof Error ? error.message : error}`;
+      }
     }
-    runs.push(await run(bench, flags.quick ? bench.quick : bench.full));
+    if (bench.kafka && kafkaProblem && existsSync(join(root, 'bench', bench.file)))
+      runs.push({ bench: bench.file, args, status: 'failed', reason: kafkaProblem, seconds: 0, figures: [] });
+    else runs.push(await run(bench, args));
   }
 } finally {
   await broker?.stop();
