@@ -245,8 +245,17 @@ async function readReport(
   }
 }
 
+/**
+ * The line of a benchmark's error output that says what went wrong: the last `SomethingError: message` (a
+ * thrown error's cause comes after it), else the last line with words in it. A stack frame or the `}` that ends
+ * a printed error names nothing.
+ */
 function lastLine(text: string): string {
-  const line = text.trim().split('\n').at(-1)?.trim() ?? '';
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim().replace(/^\[cause\]: /, ''))
+    .filter((line) => /[A-Za-z]{3}/.test(line) && !line.startsWith('at '));
+  const line = [...lines].reverse().find((l) => /^\w*Error\b.*:/.test(l)) ?? lines.at(-1) ?? '';
   return line.length > 160 ? `${line.slice(0, 157)}…` : line;
 }
 
