@@ -29,6 +29,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { uuidv7 } from 'uuidv7';
 import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort, startKafka } from '../scripts/kafka.mjs';
+import { type Figure, report } from './report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -215,6 +216,10 @@ async function bench(): Promise<void> {
         }
       }
     }
+    report(
+      'gateway.ts',
+      figures({ top, results, clients, rounds, seconds, connections, eventsPerBatch, goals }),
+    );
   } catch (err) {
     console.error(err);
     process.exitCode = 1;
@@ -223,6 +228,77 @@ async function bench(): Promise<void> {
     await broker?.stop();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The figures for `pnpm bench`: the ceiling, and per client the medians over the rounds. */
+function figures(run: {
+  top: CannonResult;
+  results: ClientResult[];
+  clients: KafkaClient[];
+  rounds: number;
+  seconds: number;
+  connections: number;
+  eventsPerBatch: number;
+  goals: { ratio: number; p99Ms: number; rssMb: number };
+}): Figure[] {
+  const { top, results, clients, rounds, seconds, connections, eventsPerBatch, goals } = run;
+  const shape = `${seconds} s runs, ${connections} connections, ${eventsPerBatch}-event batches`;
+  const over = rounds > 1 ? `median of ${rounds} rounds; ` : '';
+  const out: Figure[] = [
+    {
+      key: 'gateway.ceiling.events_per_s',
+      label: 'Fastify parse-and-drop ceiling',
+      value: Math.round(eventsPerSecond(top, eventsPerBatch)),
+      unit: 'events/s',
+      note: shape,
+    },
+  ];
+  for (const client of clients) {
+    const mine = results.filter((r) => r.client === client);
+    const of = (pick: (r: ClientResult) => number) => median(mine.map(pick));
+    const each = (pick: (r: ClientResult) => number, digits: number) =>
+      rounds > 1 ? `rounds ${mine.map((r) => pick(r).toFixed(digits)).join(', ')}` : undefined;
+    out.push(
+      {
+        key: `gateway.${client}.events_per_s`,
+        label: `gateway (${client}) → Kafka acks=all`,
+        value: Math.round(of((r) => r.eventsPerSecond)),
+        unit: 'events/s',
+        note: `${over}${shape}`,
+      },
+      {
+        key: `gateway.${client}.ratio`,
+        label: `gateway (${client}) / parse-and-drop ceiling`,
+        value: Number(of((r) => r.ratio).toFixed(2)),
+        unit: 'ratio',
+        goal: { op: '>=', value: goals.ratio },
+        note: each((r) => r.ratio, 2),
+      },
+      {
+        key: `gateway.${client}.half_rate_p99_ms`,
+        label: `gateway (${client}) p99 at half its maximum rate`,
+        value: Number(of((r) => r.halfP99).toFixed(1)),
+        unit: 'ms',
+        goal: { op: '<=', value: goals.p99Ms },
+        note: each((r) => r.halfP99, 0),
+      },
+      {
+        key: `gateway.${client}.rss_peak_mb`,
+        label: `gateway (${client}) RSS peak`,
+        value: Math.round(of((r) => r.rssPeak) / 1024 / 1024),
+        unit: 'MB',
+        goal: { op: '<=', value: goals.rssMb },
+      },
+      {
+        key: `gateway.${client}.cpu_ms_per_request`,
+        label: `gateway (${client}) CPU per request, unthrottled`,
+        value: Number(of((r) => r.cpuMax.all).toFixed(2)),
+        unit: 'ms',
+        note: `all threads; main thread ${of((r) => r.cpuMax.main).toFixed(2)} ms`,
+      },
+    );
+  }
+  return out;
 }
 
 /** Steps 2 and 3 and the offsets check for one Kafka client, in a gateway process of its own. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, startGateway } from '@tidemark/gateway';
 import { uuidv7 } from 'uuidv7';
+import { report } from './report.js';
 
 const [batches = 200, perBatch = 50, concurrency = 4] = process.argv.slice(2).map(Number);
 const chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-bench-'));
@@ -80,3 +81,20 @@ console.log(
     `  rows stored: ${stored?.n} of ${batches * perBatch} sent`,
 );
 if (Number(stored?.n) !== batches * perBatch) process.exitCode = 1;
+const shape = `${batches} batches × ${perBatch} events, ${concurrency} clients`;
+report('ingest.ts', [
+  {
+    key: 'ingest.embedded.events_per_s',
+    label: 'embedded ingest, POST /v1/batch → chDB → 200',
+    value: Math.round((batches * perBatch) / seconds),
+    unit: 'events/s',
+    note: `${shape}; ${stored?.n} of ${batches * perBatch} stored`,
+  },
+  {
+    key: 'ingest.embedded.latency_p99_ms',
+    label: 'embedded ingest, request latency p99',
+    value: Number(pct(99).toFixed(1)),
+    unit: 'ms',
+    note: `p50 ${pct(50).toFixed(1)} ms; ${shape}`,
+  },
+]);

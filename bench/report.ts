@@ -1,7 +1,8 @@
 // The one way a benchmark hands its figures to `pnpm bench` (bench/all.ts): besides printing them for a reader,
 // each benchmark calls `report()` once at its end. When TIDEMARK_BENCH_REPORT names a file (bench/all.ts sets it
-// for each child it runs), the figures are written there as JSON; otherwise nothing happens.
-import { writeFileSync } from 'node:fs';
+// for each child it runs), the figures are written there as JSON; otherwise nothing happens. The writing itself is
+// in bench/report-file.mjs, shared with the one benchmark in plain JavaScript.
+import { writeReport } from './report-file.mjs';
 
 /** A goal a figure is judged against, e.g. `{ op: '<=', value: 2000 }` for "p99 ≤ 2 s" in ms. */
 export interface Goal {
@@ -38,8 +39,5 @@ export function meets(figure: Figure): boolean | undefined {
 
 /** Writes the figures to TIDEMARK_BENCH_REPORT, when it is set. */
 export function report(bench: string, figures: Figure[]): void {
-  const file = process.env.TIDEMARK_BENCH_REPORT;
-  if (!file) return;
-  const body: BenchReport = { bench, args: process.argv.slice(2), figures };
-  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  writeReport(bench, figures);
 }

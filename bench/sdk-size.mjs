@@ -10,17 +10,42 @@ import { createRequire } from 'node:module';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { writeReport } from './report-file.mjs';
 
 const sdkDir = fileURLToPath(new URL('../sdk/', import.meta.url));
 const reactDir = resolve(sdkDir, 'src/react');
 
-/** @type {{ label: string, budget: number, load: () => Promise<Buffer | string> }[]} */
+/**
+ * `budget` fails the build; `goal` is what the issues ask for, reported to `pnpm bench` (bench/report.ts).
+ * @type {{ key: string, title: string, label: string, budget: number, goal: number, load: () => Promise<Buffer | string> }[]}
+ */
 const targets = [
   // The goal is 3072 B (issue 3); the SDK's full feature set weighs more today. The budget is what it weighs, so
   // that nothing grows it unnoticed while it is cut down.
-  { label: 'sdk/dist/tidemark.min.js', budget: 4700, load: () => readBuilt('tidemark.min.js') },
-  { label: 'sdk/dist/tidemark.vitals.min.js', budget: 3584, load: () => readBuilt('tidemark.vitals.min.js') },
-  { label: '@tidemark/sdk/react (without React and the client)', budget: 1024, load: bundleReactBindings },
+  {
+    key: 'sdk.core',
+    title: 'SDK script-tag core (tidemark.min.js), gzip',
+    label: 'sdk/dist/tidemark.min.js',
+    budget: 4700,
+    goal: 3072,
+    load: () => readBuilt('tidemark.min.js'),
+  },
+  {
+    key: 'sdk.vitals',
+    title: 'SDK Web Vitals chunk (tidemark.vitals.min.js), gzip',
+    label: 'sdk/dist/tidemark.vitals.min.js',
+    budget: 3584,
+    goal: 3584,
+    load: () => readBuilt('tidemark.vitals.min.js'),
+  },
+  {
+    key: 'sdk.react',
+    title: 'SDK React entry, without React and the client, gzip',
+    label: '@tidemark/sdk/react (without React and the client)',
+    budget: 1024,
+    goal: 1024,
+    load: bundleReactBindings,
+  },
 ];
 
 async function readBuilt(name) {
@@ -74,7 +99,9 @@ async function bundleReactBindings() {
   }
 }
 
-for (const { label, budget, load } of targets) {
+/** @type {import('./report.js').Figure[]} */
+const figures = [];
+for (const { key, title, label, budget, goal, load } of targets) {
   let code;
   try {
     code = Buffer.from(await load());
@@ -90,4 +117,13 @@ for (const { label, budget, load } of targets) {
     `${label}\n  raw ${code.length} B  gzip ${gzip} B  brotli ${brotli} B  (budget ${budget} B gzip: ${verdict})`,
   );
   if (gzip > budget) process.exitCode = 1;
+  figures.push({
+    key: `${key}.gzip_bytes`,
+    label: title,
+    value: gzip,
+    unit: 'B',
+    goal: { op: '<=', value: goal },
+    note: `raw ${code.length} B, brotli ${brotli} B; build budget ${budget} B gzip`,
+  });
 }
+writeReport('sdk-size.mjs', figures);

@@ -25,6 +25,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../scripts/kafka.mjs';
 import { makeRow } from '../sink/src/row.fixture.js';
 import { produceAsGateway } from '../test/support/offsets.js';
+import { report } from './report.js';
 
 const [events = 200_000, partitions = 6, rounds = 3] = process.argv.slice(2).map(Number);
 const rowsPerMessage = 20;
@@ -128,6 +129,9 @@ async function expectStored(what: string): Promise<void> {
 try {
   await migrate(clickhouse);
   const ratios: number[] = [];
+  const rawRates: number[] = [];
+  const sinkRates: number[] = [];
+  let flushLimits = '';
   for (let round = 1; round <= rounds; round++) {
     const { topic, seconds: produced } = await fill();
     const config = loadSinkConfig({
@@ -136,6 +140,7 @@ try {
       TIDEMARK_KAFKA_TOPIC: topic,
     });
     const { maxRows, maxBytes, maxWaitMs } = config.batch;
+    flushLimits = `${maxRows} rows / ${maxBytes} bytes / ${maxWaitMs} ms`;
     if (round === 1)
       console.log(
         `${events.toLocaleString('en-US')} events, ${partitions} partitions, ${(bodyBytes / 1e6).toFixed(1)} MB of ` +
@@ -144,6 +149,8 @@ try {
     const rawSeconds = await raw(maxRows, maxBytes);
     const s = await sink(config);
     ratios.push(rawSeconds / s.seconds);
+    rawRates.push(events / rawSeconds);
+    sinkRates.push(events / s.seconds);
     console.log(
       `round ${round}: produce (acks=all, gzip) ${rate(produced)} events/s\n` +
         `  raw chDB insert (same chunks):  ${rate(rawSeconds)} rows/s  (${rawSeconds.toFixed(2)} s)\n` +
@@ -157,6 +164,31 @@ try {
     `median ratio sink / raw over ${rounds} rounds: ${sorted[Math.floor(sorted.length / 2)]?.toFixed(2)} ` +
       `(${ratios.map((r) => r.toFixed(2)).join(', ')})`,
   );
+  const shape = `${events} events, ${partitions} partitions, ${rounds > 1 ? `median of ${rounds} rounds` : '1 round'}`;
+  report('sink.ts', [
+    {
+      key: 'sink.rows_per_s',
+      label: 'sink, Kafka → chDB, inserted and committed',
+      value: Math.round(median(sinkRates)),
+      unit: 'rows/s',
+      note: `${shape}; flush limits ${flushLimits}`,
+    },
+    {
+      key: 'sink.raw_rows_per_s',
+      label: 'raw chDB insert of the same rows (the ceiling)',
+      value: Math.round(median(rawRates)),
+      unit: 'rows/s',
+      note: shape,
+    },
+    {
+      key: 'sink.ratio',
+      label: 'sink / raw insert rate',
+      value: Number(median(ratios).toFixed(2)),
+      unit: 'ratio',
+      goal: { op: '>=', value: 0.8 },
+      note: `rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
+    },
+  ]);
 } catch (err) {
   console.error(err);
   process.exitCode = 1;
@@ -187,4 +219,10 @@ function row(n: number, visitor: string): EventRow {
     path: `/products/${n % 200}`,
     properties: JSON.stringify({ product: `p${n % 200}`, price: n % 1000 }),
   });
+}
+
+/** The middle value (the upper one of the two middles for an even count, as the printed median ratio). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
