@@ -45,7 +45,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startKafka } from '../scripts/kafka.mjs';
 import { isOk, type LoadResult, runLoad } from './e2e/load.js';
-import { type CpuUse, watch } from './e2e/procs.js';
+import { type CpuUse, type Usage, watch } from './e2e/procs.js';
 import { metricByLabel, metricSum } from './e2e/prometheus.js';
 import { type Mode, type Stack, type Stored, startDistributed, startEmbedded } from './e2e/stack.js';
 import { quantile, startPoller } from './e2e/visibility.js';
@@ -69,12 +69,16 @@ interface Run {
   freshness: number[];
   /** Per seen batch, ms from due to its rows' `_inserted_at`, sorted. */
   inserted: number[];
+  /** Per accepted batch, ms from due to the gateway's 2xx (Kafka's ack, or the chDB insert), sorted. */
+  answered: number[];
   notVisible: number;
   pollRoundTrip: { p50: number; p99: number; errors: number };
   stored: Stored;
   accepted: number;
   cpu: Map<string, CpuUse>;
   rssPeak: Map<string, number>;
+  /** The whole machine's busy CPU over the send window, percent of one core, and its cores. */
+  machine: { busy: number; cores: number };
   stages: Stages;
   bottleneck: string;
 }
@@ -223,6 +227,9 @@ async function measure(
   const lagTimer = stack.sinkMetrics ? setInterval(() => void sampleLag(), 1000) : undefined;
   const usage = watch(stack.pids);
   const started = Date.now();
+  let window: Usage | undefined;
+  let windowSeconds = 0;
+  let sinkAtEnd: Promise<string | undefined> | undefined;
   const load = await runLoad({
     url: stack.gatewayUrl,
     writeKey,
@@ -231,13 +238,21 @@ async function measure(
     seconds,
     eventsPerBatch,
     onSent: (batch) => poller.expect(batch.n, batch.dueAt),
+    onAllSent: () => {
+      window = usage.stop();
+      windowSeconds = (Date.now() - started) / 1000;
+      clearInterval(lagTimer);
+      sinkAtEnd = stack.sinkMetrics?.().catch(() => undefined);
+    },
   });
-  const { cpu, rssPeak } = usage.stop();
+  const { cpu, rssPeak, machine } = window ?? usage.stop();
   clearInterval(lagTimer);
-  await sampleLag();
-  const windowSeconds = (Date.now() - started) / 1000;
   const gatewayAfter = await stack.gatewayMetrics();
-  const sinkAfter = await stack.sinkMetrics?.();
+  const sinkAfter = await sinkAtEnd;
+  if (sinkAfter !== undefined) {
+    lagEnd = metricSum(sinkAfter, 'tidemark_sink_consumer_lag');
+    lagMax = Math.max(lagMax, lagEnd);
+  }
   const topicAfter = await stack.topicMessages?.();
   for (const batch of load.batches) if (!isOk(batch.status)) poller.forget(batch.n);
   // What was acknowledged must become visible; a backlog gets as long to drain as the run took, at least 30 s.
@@ -257,6 +272,7 @@ async function measure(
       return seen ? [seen.insertedAt - b.dueAt] : [];
     })
     .sort((a, b) => a - b);
+  const answered = accepted.map((b) => (b.answeredAt ?? b.dueAt) - b.dueAt).sort((a, b) => a - b);
   const trips = [...poller.roundTrips].sort((a, b) => a - b);
   const stored = await stack.stored(project);
 
@@ -295,12 +311,14 @@ async function measure(
     load,
     freshness,
     inserted,
+    answered,
     notVisible: freshness.filter((f) => f === Number.POSITIVE_INFINITY).length,
     pollRoundTrip: { p50: quantile(trips, 0.5), p99: quantile(trips, 0.99), errors: poller.errors },
     stored,
     accepted: accepted.length * eventsPerBatch,
     cpu,
     rssPeak,
+    machine,
     stages,
     bottleneck: '',
   };
@@ -325,6 +343,8 @@ function holds(run: Run): boolean {
 
 /**
  * The stage that limits a run: the first, in the order data flows, that shows its symptom over the send window.
+ *   machine: a run that did not hold while the machine was ≥ 90 % busy and the pipeline's processes had less
+ *     than 60 % of that: others took the CPU (this machine is shared), and every stage starves alike;
  *   load generator: more than 1 % of batches left late, or its main thread ≥ 90 % of a core;
  *   gateway: any non-2xx or shed request, or its main thread (the event loop) ≥ 90 % of a core;
  *   Kafka (distributed): the gateway's mean wait for acks ≥ 250 ms, or the broker ≥ 90 % of a core;
@@ -332,14 +352,17 @@ function holds(run: Run): boolean {
  *     ClickHouse: the sink spent ≥ 80 % of the window inside INSERTs, or the store's process ≥ 90 %;
  *     sink: its main thread ≥ 90 %; otherwise "sink (flush pacing)".
  * Embedded has one process: the event loop, or chDB's insert (mean wait ≥ 250 ms) when that is what it waits on.
- * When nothing shows and the processes together used ≥ 180 % of the 2 cores, it is the machine's CPU; when the
- * run held, "none".
+ * When nothing shows and the pipeline's processes together used ≥ 90 % of the cores, it is the machine's CPU;
+ * when the run held, "none".
  */
 function bottleneck(run: Run): string {
   const cpu = (name: string) => run.cpu.get(name) ?? { all: 0, main: 0 };
   const offered = run.load.batches.length;
   const { stages } = run;
   const total = [...run.cpu.values()].reduce((sum, c) => sum + c.all, 0);
+  const capacity = 100 * run.machine.cores;
+  if (!holds(run) && run.machine.busy >= 0.9 * capacity && total < 0.6 * run.machine.busy)
+    return 'machine CPU taken by processes outside the pipeline';
   if (run.load.late > 0.01 * offered || cpu('load generator').main >= 90) return 'load generator';
   if (stages.non2xx > 0 || stages.shed.size > 0 || cpu('gateway').main >= 90) return 'gateway CPU';
   if (run.mode === 'embedded') {
@@ -353,7 +376,8 @@ function bottleneck(run: Run): string {
       return 'sink (flush pacing)';
     }
   }
-  if (total >= 180) return 'machine CPU (2 cores shared by every process)';
+  if (total >= 0.9 * capacity)
+    return `machine CPU (the pipeline used ${pct(total)} of ${run.machine.cores} cores)`;
   return holds(run) ? 'none' : 'latency (no stage saturated)';
 }
 
@@ -431,9 +455,11 @@ function printRun(run: Run, stack: Stack): void {
       `${codes.length ? ` (${codes.join(', ')})` : ''}, left >${load.lateMs} ms late ${load.late}, answers >${load.slowMs} ms ${load.slow}\n` +
       `    freshness (due → visible): p50 ${ms(quantile(fresh, 0.5))}, p99 ${ms(quantile(fresh, 0.99))}, max ${ms(fresh.at(-1) ?? Number.NaN)}` +
       `${run.notVisible ? `, ${run.notVisible} batches never visible` : ''}\n` +
-      `    due → _inserted_at (lower bound): p50 ${ms(quantile(run.inserted, 0.5))}, p99 ${ms(quantile(run.inserted, 0.99))}; ` +
+      `    due → 2xx: p50 ${ms(quantile(run.answered, 0.5))}, p99 ${ms(quantile(run.answered, 0.99))}; ` +
+      `due → _inserted_at (lower bound): p50 ${ms(quantile(run.inserted, 0.5))}, p99 ${ms(quantile(run.inserted, 0.99))}; ` +
       `poll round trip p50 ${ms(run.pollRoundTrip.p50)}, p99 ${ms(run.pollRoundTrip.p99)}, failed polls ${run.pollRoundTrip.errors}\n` +
-      `    CPU (% of one core, over the send window): ${cpu}\n` +
+      `    CPU (% of one core, over the send window): ${cpu}; ` +
+      `whole machine ${pct(run.machine.busy)} of ${pct(100 * run.machine.cores)}\n` +
       `    gateway: shed ${stages.shed.size ? [...stages.shed].map(([c, n]) => `${c}×${n}`).join(', ') : 'none'}, ` +
       `mean wait for ${run.mode === 'distributed' ? "Kafka's acks" : 'the chDB insert'} ${ms(stages.deliverMs)}` +
       `${

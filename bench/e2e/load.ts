@@ -13,6 +13,8 @@ export interface SentBatch {
   dueAt: number;
   /** HTTP status, 0 for a network error or timeout, undefined while unanswered. */
   status?: number;
+  /** When the answer arrived, epoch ms. */
+  answeredAt?: number;
 }
 
 /** What a run offered and how the gateway answered. */
@@ -101,6 +103,8 @@ export async function runLoad(opts: {
   seconds: number;
   eventsPerBatch?: number;
   onSent?: (batch: SentBatch) => void;
+  /** Called once the last batch left, before waiting for the last answers: the end of the send window. */
+  onAllSent?: () => void;
 }): Promise<LoadResult> {
   const eventsPerBatch = opts.eventsPerBatch ?? 20;
   const intervalMs = (1000 * eventsPerBatch) / opts.rate;
@@ -131,6 +135,7 @@ export async function runLoad(opts: {
       const done = (status: number) => {
         if (batch.status !== undefined) return;
         batch.status = status;
+        batch.answeredAt = Date.now();
         result.statuses.set(status, (result.statuses.get(status) ?? 0) + 1);
         if (Date.now() - now > slowMs) result.slow += 1;
         resolve();
@@ -179,6 +184,7 @@ export async function runLoad(opts: {
     };
     tick();
   });
+  opts.onAllSent?.();
   await Promise.all(answers);
   result.seconds = (Date.now() - start) / 1000;
   agent.destroy();

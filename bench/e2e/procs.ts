@@ -47,13 +47,34 @@ export interface CpuUse {
   main: number;
 }
 
+/** The whole machine's busy CPU time so far (every core, every process), ms; and its number of cores. */
+function machineBusyMs(): { busyMs: number; cores: number } {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  // cpu  user nice system idle iowait irq softirq steal …, in clock ticks.
+  const fields = (lines[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((sum, v) => sum + v, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const cores = lines.filter((l) => /^cpu\d+ /.test(l)).length || 1;
+  return { busyMs: ((total - idle) * 1000) / ticksPerSecond, cores };
+}
+
+/** What a watch measured between its start and `stop()`. */
+export interface Usage {
+  /** Per watched process. */
+  cpu: Map<string, CpuUse>;
+  rssPeak: Map<string, number>;
+  /** The whole machine: percent of one core busy (all processes, ours and others'), and of how many cores. */
+  machine: { busy: number; cores: number };
+}
+
 /** Peak RSS of each watched process, sampled every `intervalMs`, and CPU use between start and `stop()`. */
 export interface Watch {
-  stop(): { cpu: Map<string, CpuUse>; rssPeak: Map<string, number> };
+  stop(): Usage;
 }
 
 export function watch(pids: Map<string, number>, intervalMs = 500): Watch {
   const started = Date.now();
+  const machineBefore = machineBusyMs();
   const before = new Map([...pids].map(([name, pid]) => [name, cpuTime(pid)]));
   const rssPeak = new Map([...pids].map(([name, pid]) => [name, rssBytes(pid)]));
   const sample = () => {
@@ -74,7 +95,12 @@ export function watch(pids: Map<string, number>, intervalMs = 500): Watch {
           main: ((to.mainMs - from.mainMs) * 100) / wallMs,
         });
       }
-      return { cpu, rssPeak };
+      const machineAfter = machineBusyMs();
+      const machine = {
+        busy: ((machineAfter.busyMs - machineBefore.busyMs) * 100) / wallMs,
+        cores: machineAfter.cores,
+      };
+      return { cpu, rssPeak, machine };
     },
   };
 }
