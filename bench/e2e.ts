@@ -4,7 +4,8 @@
 //   npx tsx bench/e2e.ts [--mode distributed|embedded|both] [--rates 1000,5000,20000] [--seconds 20]
 //                        [--max-seconds 60]
 // `--max-seconds 0` skips the maximum-rate search; the quick smoke form is `--rates 200 --seconds 3
-// --max-seconds 0`. Numbers, not a timed test: it exits 1 only when an event was lost or doubled, never on
+// --max-seconds 0`. `--cpu-prof DIR` makes the gateway and the sink write V8 CPU profiles into DIR/<service>/
+// when they stop (node --cpu-prof), to see where their time goes. Numbers, not a timed test: it exits 1 only when an event was lost or doubled, never on
 // slowness.
 //
 // The pipeline (e2e/stack.ts), every part a process of its own started as production starts it (the
@@ -41,7 +42,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startKafka } from '../scripts/kafka.mjs';
 import { isOk, type LoadResult, runLoad } from './e2e/load.js';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       rates: { type: 'string', default: '1000,5000,20000' },
       seconds: { type: 'string', default: '20' },
       'max-seconds': { type: 'string', default: '60' },
+      'cpu-prof': { type: 'string' },
     },
   });
   const modes: Mode[] =
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   const id = randomUUID().slice(0, 8);
   const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-e2e-'));
   const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
@@ -147,8 +150,8 @@ async function main(): Promise<void> {
       }
       const stack =
         mode === 'distributed'
-          ? await startDistributed({ brokers, scratch, id })
-          : await startEmbedded({ scratch });
+          ? await startDistributed({ brokers, scratch, id, cpuProfDir })
+          : await startEmbedded({ scratch, cpuProfDir });
       try {
         console.log(
           `\n${mode}: ${[...stack.pids].map(([name, pid]) => `${name} pid ${pid}`).join(', ')}` +

@@ -61,6 +61,11 @@ function tuning(): Record<string, string> {
   );
 }
 
+/** With `cpuProfDir`, the service writes a V8 CPU profile there when it exits (node --cpu-prof). */
+function profiling(cpuProfDir: string | undefined, service: string): { nodeArgs?: string[] } {
+  return cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, service)}`] } : {};
+}
+
 /** SIGTERM (both services close gracefully), SIGKILL after 15 s. */
 async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -123,6 +128,7 @@ export async function startDistributed(opts: {
   brokers: string[];
   scratch: string;
   id: string;
+  cpuProfDir?: string;
 }): Promise<Stack> {
   const { brokers, scratch, id } = opts;
   const topic = `tidemark.e2e.${id}`;
@@ -144,21 +150,25 @@ export async function startDistributed(opts: {
     stops.push(() => clickhouse.close());
 
     const gatewayPort = await freePort();
-    gateway = runService('gateway', {
-      TIDEMARK_LOG_LEVEL: 'warn',
-      ...tuning(),
-      TIDEMARK_MODE: 'distributed',
-      TIDEMARK_LISTEN_HOST: '127.0.0.1',
-      TIDEMARK_PORT: String(gatewayPort),
-      KAFKA_BROKERS: brokers.join(','),
-      TIDEMARK_KAFKA_TOPIC: topic,
-      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-      TIDEMARK_WRITE_KEYS: writeKeysEnv,
-      // One load generator from one address: the per-IP and per-key limits would answer 429, which is not what
-      // this measures (bench/gateway.ts does the same).
-      TIDEMARK_RATE_LIMIT_PER_IP: '0',
-      TIDEMARK_RATE_LIMIT_PER_KEY: '0',
-    });
+    gateway = runService(
+      'gateway',
+      {
+        TIDEMARK_LOG_LEVEL: 'warn',
+        ...tuning(),
+        TIDEMARK_MODE: 'distributed',
+        TIDEMARK_LISTEN_HOST: '127.0.0.1',
+        TIDEMARK_PORT: String(gatewayPort),
+        KAFKA_BROKERS: brokers.join(','),
+        TIDEMARK_KAFKA_TOPIC: topic,
+        TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+        TIDEMARK_WRITE_KEYS: writeKeysEnv,
+        // One load generator from one address: the per-IP and per-key limits would answer 429, which is not what
+        // this measures (bench/gateway.ts does the same).
+        TIDEMARK_RATE_LIMIT_PER_IP: '0',
+        TIDEMARK_RATE_LIMIT_PER_KEY: '0',
+      },
+      profiling(opts.cpuProfDir, 'gateway'),
+    );
     const gatewayRun = gateway;
     const unguardGateway = guard(gatewayRun.process);
     stops.push(async () => {
@@ -170,16 +180,20 @@ export async function startDistributed(opts: {
     await ready('gateway', gatewayRun, `${gatewayUrl}/readyz`);
 
     const sinkPort = await freePort();
-    sink = runService('sink', {
-      ...tuning(),
-      TIDEMARK_LISTEN_HOST: '127.0.0.1',
-      TIDEMARK_SINK_PORT: String(sinkPort),
-      KAFKA_BROKERS: brokers.join(','),
-      TIDEMARK_KAFKA_TOPIC: topic,
-      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-      TIDEMARK_SINK_GROUP: `e2e-${id}`,
-      CLICKHOUSE_URL: server.url,
-    });
+    sink = runService(
+      'sink',
+      {
+        ...tuning(),
+        TIDEMARK_LISTEN_HOST: '127.0.0.1',
+        TIDEMARK_SINK_PORT: String(sinkPort),
+        KAFKA_BROKERS: brokers.join(','),
+        TIDEMARK_KAFKA_TOPIC: topic,
+        TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+        TIDEMARK_SINK_GROUP: `e2e-${id}`,
+        CLICKHOUSE_URL: server.url,
+      },
+      profiling(opts.cpuProfDir, 'sink'),
+    );
     const sinkRun = sink;
     const unguardSink = guard(sinkRun.process);
     stops.push(async () => {
@@ -247,7 +261,7 @@ export async function startDistributed(opts: {
   }
 }
 
-export async function startEmbedded(opts: { scratch: string }): Promise<Stack> {
+export async function startEmbedded(opts: { scratch: string; cpuProfDir?: string }): Promise<Stack> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch((err: unknown) => console.error(err));
@@ -255,18 +269,22 @@ export async function startEmbedded(opts: { scratch: string }): Promise<Stack> {
   try {
     const port = await freePort();
     const token = randomBytes(24).toString('hex');
-    const gateway = runService('gateway', {
-      TIDEMARK_LOG_LEVEL: 'warn',
-      ...tuning(),
-      TIDEMARK_MODE: 'embedded',
-      TIDEMARK_LISTEN_HOST: '127.0.0.1',
-      TIDEMARK_PORT: String(port),
-      TIDEMARK_CHDB_PATH: join(opts.scratch, 'chdb-embedded'),
-      TIDEMARK_WRITE_KEYS: writeKeysEnv,
-      TIDEMARK_ADMIN_TOKEN: token,
-      TIDEMARK_RATE_LIMIT_PER_IP: '0',
-      TIDEMARK_RATE_LIMIT_PER_KEY: '0',
-    });
+    const gateway = runService(
+      'gateway',
+      {
+        TIDEMARK_LOG_LEVEL: 'warn',
+        ...tuning(),
+        TIDEMARK_MODE: 'embedded',
+        TIDEMARK_LISTEN_HOST: '127.0.0.1',
+        TIDEMARK_PORT: String(port),
+        TIDEMARK_CHDB_PATH: join(opts.scratch, 'chdb-embedded'),
+        TIDEMARK_WRITE_KEYS: writeKeysEnv,
+        TIDEMARK_ADMIN_TOKEN: token,
+        TIDEMARK_RATE_LIMIT_PER_IP: '0',
+        TIDEMARK_RATE_LIMIT_PER_KEY: '0',
+      },
+      profiling(opts.cpuProfDir, 'gateway-embedded'),
+    );
     const unguard = guard(gateway.process);
     stops.push(async () => {
       await stopChild(gateway.process, gateway.exited);

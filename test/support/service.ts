@@ -17,11 +17,12 @@ const built = new Set<string>();
  * its Dockerfile stage (each compiled by its build.mjs, then `node dist/server.js`).
  * The build steps run once per service in this process: a build empties dist/ first, which a replica or a
  * restart started a moment before would find half written. `build: false` skips them even the first time.
+ * `nodeArgs` go before the CMD's own arguments, for flags Node refuses in NODE_OPTIONS (`--cpu-prof`).
  */
 export function runService(
   service: 'gateway' | 'sink',
   env: Record<string, string>,
-  { build = true }: { build?: boolean } = {},
+  { build = true, nodeArgs = [] }: { build?: boolean; nodeArgs?: string[] } = {},
 ): Running {
   const { dir, run, cmd } = dockerStage(service);
   if (build && !built.has(service)) {
@@ -29,11 +30,15 @@ export function runService(
     built.add(service);
   }
   const [program, ...args] = cmd;
-  const child = spawn(program === 'node' ? process.execPath : (program ?? 'node'), args, {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    program === 'node' ? process.execPath : (program ?? 'node'),
+    [...(program === 'node' ? nodeArgs : []), ...args],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const running: Running = {
     process: child,
     output: '',
