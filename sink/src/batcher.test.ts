@@ -160,6 +160,24 @@ describe('createBatcher', () => {
     expect(b.rows).toBe(0);
   });
 
+  it('rebuilds an announced range under the token its first owner announced, which may name other partitions', () => {
+    const b = createBatcher(limits);
+    const announced = 'tidemark.events:0:10-11,1:4-4';
+    b.replay(0, '11', announced);
+    b.add(0, '10', row(1));
+    b.add(0, '11', row(2));
+    b.add(0, '12', row(3));
+    const [replayed, after] = b.take();
+    expect(replayed).toMatchObject({ first: '10', last: '11', replay: true, dedupToken: announced });
+    // What follows the range is a flush of this owner's, under the range's own token.
+    expect(after).toMatchObject({
+      first: '12',
+      last: '12',
+      replay: false,
+      dedupToken: 'tidemark.events:0:12-12',
+    });
+  });
+
   it('refuses a replay once messages of the partition are buffered', () => {
     const b = createBatcher(limits);
     b.add(0, '1', row(1));

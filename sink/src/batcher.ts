@@ -28,7 +28,10 @@ export type Flush = {
   rows: number;
   /** Size of `body` in UTF-8 bytes. */
   bytes: number;
-  /** `topic:partition:first-last`: the same range always gives the same token. */
+  /**
+   * `topic:partition:first-last`: the same range always gives the same token. A replayed flush carries the token
+   * its first owner announced instead, which may name several partitions (one INSERT took them all).
+   */
   dedupToken: string;
   /** `last + 1`, the position to commit once the insert returned. */
   commit: CommitOffset;
@@ -41,9 +44,10 @@ export type Batcher = {
   add(partition: number, offset: string, value: string): void;
   /**
    * Makes the next messages of `partition`, up to `last`, one flush of their own whatever the limits: the
-   * INSERT an earlier owner announced and may or may not have completed. Call before adding to `partition`.
+   * INSERT an earlier owner announced and may or may not have completed, under the deduplication `token` it
+   * announced (default: the range's own). Call before adding to `partition`.
    */
-  replay(partition: number, last: string): void;
+  replay(partition: number, last: string, token?: string): void;
   /** Rows buffered now. */
   readonly rows: number;
   /** True when the row or byte limit is reached: flush before taking more. */
@@ -101,6 +105,8 @@ type Segment = {
   last?: string;
   /** For a replayed range: its last offset; the segment is complete once that message arrived. */
   until?: bigint;
+  /** For a replayed range: the deduplication token its first owner announced, when not the range's own. */
+  token?: string;
   complete: boolean;
 };
 
@@ -119,7 +125,14 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
   const isFull = () => rows >= opts.maxRows || bytes >= opts.maxBytes;
   const msUntilDue = () => (segments.size === 0 ? undefined : Math.max(0, firstAt + opts.maxWaitMs - now()));
   const anyComplete = () => [...segments.values()].some((list) => list.some((s) => s.complete));
-  const newSegment = (until?: bigint): Segment => ({ parts: [], rows: 0, bytes: 0, until, complete: false });
+  const newSegment = (until?: bigint, token?: string): Segment => ({
+    parts: [],
+    rows: 0,
+    bytes: 0,
+    until,
+    token,
+    complete: false,
+  });
 
   function clear(): void {
     segments = new Map();
@@ -148,12 +161,12 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
       rows += line.rows;
       bytes += size;
     },
-    replay(partition, last) {
+    replay(partition, last, token) {
       const list = segments.get(partition);
       if (list?.length)
         throw new Error(`replay of partition ${partition} after messages were buffered for it`);
       if (segments.size === 0) firstAt = now();
-      segments.set(partition, [newSegment(BigInt(last))]);
+      segments.set(partition, [newSegment(BigInt(last), token)]);
     },
     get rows() {
       return rows;
@@ -178,7 +191,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
             body: segment.parts.join(''),
             rows: segment.rows,
             bytes: segment.bytes,
-            dedupToken: `${opts.topic}:${partition}:${segment.first}-${segment.last}`,
+            dedupToken: segment.token ?? `${opts.topic}:${partition}:${segment.first}-${segment.last}`,
             commit: { topic: opts.topic, partition, offset: (BigInt(segment.last) + 1n).toString() },
             replay: segment.until !== undefined,
           });
