@@ -98,7 +98,7 @@ interface Stages {
   sinkRowsPerSecond?: number;
   /** Share of the window the sink spent inside INSERTs (distributed). */
   insertShare?: number;
-  /** Mean rows per flush (distributed). */
+  /** Mean rows per INSERT (distributed). */
   rowsPerFlush?: number;
   /** Consumer lag in messages: highest sampled, and at the end of the send window (distributed). */
   lagMax?: number;
@@ -346,8 +346,6 @@ function holds(run: Run): boolean {
 
 /**
  * The stage that limits a run: the first, in the order data flows, that shows its symptom over the send window.
- *   machine: a run that did not hold while the machine was ≥ 90 % busy and the pipeline's processes had less
- *     than 60 % of that: others took the CPU (this machine is shared), and every stage starves alike;
  *   load generator: more than 1 % of batches left late, or its main thread ≥ 90 % of a core;
  *   gateway: any non-2xx or shed request, or its main thread (the event loop) ≥ 90 % of a core;
  *   Kafka (distributed): the gateway's mean wait for acks ≥ 250 ms, or the broker ≥ 90 % of a core;
@@ -356,26 +354,37 @@ function holds(run: Run): boolean {
  *     sink: its main thread ≥ 90 %; otherwise "sink (flush pacing)".
  * Embedded has one process: the event loop, or chDB's insert (mean wait ≥ 250 ms) when that is what it waits on.
  * When nothing shows and the pipeline's processes together used ≥ 90 % of the cores, it is the machine's CPU;
- * when the run held, "none".
+ * when the run held, "none". A run that did not hold while the machine was ≥ 90 % busy and the pipeline's
+ * processes had less than 60 % of that is named for the machine first (others took the CPU: these machines are
+ * shared, and then every stage starves alike), with the first stage that showed its symptom after it.
  */
 function bottleneck(run: Run): string {
+  const total = [...run.cpu.values()].reduce((sum, c) => sum + c.all, 0);
+  const stage = firstSymptom(run, total);
+  if (!holds(run) && run.machine.busy >= 0.9 * 100 * run.machine.cores && total < 0.6 * run.machine.busy)
+    return `machine CPU taken by processes outside the pipeline (first symptom: ${stage})`;
+  return stage;
+}
+
+function firstSymptom(run: Run, total: number): string {
   const cpu = (name: string) => run.cpu.get(name) ?? { all: 0, main: 0 };
   const offered = run.load.batches.length;
   const { stages } = run;
-  const total = [...run.cpu.values()].reduce((sum, c) => sum + c.all, 0);
   const capacity = 100 * run.machine.cores;
-  if (!holds(run) && run.machine.busy >= 0.9 * capacity && total < 0.6 * run.machine.busy)
-    return 'machine CPU taken by processes outside the pipeline';
-  if (run.load.late > 0.01 * offered || cpu('load generator').main >= 90) return 'load generator';
-  if (stages.non2xx > 0 || stages.shed.size > 0 || cpu('gateway').main >= 90) return 'gateway CPU';
+  if (run.load.late > 0.01 * offered || cpu('load generator').main >= 90)
+    return `load generator (${run.load.late} batches left late, main thread ${pct(cpu('load generator').main)})`;
+  if (stages.non2xx > 0 || stages.shed.size > 0 || cpu('gateway').main >= 90)
+    return `gateway (${stages.non2xx} non-2xx, main thread ${pct(cpu('gateway').main)})`;
   if (run.mode === 'embedded') {
-    if (stages.deliverMs >= 250) return 'chDB insert (in the gateway)';
+    if (stages.deliverMs >= 250) return `chDB insert in the gateway (mean wait ${ms(stages.deliverMs)})`;
   } else {
-    if (stages.deliverMs >= 250 || cpu('Kafka broker').all >= 90) return 'Kafka';
+    if (stages.deliverMs >= 250 || cpu('Kafka broker').all >= 90)
+      return `Kafka (mean wait for acks ${ms(stages.deliverMs)}, broker ${pct(cpu('Kafka broker').all)})`;
     const behind = (stages.lagEnd ?? 0) > (2 * run.rate) / eventsPerBatch;
     if (behind) {
-      if ((stages.insertShare ?? 0) >= 0.8 || cpu('ClickHouse').main >= 90) return 'ClickHouse';
-      if (cpu('sink').main >= 90) return 'sink CPU';
+      if ((stages.insertShare ?? 0) >= 0.8 || cpu('ClickHouse').main >= 90)
+        return `ClickHouse (the sink inside INSERTs ${pct((stages.insertShare ?? 0) * 100)} of the time)`;
+      if (cpu('sink').main >= 90) return `sink CPU (main thread ${pct(cpu('sink').main)})`;
       return 'sink (flush pacing)';
     }
   }
@@ -469,9 +478,11 @@ function printRun(run: Run, stack: Stack): void {
         stages.topicMessages !== undefined
           ? `; Kafka: ${stages.topicMessages} new messages for ${stages.ackedMessages} acknowledged` +
             `; sink: ${Math.round(stages.sinkRowsPerSecond ?? 0).toLocaleString('en-US')} rows/s, ` +
-            `${pct((stages.insertShare ?? 0) * 100)} of the time inside INSERTs, ${Math.round(stages.rowsPerFlush ?? 0)} rows/flush, ` +
+            `${pct((stages.insertShare ?? 0) * 100)} of the time inside INSERTs, ${Math.round(stages.rowsPerFlush ?? 0)} rows/INSERT, ` +
             `lag max ${stages.lagMax} / end ${stages.lagEnd} messages`
-          : ''
+          : stack.sinkMetrics
+            ? '; sink metrics: no answer at the end of the window'
+            : ''
       }\n` +
       `    RSS peak: ${rss}${stack.batchLimits ? ` (sink batch limits: ${stack.batchLimits})` : ''}\n` +
       `    stored: ${run.stored.rows} rows, ${run.stored.distinct} distinct event ids, for ${run.accepted} events acknowledged` +
