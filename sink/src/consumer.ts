@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
 import type { ClickHouse } from './clickhouse.js';
@@ -122,6 +122,19 @@ function rangeToken(topic: string, flush: Flush): string {
 }
 
 /**
+ * The token of one INSERT of several partitions' ranges: `topic:p:first-last,q:first-last…`, or, past 200
+ * characters, the topic and a SHA-256 of that list. It is announced in each partition's offset metadata, which
+ * Kafka caps (`offset.metadata.max.bytes`, 4096 by default): a topic of a few hundred partitions would exceed it
+ * spelled out, and the commit would be refused. Replays never parse it, only send it again.
+ */
+export function multiRangeToken(topic: string, flushes: readonly Flush[]): string {
+  const ranges = flushes.map((f) => `${f.partition}:${f.first}-${f.last}`).join(',');
+  const token = `${topic}:${ranges}`;
+  if (token.length <= 200) return token;
+  return `${topic}:${flushes.length} ranges:${createHash('sha256').update(ranges).digest('hex')}`;
+}
+
+/**
  * The INSERTs of one take(): every partition's new rows in one INSERT, and each replayed range in one of its own
  * under the token its first owner announced. ClickHouse's cost per INSERT barely depends on its rows at these
  * sizes (a new part per table, materialized views included): in chDB here, 840 rows went in 3–5× faster as one
@@ -148,7 +161,7 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
       body: fresh.map((f) => f.body).join(''),
       rows: fresh.reduce((n, f) => n + f.rows, 0),
       bytes: fresh.reduce((n, f) => n + f.bytes, 0),
-      dedupToken: `${topic}:${fresh.map((f) => `${f.partition}:${f.first}-${f.last}`).join(',')}`,
+      dedupToken: multiRangeToken(topic, fresh),
       replay: false,
     });
   }
