@@ -21,12 +21,14 @@ const reactDir = resolve(sdkDir, 'src/react');
  */
 const targets = [
   // The goal is 3072 B (issue 3); the SDK's full feature set weighs more today. The budget is what it weighs, so
-  // that nothing grows it unnoticed while it is cut down.
+  // that nothing grows it unnoticed while it is cut down. Raised from 4700 to 4800 for the fix that commits
+  // IndexedDB writes at once and writes what a hiding page saves before a read under way (+96 B): events tracked
+  // right before a tab closed were lost without it.
   {
     key: 'sdk.core',
     title: 'SDK script-tag core (tidemark.min.js), gzip',
     label: 'sdk/dist/tidemark.min.js',
-    budget: 4700,
+    budget: 4800,
     goal: 3072,
     load: () => readBuilt('tidemark.min.js'),
   },
