@@ -220,7 +220,7 @@ it('runs a statement typed in its SQL console and shows the answer, or the reaso
   await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
   const sql = dashboard.getByLabel('SQL statement');
   // The first statement to edit counts this project's events by name.
-  await expect.poll(() => sql.inputValue()).toContain("project_id = 'demo'");
+  await expect.poll(() => sql.inputValue(), { timeout: 30_000 }).toContain("project_id = 'demo'");
 
   // Events received up to a moment already past: the page of the test before may still be delivering (a
   // closing page's beacon, a late Web Vital), and the console and the direct request must read the same rows.
@@ -229,7 +229,10 @@ it('runs a statement typed in its SQL console and shows the answer, or the reaso
   const statement = `SELECT type, count() AS n FROM events WHERE project_id = 'demo' AND received_at < '${cutoff}' GROUP BY type ORDER BY type`;
   await sql.fill(statement);
   await sql.press('Control+Enter');
-  await expect.poll(() => dashboard.locator('#console-status').textContent()).toMatch(/rows? in .* ms/);
+  // A loaded machine can take seconds over a query; expect.poll's own default is one second.
+  await expect
+    .poll(() => dashboard.locator('#console-status').textContent(), { timeout: 30_000 })
+    .toMatch(/rows? in .* ms/);
   const direct = await fetch(`${gateway.url}/v1/sql`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'text/plain' },
@@ -241,7 +244,9 @@ it('runs a statement typed in its SQL console and shows the answer, or the reaso
 
   await sql.fill('DROP TABLE events');
   await dashboard.getByRole('button', { name: 'Run' }).click();
-  await expect.poll(() => dashboard.locator('#console-status').textContent()).toMatch(/^invalid_query: /);
+  await expect
+    .poll(() => dashboard.locator('#console-status').textContent(), { timeout: 30_000 })
+    .toMatch(/^invalid_query: /);
   expect(await dashboard.locator('#console-result tr').count()).toBe(0);
   await dashboard.close();
 });

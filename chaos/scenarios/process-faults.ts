@@ -265,7 +265,7 @@ export const brokerRestart: Scenario<DeliveryResult> = (options) => {
 
 /** The broker frozen with SIGSTOP (sockets open, nothing answered) and resumed. */
 export const brokerFreeze: Scenario<DeliveryResult> = (options) => {
-  const frozenMs = options.short ? 10_000 : 30_000;
+  const frozenMs = options.short ? 20_000 : 30_000;
   return runPlan(
     {
       label: `broker SIGSTOP ${seconds(frozenMs).replace('.0', '')}`,
