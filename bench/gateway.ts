@@ -26,9 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { uuidv7 } from 'uuidv7';
 import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort, startKafka } from '../scripts/kafka.mjs';
+import { batchBody, CHROME } from './batch.js';
 import { type Figure, report } from './report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -567,54 +567,6 @@ function metricLines(text: string, name: string): string[] {
 
 function metricSum(text: string, name: string): number {
   return metricLines(text, name).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-/** One visitor's batch as the SDK sends it: a page view, then what they did on a shop's pages. */
-function batchBody(writeKey: string, n: number, size: number): string {
-  const sentAt = Date.now();
-  const anonymousId = randomUUID();
-  const products = ['kayak', 'paddle', 'dry-bag', 'life-vest', 'spray-skirt', 'roof-rack'];
-  const batch = Array.from({ length: size }, (_, i) => {
-    const product = products[(n + i) % products.length] ?? 'kayak';
-    const page = i % 5 === 0;
-    const path = page && i === 0 ? '/' : `/products/${product}`;
-    const search = i === 0 ? `?utm_source=newsletter&utm_medium=email&utm_campaign=spring-${n % 7}` : '';
-    const event = page
-      ? { type: 'page', name: product, properties: { path, search } }
-      : {
-          type: 'track',
-          event: ['Product Viewed', 'Product Added', 'Checkout Started'][i % 3],
-          properties: {
-            product_id: `${product}-${n % 40}`,
-            price: 19 + ((n * 31 + i * 7) % 900),
-            currency: 'EUR',
-          },
-        };
-    return {
-      ...event,
-      messageId: uuidv7(),
-      anonymousId,
-      timestamp: new Date(sentAt - (size - i) * 1500).toISOString(),
-      context: {
-        page: {
-          url: `https://shop.example${path}${search}`,
-          path,
-          referrer: i === 0 ? 'https://www.google.com/' : 'https://shop.example/',
-          title: `${product[0]?.toUpperCase()}${product.slice(1)} | Shop Example`,
-          search,
-        },
-        userAgent: CHROME,
-        locale: 'de-DE',
-        timezone: 'Europe/Berlin',
-        screen: { width: 1920, height: 1080 },
-        library: { name: '@tidemark/sdk', version: '0.1.0' },
-      },
-    };
-  });
-  return JSON.stringify({ writeKey, sentAt: new Date(sentAt).toISOString(), batch });
 }
 
 // Last, once every constant above is initialized.

@@ -3,7 +3,7 @@
 // slow answer never lowers the offered rate; a batch that leaves late (the generator itself fell behind) is
 // counted, and its freshness is measured from when it was due, so the delay is not hidden either.
 import { Agent, request } from 'node:http';
-import { uuidv7 } from 'uuidv7';
+import { batchBody, CHROME } from '../batch.js';
 
 /** One batch the generator offered. */
 export interface SentBatch {
@@ -31,63 +31,6 @@ export interface LoadResult {
   statuses: Map<number, number>;
   /** Seconds from the first due time to the last answer. */
   seconds: number;
-}
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const products = ['kayak', 'paddle', 'dry-bag', 'life-vest', 'spray-skirt', 'roof-rack'];
-
-/**
- * One visitor's batch as the SDK sends it (the same shop pages as bench/gateway.ts), every event tagged with the
- * batch's session id so the poller can tell when this batch became visible.
- */
-export function batchBody(
-  writeKey: string,
-  session: string,
-  n: number,
-  size: number,
-  sentAt: number,
-): string {
-  const anonymousId = uuidv7();
-  const batch = Array.from({ length: size }, (_, i) => {
-    const product = products[(n + i) % products.length] ?? 'kayak';
-    const page = i % 5 === 0;
-    const path = page && i === 0 ? '/' : `/products/${product}`;
-    const search = i === 0 ? `?utm_source=newsletter&utm_medium=email&utm_campaign=spring-${n % 7}` : '';
-    const event = page
-      ? { type: 'page', name: product, properties: { path, search } }
-      : {
-          type: 'track',
-          event: ['Product Viewed', 'Product Added', 'Checkout Started'][i % 3],
-          properties: {
-            product_id: `${product}-${n % 40}`,
-            price: 19 + ((n * 31 + i * 7) % 900),
-            currency: 'EUR',
-          },
-        };
-    return {
-      ...event,
-      messageId: uuidv7(),
-      anonymousId,
-      timestamp: new Date(sentAt - (size - i) * 1500).toISOString(),
-      context: {
-        page: {
-          url: `https://shop.example${path}${search}`,
-          path,
-          referrer: i === 0 ? 'https://www.google.com/' : 'https://shop.example/',
-          title: `${product[0]?.toUpperCase()}${product.slice(1)} | Shop Example`,
-          search,
-        },
-        userAgent: CHROME,
-        locale: 'de-DE',
-        timezone: 'Europe/Berlin',
-        screen: { width: 1920, height: 1080 },
-        library: { name: '@tidemark/sdk', version: '0.1.0' },
-        sessionId: session,
-      },
-    };
-  });
-  return JSON.stringify({ writeKey, sentAt: new Date(sentAt).toISOString(), batch });
 }
 
 /**
@@ -131,7 +74,10 @@ export async function runLoad(opts: {
 
   const send = (batch: SentBatch, now: number): Promise<void> =>
     new Promise((resolve) => {
-      const body = batchBody(opts.writeKey, `${opts.tag}-${batch.n}`, batch.n, eventsPerBatch, now);
+      const body = batchBody(opts.writeKey, batch.n, eventsPerBatch, {
+        sentAt: now,
+        session: `${opts.tag}-${batch.n}`,
+      });
       const done = (status: number) => {
         if (batch.status !== undefined) return;
         batch.status = status;
