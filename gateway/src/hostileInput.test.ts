@@ -173,6 +173,47 @@ describe('requests the HTTP parser refuses', () => {
     expect(answered).toBe(20);
   });
 
+  it('gets the 413 to clients still sending a body over the limit, instead of a reset that loses it', async () => {
+    const body = 2 * 1024 * 1024;
+    let answered = 0;
+    const seen: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const socket = net.connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk;
+      });
+      socket.on('error', () => {});
+      socket.setTimeout(10_000, () => socket.destroy());
+      socket.write(
+        `POST /v1/batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body}\r\n\r\n`,
+      );
+      // The client reads nothing while it sends, as a client busy writing a large body does; Node's own client
+      // read only after its write, and lost 3 of 1 900 such answers in a full hostile run (write EPIPE).
+      socket.pause();
+      const junk = Buffer.alloc(64 * 1024, 'b');
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (!socket.writable || sent >= body) {
+          clearInterval(timer);
+          setTimeout(() => socket.resume(), 50);
+          return;
+        }
+        try {
+          socket.write(junk);
+        } catch {
+          // EPIPE: the gateway closed the connection; what it answered, if anything, is in `received`.
+        }
+        sent += junk.length;
+      }, 1);
+      await new Promise((resolve) => socket.once('close', resolve));
+      clearInterval(timer);
+      seen.push(received.slice(0, 12) || 'nothing');
+      if (received.startsWith('HTTP/1.1 413 ')) answered += 1;
+    }
+    expect(answered, seen.join(', ')).toBe(20);
+  });
+
   it('answers bytes that are not HTTP, and a bad chunked body, with 400 invalid_request', async () => {
     for (const bytes of [
       'GARBAGE\r\n\r\n',
