@@ -387,25 +387,24 @@ const FRESHNESS_GOAL_MS = 10_000;
 function judgeFlat(samples: Sample[], rate: number): { notes: string[]; failed: string[] } {
   const steady = samples.slice(Math.floor(samples.length / 5));
   const third = Math.max(1, Math.floor(steady.length / 3));
-  const mean = (list: Sample[], pick: (s: Sample) => number | undefined) => {
-    const values = list.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
+  const aggregates = {
+    mean: (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length,
+    floor: (values: number[]) => Math.min(...values),
   };
   const notes: string[] = [];
   const failed: string[] = [];
-  const floor = (list: Sample[], pick: (s: Sample) => number | undefined) => {
-    const values = list.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    return values.length ? Math.min(...values) : Number.NaN;
-  };
   const compare = (
     name: string,
     pick: (s: Sample) => number | undefined,
     isFlat: (a: number, b: number) => boolean,
-    of: 'mean' | 'floor' = 'mean',
+    of: keyof typeof aggregates = 'mean',
   ) => {
-    const aggregate = of === 'mean' ? mean : floor;
-    const first = aggregate(steady.slice(0, third), pick);
-    const last = aggregate(steady.slice(-third), pick);
+    const aggregate = (list: Sample[]) => {
+      const values = list.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return values.length ? aggregates[of](values) : Number.NaN;
+    };
+    const first = aggregate(steady.slice(0, third));
+    const last = aggregate(steady.slice(-third));
     const flat = isFlat(first, last);
     notes.push(
       `${name}: ${first.toFixed(1)} → ${last.toFixed(1)} (${of} of the first third → of the last third)${flat ? '' : ' NOT FLAT'}`,

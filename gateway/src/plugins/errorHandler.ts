@@ -73,7 +73,8 @@ const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * Reads and drops what is left of a request's body, resolving once it has all arrived, the client went away, or
  * LINGER_MS passed; undefined when nothing is left to wait for (all of it arrived, or was read: an injected
- * request has no `complete`), or the body is chunked or declared over DRAIN_MAX_BYTES. A body piped elsewhere (the gunzip of a gzip body) is unpiped first.
+ * request has no `complete`), or the body is chunked or declared over DRAIN_MAX_BYTES. A body piped elsewhere
+ * (the gunzip of a gzip body) is unpiped first.
  */
 function discardRest(raw: IncomingMessage): Promise<void> | undefined {
   if (raw.complete || raw.readableEnded || raw.destroyed) return undefined;
