@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { ChdbAccess } from '@tidemark/sink';
 import { freePort } from '../scripts/kafka.mjs';
 import { logLines, type Running, runService } from '../test/support/service.js';
 
@@ -96,11 +97,18 @@ export interface ClickHouseProcess {
 }
 
 /** Starts the endpoint on `port` (a fixed one, so a restart is found at the same URL) over `dataDir`. */
-export async function startClickHouseProcess(dataDir: string, port: number): Promise<ClickHouseProcess> {
+export async function startClickHouseProcess(
+  dataDir: string,
+  port: number,
+  { access = 'writer', env = {} }: { access?: ChdbAccess; env?: Record<string, string> } = {},
+): Promise<ClickHouseProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', String(port)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+    [
+      ...['--import', 'tsx', 'scripts/clickhouse-http.ts'],
+      ...['--data', dataDir, '--port', String(port), '--access', access],
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } },
   );
   const server: ClickHouseProcess = {
     url: `http://127.0.0.1:${port}`,

@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { type ChdbAccess, chdbAccessArgs } from '@tidemark/sink';
 
 /** Where and how the endpoint listens. */
 export type ClickHouseHttpOptions = {
@@ -31,6 +32,11 @@ export type ClickHouseHttpOptions = {
   user?: string;
   /** When set, every query must authenticate with `user` and this password. Unset: any credentials pass. */
   password?: string;
+  /**
+   * The grants every request runs with (chDB has one user per process): `writer` (default) as a sink's user,
+   * `reader` as the read-only user of clickhouse/initdb/001_reader.sql, `unrestricted` as chDB's own default.
+   */
+  access?: ChdbAccess;
 };
 
 /** A running endpoint. */
@@ -49,7 +55,7 @@ type ChdbSession = {
   close(): void;
 };
 type ChdbModule = {
-  Session: new (path: string) => ChdbSession;
+  Session: new (path: string, opts?: { connectionArgs?: string[] }) => ChdbSession;
   drainPending(): Promise<void>;
   version(): { libchdb: string };
 };
@@ -239,7 +245,9 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
   const chdb = loadChdb();
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const session = new chdb.Session(dataDir);
+  const session = new chdb.Session(dataDir, {
+    connectionArgs: chdbAccessArgs(dataDir, options.access ?? 'writer'),
+  });
   const requiredUser = options.user ?? 'default';
   const displayName = hostname();
   const timezone = Buffer.from((await session.queryAsync('SELECT timezone()', { format: 'TSV' })).bytes())
@@ -432,10 +440,13 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       port: { type: 'string', default: '8123' },
       host: { type: 'string', default: '127.0.0.1' },
+      access: { type: 'string', default: 'writer' },
     },
   });
   if (!values.data) {
-    console.error('usage: tsx scripts/clickhouse-http.ts --data DIR [--port N] [--host ADDR]');
+    console.error(
+      'usage: tsx scripts/clickhouse-http.ts --data DIR [--port N] [--host ADDR] [--access writer|reader|unrestricted]',
+    );
     process.exitCode = 2;
     return;
   }
@@ -445,10 +456,17 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const access = values.access as ChdbAccess;
+  if (!['writer', 'reader', 'unrestricted'].includes(access)) {
+    console.error(`--access must be writer, reader or unrestricted, got ${values.access}`);
+    process.exitCode = 2;
+    return;
+  }
   const endpoint = await startClickHouseHttp({
     dataDir: values.data,
     port,
     host: values.host,
+    access,
     user: process.env.CLICKHOUSE_HTTP_USER,
     password: process.env.CLICKHOUSE_HTTP_PASSWORD,
   });

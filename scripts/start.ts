@@ -1,10 +1,11 @@
 // `pnpm start`: Tidemark in embedded mode — the gateway and the ClickHouse engine (chDB) in this one process, no
 // Kafka, no Docker — plus the vanilla example page to click on, and a read-only SQL endpoint on loopback to look
 // at the stored rows.
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
-import { checkStatement, createReader, loadConfig, type Reader, startGateway } from '@tidemark/gateway';
+import { createReader, hasAdminToken, loadConfig, type Reader, startGateway } from '@tidemark/gateway';
 
 const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
 const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
@@ -24,7 +25,13 @@ if (clickhouse === undefined) {
 }
 const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
 const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
-const sql = await serveSql(sqlPort, createReader(clickhouse, config.read));
+// The SQL endpoint takes the admin token when there is one, else a token made for this run and printed below:
+// any process on this machine, and any web page its user opens, can reach a loopback port.
+const sqlToken = config.read.adminToken ?? randomBytes(18).toString('base64url');
+const sqlAuth = config.read.adminToken
+  ? '-H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN"'
+  : `-H 'Authorization: Bearer ${sqlToken}'`;
+const sql = await serveSql(sqlPort, sqlToken, createReader(clickhouse, config.read));
 // The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
   ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
@@ -37,7 +44,7 @@ console.log(`
 
   Open the example page and click:   ${site.url}
   Gateway (Segment HTTP API):         ${gateway.url}/v1/batch
-  Stored rows (read-only SQL):        curl -s ${sql.url} --data-binary 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
+  Stored rows (read-only SQL):        curl -s ${sql.url} ${sqlAuth} --data-binary 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
 ${readApiLine}
   Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.
 `);
@@ -46,11 +53,32 @@ ${readApiLine}
  * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
  * chDB binds its data directory to this process, so the rows can only be read from in here. Query parameters
  * come as `param_<name>` URL parameters, as ClickHouse's HTTP interface takes them, so the files of queries/
- * (which start with a comment header) run here unchanged. The statement passes the read API's check and runs
- * under its limits and `readonly = 2`: loopback is no reason to let `file()` read the disk.
+ * (which start with a comment header) run here unchanged. Each request needs the token as a Bearer token, and
+ * one a browser sends on behalf of a page (it carries an Origin) is refused: a `text/plain` POST from any site
+ * needs no CORS preflight. The statement goes through the read API's reader (its check and limits).
  */
-async function serveSql(port: number, reader: Reader): Promise<{ url: string; close(): Promise<void> }> {
+async function serveSql(
+  port: number,
+  token: string,
+  reader: Reader,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
+    const refuse = (status: number, message: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${message}\n`);
+    if (req.headers.origin !== undefined) {
+      refuse(
+        403,
+        'Requests from web pages are refused: this endpoint is for curl and scripts on this machine.',
+      );
+      req.resume();
+      return;
+    }
+    if (!hasAdminToken(req, token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="tidemark-sql"');
+      refuse(401, 'Send the token pnpm start printed: -H "Authorization: Bearer <token>".');
+      req.resume();
+      return;
+    }
     let body = '';
     for await (const chunk of req) body += chunk;
     const url = new URL(req.url ?? '/', 'http://x');
@@ -61,7 +89,7 @@ async function serveSql(port: number, reader: Reader): Promise<{ url: string; cl
         .map(([key, value]) => [key.slice(6), value]),
     );
     try {
-      const { columns, rows } = await reader.query(checkStatement(statement), params);
+      const { columns, rows } = await reader.statement(statement, params);
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.end(
         rows
@@ -69,7 +97,7 @@ async function serveSql(port: number, reader: Reader): Promise<{ url: string; cl
           .join(''),
       );
     } catch (error) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`);
+      refuse(400, (error as Error).message);
     }
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

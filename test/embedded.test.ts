@@ -59,6 +59,13 @@ function interrupt() {
   if (child.pid) process.kill(-child.pid, 'SIGINT');
 }
 
+/** The header the printed SQL line sends: the token made for this run. */
+function sqlAuth(): Record<string, string> {
+  const token = output.match(/-H 'Authorization: Bearer (\S+)'/)?.[1];
+  if (!token) throw new Error(`pnpm start did not print the SQL endpoint's token; it printed:\n${output}`);
+  return { authorization: `Bearer ${token}` };
+}
+
 function printed(label: string): string {
   const match = output.match(new RegExp(`${label}\\s+(?:curl -s )?(http://\\S+)`));
   if (!match?.[1]) throw new Error(`pnpm start did not print "${label}"; it printed:\n${output}`);
@@ -77,6 +84,7 @@ it('stores a click from the example page and shows it through the printed SQL en
     async () => {
       const response = await fetch(sqlUrl, {
         method: 'POST',
+        headers: sqlAuth(),
         body: "SELECT type, event, path, properties FROM tidemark.events WHERE event = 'Newsletter Signup'",
       });
       const lines = (await response.text()).trim().split('\n').filter(Boolean);
@@ -88,15 +96,34 @@ it('stores a click from the example page and shows it through the printed SQL en
   expect(rows[0]).toMatchObject({ type: 'track', event: 'Newsletter Signup', path: '/' });
   expect(JSON.parse(rows[0].properties)).toEqual({ click: 1 });
 
-  const refused = await fetch(sqlUrl, { method: 'POST', body: 'DROP DATABASE tidemark' });
+  const refused = await fetch(sqlUrl, { method: 'POST', headers: sqlAuth(), body: 'DROP DATABASE tidemark' });
   expect(refused.status).toBe(400);
   // Loopback is no reason to read the machine's files: chDB would answer file() under readonly settings.
   const outside = await fetch(sqlUrl, {
     method: 'POST',
+    headers: sqlAuth(),
     body: "SELECT * FROM file('/etc/passwd', 'LineAsString')",
   });
   expect(outside.status).toBe(400);
   expect(await outside.text()).toMatch(/file/);
+});
+
+it('answers the SQL endpoint only with the printed token, and never to a web page', async () => {
+  const sqlUrl = printed('Stored rows \\(read-only SQL\\):');
+  const body = 'SELECT count() FROM tidemark.events';
+  const without = await fetch(sqlUrl, { method: 'POST', body });
+  expect(without.status).toBe(401);
+  const wrong = await fetch(sqlUrl, { method: 'POST', headers: { authorization: 'Bearer nope' }, body });
+  expect(wrong.status).toBe(401);
+  // What a page on any site can send without a CORS preflight: a text/plain POST, with its Origin.
+  const fromPage = await fetch(sqlUrl, {
+    method: 'POST',
+    headers: { ...sqlAuth(), origin: 'https://example.com', 'content-type': 'text/plain' },
+    body,
+  });
+  expect(fromPage.status).toBe(403);
+  const served = await fetch(sqlUrl, { method: 'POST', headers: sqlAuth(), body });
+  expect(served.status).toBe(200);
 });
 
 it('runs a file of queries/ through the printed SQL endpoint, parameters as param_<name>', async () => {
@@ -109,6 +136,7 @@ it('runs a file of queries/ through the printed SQL endpoint, parameters as para
   }
   const response = await fetch(url, {
     method: 'POST',
+    headers: sqlAuth(),
     body: readFileSync(join(root, 'queries', 'session_duration.sql'), 'utf8'),
   });
   const text = await response.text();

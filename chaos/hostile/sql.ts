@@ -112,7 +112,7 @@ const injections = [
 const engine: SqlCase[] = [
   { sql: 'WITH x AS (SELECT 1) INSERT INTO events SELECT * FROM x', expect: 'query_failed' },
   { sql: 'SELECT * FROM no_such_table', expect: 'query_failed' },
-  { sql: 'SELECT * FROM ѕystem.tables', expect: 'query_failed' },
+  { sql: 'SELECT * FROM ѕystem.tables', expect: 'invalid_query' },
   { sql: 'SELECT throwIf(1)', expect: 'query_failed' },
   { sql: "SELECT * FROM generateRandom('a String') LIMIT 20000", expect: 'result_too_large' },
   { sql: "SELECT getSetting('readonly')", expect: 200, first: '2' },

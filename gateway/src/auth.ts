@@ -20,7 +20,7 @@ export function writeKeyOf(request: FastifyRequest, bodyKey: unknown): string | 
  * the comparison is constant-time and of equal length: neither the characters nor the length of the token leak
  * through timing.
  */
-export function hasAdminToken(request: FastifyRequest, token: string): boolean {
+export function hasAdminToken(request: { headers: { authorization?: string } }, token: string): boolean {
   const given = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   if (given === undefined) return false;
   const digest = (value: string) => createHash('sha256').update(value).digest();

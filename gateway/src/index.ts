@@ -1,5 +1,6 @@
 // @tidemark/gateway: the Segment HTTP API in front of Kafka (distributed) or the in-process sink (embedded).
 export { type BuildDeps, build } from './app.js';
+export { hasAdminToken } from './auth.js';
 export {
   type ClickHouseSettings,
   type Config,

@@ -9,6 +9,7 @@ import {
   createClient,
   drainStream,
 } from '@clickhouse/client';
+import { type ChdbAccess, chdbAccessArgs } from './chdb-access.js';
 import { toInsertError } from './clickhouse-error.js';
 import { SinkError } from './errors.js';
 
@@ -34,6 +35,12 @@ export type ClickHouseConfig = {
    * itself, such as the read API, where a user's bad query would otherwise print a multi-line ERROR to stderr.
    */
   clientLogs?: boolean;
+  /**
+   * chDB only: the grants of the engine's one user in this process (chdb-access.ts). `writer` (the default):
+   * the analytics database and nothing outside it, no files, URLs or other servers. The engine takes them when
+   * the process first opens its data directory; a later client asking for other grants is refused.
+   */
+  chdbAccess?: ChdbAccess;
   /** TLS to the server: a CA certificate to trust, plus a client certificate and key for mutual TLS. */
   tls?: { caCert: Buffer; cert?: Buffer; key?: Buffer };
 };
@@ -87,11 +94,14 @@ const tableName = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 // libchdb binds one data directory per process (DESIGN §7). We track the bound directory ourselves so that a
 // second directory fails at construction with our error, and several clients on the same directory share it.
-let chdbSlot: { path: string; users: number } | undefined;
+let chdbSlot: { path: string; access: ChdbAccess; users: number; holder: { close(): void } } | undefined;
 
 type ChdbModules = {
   connection: typeof import('chdb/connection');
-  root: { drainPending(): Promise<void> };
+  root: {
+    drainPending(): Promise<void>;
+    Session: new (path: string, opts?: { connectionArgs?: string[] }) => { close(): void };
+  };
 };
 let chdbModules: ChdbModules | undefined;
 
@@ -113,21 +123,34 @@ function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release
         `close that client before opening ${path}, or run a separate process.`,
     );
   }
+  const access = config.chdbAccess ?? 'writer';
+  if (chdbSlot && chdbSlot.access !== access) {
+    throw new SinkError(
+      'CHDB_PATH_IN_USE',
+      `chDB is open in this process with ${chdbSlot.access} grants; the engine takes its grants once, so a client ` +
+        `asking for ${access} grants needs a separate process.`,
+    );
+  }
   const chdb = loadChdb();
   mkdirSync(path, { recursive: true });
+  // The engine reads its configuration when the process first opens the directory, and only then: this session
+  // opens it with the grants and stays open as long as any client of the directory does.
+  const holder =
+    chdbSlot?.holder ?? new chdb.root.Session(path, { connectionArgs: chdbAccessArgs(path, access) });
   // chdb types its Connection with @clickhouse/client-common 1.23.0 while @clickhouse/client 1.23.1 bundles
   // its own copy of those types; they differ only in settings typings, so the cast is safe.
   const connection = chdb.connection.createChdbConnection({ path }) as unknown as NonNullable<
     ClickHouseClientConfigOptions['connection']
   >;
   const client = createClient({ connection });
-  chdbSlot = chdbSlot ?? { path, users: 0 };
+  chdbSlot = chdbSlot ?? { path, access, users: 0, holder };
   chdbSlot.users += 1;
   return {
     client,
     async release() {
       if (chdbSlot && chdbSlot.path === path && --chdbSlot.users === 0) {
         chdbSlot = undefined;
+        holder.close();
         // A session closed while the engine still finishes an aborted query keeps the directory bound;
         // wait so the next createClickHouse (even with another path) finds the slot really free.
         await chdb.root.drainPending();

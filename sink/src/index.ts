@@ -1,5 +1,7 @@
 export type { Batcher, BatchLimits, CommitOffset, Flush } from './batcher.js';
 export { addLineage, createBatcher } from './batcher.js';
+export type { ChdbAccess } from './chdb-access.js';
+export { chdbAccessArgs } from './chdb-access.js';
 export type { ClickHouse, ClickHouseConfig, ReadOptions, ReadResult } from './clickhouse.js';
 export { createClickHouse } from './clickhouse.js';
 export { clickHouseCode } from './clickhouse-error.js';

@@ -1,6 +1,7 @@
 import { type ClickHouse, clickHouseCode, createClickHouse, type ReadResult } from '@tidemark/sink';
 import type { ClickHouseSettings, ReadApiConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
+import { checkStatement } from './statement.js';
 
 /** The limits every read runs under (TIDEMARK_READ_*). */
 export type ReadLimits = Pick<ReadApiConfig, 'maxExecutionSeconds' | 'maxResultRows' | 'maxRowsToRead'>;
@@ -10,7 +11,13 @@ export type ReadLimits = Pick<ReadApiConfig, 'maxExecutionSeconds' | 'maxResultR
  * runs with `readonly = 2` and the read limits, and every failure leaves as a GatewayError.
  */
 export interface Reader {
-  /** Runs one statement; `params` bind its `{name:Type}` placeholders. Rejects with a GatewayError. */
+  /**
+   * Runs one statement a user wrote (the read API, the SQL console): it passes the statement check, is printed
+   * back by ClickHouse's own parser, passes the check again in that form, and that form is what runs. `params`
+   * bind its `{name:Type}` placeholders. Rejects with a GatewayError.
+   */
+  statement(sql: string, params?: Record<string, unknown>): Promise<ReadResult>;
+  /** Runs one statement Tidemark ships (the ready queries), under the same limits, without the check. */
   query(sql: string, params?: Record<string, unknown>): Promise<ReadResult>;
   /** Which engine answers. */
   readonly backend: 'chdb' | 'server';
@@ -75,15 +82,25 @@ export function createReader(
     // value, so this passes for that user and turns a writable one read-only for the statement.
     readonly: 2,
   };
+  async function query(sql: string, params?: Record<string, unknown>): Promise<ReadResult> {
+    const signal = AbortSignal.timeout((limits.maxExecutionSeconds + 5) * 1000);
+    try {
+      return await clickhouse.read(sql, { settings, signal, ...(params ? { params } : {}) });
+    } catch (error) {
+      throw toReadError(error, limits, signal.aborted);
+    }
+  }
   return {
     backend: clickhouse.backend,
-    async query(sql, params) {
-      const signal = AbortSignal.timeout((limits.maxExecutionSeconds + 5) * 1000);
-      try {
-        return await clickhouse.read(sql, { settings, signal, ...(params ? { params } : {}) });
-      } catch (error) {
-        throw toReadError(error, limits, signal.aborted);
-      }
+    query,
+    async statement(sql, params) {
+      const sent = checkStatement(sql);
+      // formatQuery parses with the engine that will run the statement, takes the text as a bound value (never
+      // spliced, so it cannot add a statement of its own) and refuses more than one statement.
+      const printed = await query('SELECT formatQuery({statement:String})', { statement: sent });
+      const canonical = printed.rows[0]?.[0];
+      if (typeof canonical !== 'string') throw new GatewayError('store_unavailable');
+      return query(checkStatement(canonical), params);
     },
     async close() {
       if (opts.owned) await clickhouse.close();

@@ -56,6 +56,10 @@ function appWith(extra?: (app: FastifyInstance) => void): FastifyInstance {
       queries.push(sql);
       return { columns: [], rows: [], rowsRead: 0, elapsedMs: 0 };
     },
+    statement: async (sql) => {
+      queries.push(sql);
+      return { columns: [], rows: [], rowsRead: 0, elapsedMs: 0 };
+    },
     close: async () => {},
   };
   const built = build(config, { transport, reader });

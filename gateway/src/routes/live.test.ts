@@ -21,6 +21,7 @@ const transport: Transport = {
 const reader: Reader = {
   backend: 'chdb',
   query: async () => ({ columns: [], rows: [], rowsRead: 0, elapsedMs: 0 }),
+  statement: async () => ({ columns: [], rows: [], rowsRead: 0, elapsedMs: 0 }),
   close: async () => {},
 };
 

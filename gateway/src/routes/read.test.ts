@@ -219,6 +219,14 @@ describe('POST /v1/sql', () => {
     expect((await sql('EXISTS TABLE tidemark.events')).json().rows).toEqual([[1]]);
   });
 
+  it('runs the statement as ClickHouse prints it: comments, quoted names and heredoc-free text as written', async () => {
+    const response = await sql(
+      "SELECT count() AS `all events`, 'a;b' AS s FROM `tidemark`.`events` AS e ARRAY JOIN [1] AS one -- note\n",
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json().columns.map((c: { name: string }) => c.name)).toEqual(['all events', 's']);
+  });
+
   const refused: [string, string, RegExp][] = [
     ['a write', "INSERT INTO tidemark.events (project_id) VALUES ('x')", /starts with INSERT/],
     ['DDL', 'DROP TABLE tidemark.events', /starts with DROP/],
@@ -243,6 +251,17 @@ describe('POST /v1/sql', () => {
     ['an empty query', '  -- nothing\n', /empty/],
     ['an unterminated string', "SELECT 'abc", /Unterminated ' quote/],
     ['a heredoc', 'SELECT $$x$$', /Heredoc/],
+    // Escapes inside quoted names, which ClickHouse reads and a token check alone would not.
+    ['an escaped table function', "SELECT * FROM `fi\\x6ce`('/etc/passwd')", /name in quotes is not served/],
+    ['an escaped scalar function', "SELECT `u\\x72l`('http://127.0.0.1:9/')", /name in quotes is not served/],
+    ['an escaped database', 'SELECT * FROM `sys\\x74em`.tables', /Only the tidemark database/],
+    [
+      'an escaped setting',
+      'SELECT 1 SETTINGS `max_result\\x5frows` = 0',
+      /SETTINGS `max_result\\x5frows` is not served/,
+    ],
+    ['a table named by a parameter', 'SELECT * FROM {t:Identifier}', /Identifier query parameters/],
+    ['a look-alike letter', 'SELECT * FROM f\u0456le(1)', /U\+0456/],
   ];
   it.each(refused)('refuses %s with 400 invalid_query naming it', async (_what, query, message) => {
     const response = await sql({ query });

@@ -3,7 +3,6 @@ import { hasAdminToken } from '../auth.js';
 import { GatewayError } from '../errors.js';
 import type { Reader } from '../read/reader.js';
 import { bindReadyParams, checkReadyQueries, type ReadyQuery, type UrlValues } from '../read/readyQueries.js';
-import { checkStatement } from '../read/statement.js';
 import { errorResponse } from './schemas.js';
 
 export interface ReadRoutesOptions {
@@ -110,8 +109,8 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
     async (request) => {
       const body = request.body;
       const sql = typeof body === 'string' ? body : body.query;
-      const statement = checkStatement(sql);
-      return run(statement, typeof body === 'string' ? undefined : body.params);
+      if (reader === undefined) throw new GatewayError('read_api_disabled');
+      return reader.statement(sql, typeof body === 'string' ? undefined : body.params);
     },
   );
 
