@@ -302,6 +302,11 @@ function wrongTypes(random: Random, target: Target, ids: () => string): HttpCase
       refusedBody('no_valid_events'),
     ],
     [`{"writeKey":${k},"batch":[${junk()},${junk()},${junk()}]}`, refusedBody('no_valid_events')],
+    // More items than the gateway's cap on events per batch (2 000 by default), within its 500 KB body limit.
+    [
+      `{"writeKey":${k},"batch":[${Array.from({ length: random.int(2_001, 100_000) }, () => random.pick(['1', '{}'])).join(',')}]}`,
+      [{ status: 413, code: 'too_many_events' }],
+    ],
   ];
   const [body, expect] = random.pick(variants);
   return {

@@ -238,6 +238,77 @@ describe('POST /v1/batch', () => {
     });
   });
 
+  it('answers 413 too_many_events, naming the cap, to a batch of more events than TIDEMARK_MAX_BATCH_EVENTS', async () => {
+    const transport = recording();
+    const capped = build(configFor({ TIDEMARK_MAX_BATCH_EVENTS: '3' }), { transport });
+    const over = await capped.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent(), pageEvent(), pageEvent()]),
+    });
+    expect({ status: over.statusCode, body: over.json() }).toEqual({
+      status: 413,
+      body: {
+        code: 'too_many_events',
+        message: 'The batch holds 4 events; at most 3 are accepted in one request.',
+        maxEvents: 3,
+      },
+    });
+    // Answered before the write key is looked at, so it costs nothing per event whoever sends it.
+    const unknownKey = await capped.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([1, 2, 3, 4], 'no-such-key'),
+    });
+    expect(unknownKey.statusCode).toBe(413);
+    expect({ delivered: transport.delivered.length, letters: transport.letters.length }).toEqual({
+      delivered: 0,
+      letters: 0,
+    });
+    const atCap = await capped.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), pageEvent(), pageEvent()]),
+    });
+    expect(atCap.statusCode).toBe(200);
+    await capped.close();
+  });
+
+  it('refuses as too_large an event under the limit as sent whose stored properties outgrow it', async () => {
+    // 2 400 properties written `9e20` (13 bytes each as sent, 31 once written out as 900000000000000000000):
+    // the whole body is under the 32 KB per-event limit, so the event is not measured as sent.
+    const numbers = (value: string) =>
+      `{${Array.from({ length: 2_400 }, (_, i) => `"k${String(i).padStart(4, '0')}":${value}`).join(',')}}`;
+    const event = (id: string, value: string) =>
+      `{"type":"track","event":"Grew","anonymousId":"g","messageId":"${id}","properties":${numbers(value)}}`;
+    for (const [value, stored] of [
+      ['9e20', 'too_large'],
+      ['1e-6', 'too_large'],
+      ['100', 'stored'],
+    ] as const) {
+      const id = pageEvent().messageId;
+      const payload = `{"writeKey":"key-shop","batch":[${event(id, value)}]}`;
+      expect(Buffer.byteLength(payload), value).toBeLessThan(32 * 1024);
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { 'content-type': 'text/plain' },
+        payload,
+      });
+      if (stored === 'too_large') {
+        expect({ status: response.statusCode, body: response.json() }, value).toMatchObject({
+          status: 400,
+          body: { code: 'no_valid_events', rejected: [{ index: 0, messageId: id, reason: 'too_large' }] },
+        });
+      } else {
+        expect(response.statusCode, value).toBe(200);
+        const [row] = await rowsOf([id]);
+        expect(Buffer.byteLength(row?.properties ?? '')).toBeLessThanOrEqual(32 * 1024);
+        expect(JSON.parse(row?.properties ?? '{}').k2399).toBe(100);
+      }
+    }
+  });
+
   it('answers 413 to a body over the batch limit', async () => {
     const big = { ...pageEvent(), properties: { blob: 'x'.repeat(600 * 1024) } };
     const response = await app.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([big]) });
@@ -444,21 +515,76 @@ describe('dead letters', () => {
     await recorder.close();
 
     // The embedded transport parks them in tidemark.events_quarantine under the topic `gateway`.
-    const only = await app.inject({
+    const mixed = await app.inject({
       method: 'POST',
       url: '/v1/batch',
-      payload: batchOf([{ type: 'track', anonymousId: 'dl', messageId: 'no-event-1' }]),
+      payload: batchOf([pageEvent('dl'), { type: 'track', anonymousId: 'dl', messageId: 'no-event-1' }]),
     });
-    expect(only.statusCode).toBe(400);
+    expect(mixed.statusCode).toBe(200);
     const parked = await clickhouse.query<{ error: string; row: string }>(
       "SELECT error, row FROM tidemark.events_quarantine WHERE topic = 'gateway' AND row LIKE '%no-event-1%'",
     );
     expect(parked).toEqual([
       {
-        error: 'missing_event (project shop, index 0)',
+        error: 'missing_event (project shop, index 1)',
         row: JSON.stringify({ type: 'track', anonymousId: 'dl', messageId: 'no-event-1' }),
       },
     ]);
+  });
+});
+
+describe('bodies refused whole', () => {
+  it('writes no dead letter for a body with no valid event: the 400 lists every reason', async () => {
+    const transport = recording();
+    const recorder = build(configFor(), { transport });
+    const response = await recorder.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([{ messageId: 'whole-1', anonymousId: 'dl' }, 42, {}]),
+    });
+    expect({ status: response.statusCode, body: response.json() }).toEqual({
+      status: 400,
+      body: {
+        code: 'no_valid_events',
+        message: 'No event in the batch is valid.',
+        accepted: 0,
+        rejected: [
+          { index: 0, messageId: 'whole-1', reason: 'invalid_type' },
+          { index: 1, messageId: null, reason: 'not_an_object' },
+          { index: 2, messageId: null, reason: 'invalid_type' },
+        ],
+      },
+    });
+    expect({ delivered: transport.delivered, letters: transport.letters }).toEqual({
+      delivered: [],
+      letters: [],
+    });
+    const rejected = await recorder.inject({ method: 'GET', url: '/metrics' });
+    expect(rejected.body).toContain('tidemark_gateway_events_rejected_total{reason="invalid_type"} 2');
+    await recorder.close();
+  });
+
+  it('answers it 400 even when the transport is down, never a 503 that clients would resend', async () => {
+    const down: Transport = {
+      deliver: async () => {
+        throw new Error('broker down');
+      },
+      deadLetter: async () => {
+        throw new Error('broker down');
+      },
+      ready: async () => {},
+      close: async () => {},
+    };
+    const gateway = build(configFor(), { transport: down });
+    const response = await gateway.inject({ method: 'POST', url: '/v1/batch', payload: batchOf([1, 2]) });
+    expect(response.statusCode).toBe(400);
+    const mixed = await gateway.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: batchOf([pageEvent(), 2]),
+    });
+    expect(mixed.statusCode).toBe(503);
+    await gateway.close();
   });
 });
 

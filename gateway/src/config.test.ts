@@ -13,7 +13,7 @@ describe('loadConfig', () => {
       projects: [{ id: 'demo', writeKeys: ['demo-write-key'] }],
       corsOrigins: ['*'],
       pathPrefix: '',
-      limits: { maxEventBytes: 32 * 1024, maxBatchBytes: 500 * 1024 },
+      limits: { maxEventBytes: 32 * 1024, maxBatchBytes: 500 * 1024, maxBatchEvents: 2000 },
       clickhouse: { chdbPath: './.data/chdb' },
       kafka: {
         client: 'kafkajs',

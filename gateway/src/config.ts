@@ -36,6 +36,15 @@ export interface Limits {
   maxEventBytes: number;
   /** Largest accepted request body, after gzip decoding (DESIGN §2: 500 KB). */
   maxBatchBytes: number;
+  /**
+   * Most events one request may carry; more is refused whole with 413 `too_many_events` before any event is
+   * looked at. Segment's own clients send at most a few hundred per request by default (analytics-node 15,
+   * analytics-python `upload_size` 100, analytics-ruby 100, analytics-go `BatchSize` 250,
+   * analytics-react-native `maxBatchSize` 1000), the Tidemark SDK at most 500 (sdk/src/batch.ts): 2 000 by
+   * default is comfortably above all of them, while a 500 KB body could otherwise hold 250 000 items, each
+   * costing a verdict.
+   */
+  maxBatchEvents: number;
 }
 
 /** Requests per minute; 0 turns a limit off (DESIGN §2: 429 with Retry-After). */
@@ -221,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: {
       maxEventBytes: int('TIDEMARK_MAX_EVENT_BYTES', 32 * 1024, 256, 1024 * 1024),
       maxBatchBytes: int('TIDEMARK_MAX_BATCH_BYTES', 500 * 1024, 1024, 16 * 1024 * 1024),
+      maxBatchEvents: int('TIDEMARK_MAX_BATCH_EVENTS', 2000, 1, 1_000_000),
     },
     rateLimits: {
       perIpPerMinute: int('TIDEMARK_RATE_LIMIT_PER_IP', 1200, 0, 10_000_000),

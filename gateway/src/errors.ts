@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'origin_not_allowed'
   | 'not_found'
   | 'payload_too_large'
+  | 'too_many_events'
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'transport_unavailable'
@@ -63,6 +64,8 @@ const ERRORS: Record<ErrorCode, ErrorSpec> = {
   origin_not_allowed: { status: 403, retriable: false, message: 'Origin not allowed for this write key.' },
   not_found: { status: 404, retriable: false, message: 'Not found.' },
   payload_too_large: { status: 413, retriable: false, message: 'The request body is too large.' },
+  // The message names the gateway's cap (ingest.ts): a client can split its batch and resend the parts.
+  too_many_events: { status: 413, retriable: false, message: 'The batch holds too many events.' },
   unsupported_media_type: { status: 415, retriable: false, message: 'Unsupported content type or encoding.' },
   rate_limited: { status: 429, retriable: true, message: 'Too many requests; retry after the given delay.' },
   overloaded: {

@@ -35,7 +35,8 @@ export interface IngestInput {
   events: unknown[];
   /**
    * Bytes of the JSON text the events arrived in, when they are part of it unchanged and its size is known
-   * (plugins/bodyParsing.ts `sentBodyBytes`): no event is larger, so within the per-event limit none is measured.
+   * (plugins/bodyParsing.ts `sentBodyBytes`): no event is larger, so within the per-event limit none is measured
+   * as sent (its stored row still is: `rowOf`).
    */
   bodyBytes?: number | undefined;
 }
@@ -54,16 +55,25 @@ export interface IngestDeps {
 /**
  * The gateway's one job, shared by every route: authenticate, validate each event, normalize the valid
  * ones, hand them to the transport together with the refused ones' dead letters, and report what was
- * accepted only after the transport made both durable.
+ * accepted only after the transport made both durable. A body refused whole (too many events, none valid)
+ * never reaches the transport.
  */
 export function createIngest(config: Config, deps: IngestDeps): Ingest {
   const { transport, metrics } = deps;
   const projects = indexProjects(config.projects);
-  const { maxEventBytes } = config.limits;
+  const { maxEventBytes, maxBatchEvents } = config.limits;
   const { maxPendingEvents, deliverTimeoutMs } = config.shedding;
   let pending = 0;
 
   return async (request, input) => {
+    // First, before the key or any event is looked at: a body within the size limit can hold 250 000 tiny
+    // items, and every later step costs something per item.
+    if (input.events.length > maxBatchEvents) {
+      throw new GatewayError('too_many_events', {
+        message: `The batch holds ${input.events.length} events; at most ${maxBatchEvents} are accepted in one request.`,
+        details: { maxEvents: maxBatchEvents },
+      });
+    }
     const writeKey = writeKeyOf(request, input.writeKey);
     const project = writeKey === undefined ? undefined : projects.get(writeKey);
     if (writeKey === undefined || project === undefined) throw new GatewayError('invalid_write_key');
@@ -86,41 +96,53 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     };
     const rows: EventRow[] = [];
     const rejected: Rejected[] = [];
-    const letters: GatewayDeadLetter[] = [];
-    const at = new Date(receipt.receivedAtMs).toISOString();
     input.events.forEach((raw, index) => {
       const verdict = validateEvent(raw, maxEventBytes, input.bodyBytes);
-      let reason: RejectReason;
-      if (verdict.ok) {
-        const row = normalizeOrDeep(verdict.event, receipt);
-        if (row !== undefined) {
-          rows.push(row);
-          return;
-        }
-        reason = 'too_deep';
-      } else {
-        reason = verdict.reason;
-      }
-      const messageId = messageIdOf(raw);
-      rejected.push({ index, messageId, reason });
-      letters.push({
-        stage: 'gateway',
-        reason,
-        projectId: project.id,
-        index,
-        messageId,
-        // A JSON string in place of a value too deep to serialize: the letter still says which event it was.
-        raw: jsonOf(raw) ?? JSON.stringify('(nested too deep to serialize)'),
-        at,
-      });
+      const row = verdict.ok ? rowOf(verdict.event, receipt, maxEventBytes) : verdict.reason;
+      if (typeof row === 'string') rejected.push({ index, messageId: messageIdOf(raw), reason: row });
+      else rows.push(row);
     });
+    // Counts (the refused events, the client's `dropped` report) are taken once the answer is a 200 or a 400
+    // for nothing usable: the SDK forgets what it reported after either, but resends the same body after a 429
+    // or 5xx, which must not count twice.
+    const countDropped = () => {
+      const dropped = input.dropped;
+      if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped > 0) {
+        metrics.clientDropped.inc({ project: project.id }, dropped);
+      }
+    };
+
+    // A request in which nothing is usable is a client error, not a success with zero events: a 400 shows
+    // up in the sender's error handling and monitoring, and its list says what was wrong with each event.
+    // Nothing is dead-lettered for it: the answer already tells the sender everything, the metrics count it,
+    // and a refusal that needs no transport costs next to nothing and can never turn into a 503 (which every
+    // client would resend) when the transport is slow or down.
+    if (rows.length === 0) {
+      countRejected(metrics, rejected);
+      countDropped();
+      throw new GatewayError('no_valid_events', { details: { accepted: 0, rejected } });
+    }
+
+    // The refused events of a batch accepted in part are kept as dead letters: the 200 says which they were,
+    // but a sender that only checks the status would never look.
+    const at = new Date(receipt.receivedAtMs).toISOString();
+    const letters: GatewayDeadLetter[] = rejected.map(({ index, messageId, reason }) => ({
+      stage: 'gateway',
+      reason,
+      projectId: project.id,
+      index,
+      messageId,
+      // A JSON string in place of a value too deep to serialize: the letter still says which event it was.
+      raw: jsonOf(input.events[index]) ?? JSON.stringify('(nested too deep to serialize)'),
+      at,
+    }));
 
     // Valid events and dead letters are made durable together: if either fails the client gets a 503 and
     // resends the whole body, which repeats nothing but rows that event-id deduplication removes.
     const started = performance.now();
     const delivery = Promise.all([
-      rows.length > 0 ? transport.deliver(toMessages(rows)) : undefined,
-      transport.deadLetter(letters),
+      transport.deliver(toMessages(rows)),
+      letters.length > 0 ? transport.deadLetter(letters) : undefined,
     ]);
     // The backlog counts these events until the transport is done with them, also when the client was
     // answered first (below): the producer still holds them.
@@ -142,25 +164,21 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     // After the transport's ack, so the feed never shows an event the client will have to resend; publishing
     // only queues (a slow watcher is dropped, never waited for), and with nobody watching nothing is built.
     const live = deps.live;
-    if (live !== undefined && live.size > 0 && rows.length > 0) live.publish(rows.map(toLiveEvent));
-    if (rows.length > 0) metrics.eventsAccepted.inc({ project: project.id }, rows.length);
-    for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
-    // Counted here, once the answer is a 200 or a 400 for nothing usable: the SDK forgets what it reported
-    // after either, but resends the same count with the events after a 429 or 5xx, which must not count twice.
-    const dropped = input.dropped;
-    if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped > 0) {
-      metrics.clientDropped.inc({ project: project.id }, dropped);
-    }
-
-    // A request in which nothing is usable is a client error, not a success with zero events: a 400 shows
-    // up in the sender's error handling and monitoring, while the list still says what was wrong with each
-    // event (each also kept as a dead letter). The SDK drops invalid events either way.
-    if (rows.length === 0) {
-      throw new GatewayError('no_valid_events', { details: { accepted: 0, rejected } });
-    }
+    if (live !== undefined && live.size > 0) live.publish(rows.map(toLiveEvent));
+    metrics.eventsAccepted.inc({ project: project.id }, rows.length);
+    countRejected(metrics, rejected);
+    countDropped();
     if (rejected.length > 0) request.log.info({ rejected }, 'events rejected');
     return { accepted: rows.length, rejected };
   };
+}
+
+/** One counter update per reason, not per event: a batch of 2 000 refused events costs a handful. */
+function countRejected(metrics: GatewayMetrics, rejected: Rejected[]): void {
+  if (rejected.length === 0) return;
+  const counts = new Map<RejectReason, number>();
+  for (const r of rejected) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
+  for (const [reason, count] of counts) metrics.eventsRejected.inc({ reason }, count);
 }
 
 /** The visitor's country from the trusted proxy header, when configured; ISO 3166 alpha-2 only. */
@@ -193,15 +211,28 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The event's row, or undefined when its properties, traits or context are nested too deep for JSON.stringify
- * (validate.ts `jsonOf`); validation measures an event only when its body is over the per-event limit, so a small
- * deep one gets this far.
+ * The event's row, or why it cannot be stored: `too_deep` when its properties, traits or context are nested too
+ * deep for JSON.stringify (validate.ts `jsonOf`; validation measures an event only when its body is over the
+ * per-event limit, so a small deep one gets this far), `too_large` when the JSON the row stores for it is over
+ * the per-event limit. That JSON can be longer than the client's: numbers are written again in JavaScript's
+ * own form (`1e20` becomes `100000000000000000000`, `1e-6` becomes `0.000001`), so an event measured small as
+ * sent, or not measured because its whole body was small, can grow many times over. Strings and whitespace
+ * never grow, so the row's three JSON columns are what is measured, from their lengths in UTF-16 units alone
+ * unless a non-ASCII text could tip the balance.
  */
-function normalizeOrDeep(event: SegmentEvent, receipt: Receipt): EventRow | undefined {
+export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: number): EventRow | RejectReason {
+  let row: EventRow;
   try {
-    return normalize(event, receipt);
+    row = normalize(event, receipt);
   } catch (error) {
-    if (error instanceof RangeError) return undefined;
+    if (error instanceof RangeError) return 'too_deep';
     throw error;
   }
+  const units = row.properties.length + row.traits.length + row.library.length;
+  // A UTF-16 unit is at most 3 bytes of UTF-8, and at least 1.
+  if (units * 3 <= maxEventBytes) return row;
+  if (units > maxEventBytes) return 'too_large';
+  const bytes =
+    Buffer.byteLength(row.properties) + Buffer.byteLength(row.traits) + Buffer.byteLength(row.library);
+  return bytes > maxEventBytes ? 'too_large' : row;
 }

@@ -108,7 +108,7 @@ function reasonOf(error: ErrorObject): RejectReason {
 /**
  * Checks one raw event of a batch against `segmentEventSchema`. The envelope schema cannot do this: a batch is
  * accepted in part (DESIGN §2), so each event gets its own verdict instead of failing the request. The size
- * limit is checked here too, on the event's JSON text.
+ * limit is checked here too, on the event's JSON text; ingest.ts `rowOf` checks it again on what the row stores.
  *
  * `bodyBytes`, the size of the body that carried the event as it was sent, spares that measurement when it is
  * within the limit: an event is never larger than its body. Measuring means serializing the event again,

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { chunks, envelope, MAX_BODY_BYTES } from './batch.js';
+import { chunks, envelope, MAX_BODY_BYTES, MAX_BODY_EVENTS } from './batch.js';
 import type { Entry } from './queue.js';
 
 const event = (id: number, size: number): Entry => [
@@ -48,4 +48,12 @@ it('sends an event larger than the limit alone', () => {
   const bodies = [...chunks([event(1, 10), event(2, MAX_BODY_BYTES), event(3, 10)], 'wk', 0)];
   expect(bodies.map((chunk) => chunk.ids)).toEqual([['0001'], ['0002'], ['0003']]);
   expect(bodies[1]?.bytes).toBeGreaterThan(MAX_BODY_BYTES);
+});
+
+it("puts at most MAX_BODY_EVENTS events in a body, below the gateway's 2 000, however small they are", () => {
+  const entries = Array.from({ length: 1_200 }, (_, i) => event(i, 0));
+  const bodies = [...chunks(entries, 'wk', 0)];
+  expect(bodies.map((chunk) => chunk.ids.length)).toEqual([MAX_BODY_EVENTS, MAX_BODY_EVENTS, 200]);
+  expect(bodies.flatMap((chunk) => chunk.ids)).toEqual(entries.map(([id]) => id));
+  expect(MAX_BODY_EVENTS).toBeLessThan(2_000);
 });

@@ -6,6 +6,11 @@ import type { Entry } from './queue.js';
  * bytes"), so one body must stay below that. 64,000 leaves room under both readings of "64 KB".
  */
 export const MAX_BODY_BYTES = 64_000;
+/**
+ * Most events in one body. The gateway refuses a body with more than its `TIDEMARK_MAX_BATCH_EVENTS` (2 000 by
+ * default) whole, with a 413 that drops it here; a body of tiny events could otherwise reach that within 64 KB.
+ */
+export const MAX_BODY_EVENTS = 500;
 /** UTF-8 bytes of a text; an ASCII text (most events) is measured without making a Blob of it. */
 const size = (text: string) => (/[^\0-\x7f]/.test(text) ? new Blob([text]).size : text.length);
 
@@ -28,7 +33,7 @@ export function envelope(writeKey: string, jsons: string[], dropped: number): st
 }
 
 /**
- * Groups events, in order, into bodies of at most MAX_BODY_BYTES. An event bigger than that travels
+ * Groups events, in order, into bodies of at most MAX_BODY_BYTES and MAX_BODY_EVENTS. An event bigger than that travels
  * alone (and without keepalive, see `send`); the gateway will reject it as too large, which drops it.
  * A generator, so the sender can take the first chunk without measuring a long offline backlog.
  */
@@ -38,7 +43,10 @@ export function* chunks(entries: Entry[], writeKey: string, dropped: number): Ge
   for (const [id, json] of entries) {
     const bytes = size(json);
     // `+ 1`: the comma before every event but the first.
-    if (chunk.ids.length && chunk.bytes + 1 + bytes > MAX_BODY_BYTES) {
+    if (
+      chunk.ids.length &&
+      (chunk.bytes + 1 + bytes > MAX_BODY_BYTES || chunk.ids.length >= MAX_BODY_EVENTS)
+    ) {
       yield chunk;
       chunk = { ids: [], jsons: [], bytes: overhead };
     }
