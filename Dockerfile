@@ -9,6 +9,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY sdk/package.json sdk/
 COPY gateway/package.json gateway/
 COPY sink/package.json sink/
+COPY store/package.json store/
 COPY queries/package.json queries/
 COPY cli/package.json cli/
 COPY examples/vanilla/package.json examples/vanilla/

@@ -14,6 +14,7 @@ export default defineConfig({
             'sdk/src/**/*.test.ts',
             'gateway/src/**/*.test.ts',
             'sink/src/**/*.test.ts',
+            'store/src/**/*.test.ts',
             'queries/src/**/*.test.ts',
             'cli/src/**/*.test.ts',
           ],

@@ -2,8 +2,8 @@
 // page views and clicks over a day, UTM-tagged landings, varied user agents and Web Vitals, long URLs and JSON
 // properties. Deterministic (seeded), so two runs measure the same bytes.
 
-import { makeRow } from '../sink/src/row.fixture.js';
-import type { EventRow } from '../sink/src/row.js';
+import type { EventRow } from '@tidemark/store';
+import { makeRow } from '@tidemark/store/fixture';
 
 /** mulberry32: a tiny seeded PRNG, enough to make the same rows every run. */
 function prng(seed: number): () => number {

@@ -1,4 +1,4 @@
-// What the column codecs of sink/sql/004_events_codecs.sql save: loads N realistic events (bench/schema-rows.ts)
+// What the column codecs of store/sql/004_events_codecs.sql save: loads N realistic events (bench/schema-rows.ts)
 // into chDB with the schema before 004, measures every column's compressed bytes, applies the remaining
 // migrations, rewrites the parts (OPTIMIZE … FINAL) and measures again. Also shows why the timestamps get
 // ZSTD alone: Delta and DoubleDelta in front of it, measured on the same rows.
@@ -6,9 +6,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClickHouse } from '../sink/src/clickhouse.js';
-import { migrate } from '../sink/src/migrate.js';
-import { migrationsDir } from '../sink/src/migration-render.js';
+import { createClickHouse, migrate, migrationsDir } from '@tidemark/store';
 import { report } from './report.js';
 import { realisticRows } from './schema-rows.js';
 

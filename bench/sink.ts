@@ -12,18 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createClickHouse,
-  createSinkMetrics,
-  type EventRow,
-  loadSinkConfig,
-  migrate,
-  type SinkConfig,
-  startSink,
-} from '@tidemark/sink';
+import { createSinkMetrics, loadSinkConfig, type SinkConfig, startSink } from '@tidemark/sink';
+import { createClickHouse, type EventRow, migrate } from '@tidemark/store';
+import { makeRow } from '@tidemark/store/fixture';
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../scripts/kafka.mjs';
-import { makeRow } from '../sink/src/row.fixture.js';
 import { produceAsGateway } from '../test/support/offsets.js';
 import { report } from './report.js';
 

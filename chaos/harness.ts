@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
 import { countDelivery, type DeliveryCounts } from './count.js';

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { ChdbAccess } from '@tidemark/sink';
+import type { ChdbAccess } from '@tidemark/store';
 import { freePort } from '../scripts/kafka.mjs';
 import { logLines, type Running, runService } from '../test/support/service.js';
 

@@ -5,11 +5,11 @@
 // the gateway has done anything (a script that only sleeps: 40 MB plain, 77 MB with --import tsx), and the
 // gateway's goal is ≤ 200 MB under load (bench/gateway.ts). Development and tests still run the sources.
 //
-// One ESM bundle of our own code, the workspace's sink included; npm packages stay external and are
-// resolved from node_modules as usual, which is why the sink's own dependencies (@clickhouse/client, chdb)
-// are also the gateway's. The sink is imported only in embedded mode (start.ts), and code splitting puts it
-// in a chunk of its own, so the distributed gateway never loads it. The sink reads its migrations from
-// `../sql/` beside its module (sink/src/migration-render.ts); bundled, that module is dist/chunks/…, so the
+// One ESM bundle of our own code, the workspace's store included; npm packages stay external and are
+// resolved from node_modules as usual, which is why the store's own dependencies (@clickhouse/client, chdb)
+// are also the gateway's. The store's writer and migrations are imported only in embedded mode (start.ts), and
+// code splitting puts them in a chunk of their own, so the distributed gateway never loads them. The store reads
+// its migrations from `sql/` found beside or above its module (store/src/migration-render.ts); bundled, that module is dist/chunks/…, so the
 // SQL files are copied to dist/sql.
 //
 // Source maps are written beside the files; Node reads them only with --enable-source-maps, which has a
@@ -36,7 +36,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-await cp(here('../sink/sql'), here('./dist/sql'), { recursive: true });
+await cp(here('../store/sql'), here('./dist/sql'), { recursive: true });
 // The ready queries likewise: @tidemark/queries reads its `.sql` files from `../` beside its module, which
 // bundled is a chunk in dist/chunks/, so they go to dist/ itself.
 const queries = here('../queries');

@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type ChdbAccess, chdbAccessArgs } from '@tidemark/sink';
+import { type ChdbAccess, chdbAccessArgs } from '@tidemark/store';
 
 /** Where and how the endpoint listens. */
 export type ClickHouseHttpOptions = {

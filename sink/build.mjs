@@ -4,10 +4,10 @@
 // measured 297–300 MB under tsx and 275 MB compiled (most of it is libchdb itself; a sink on a ClickHouse server
 // does not load it). Development and tests that import the sink still run its sources.
 //
-// One ESM bundle per entry point, npm packages external (chdb is a native addon and must stay a real module).
-// The migrations are read from `../sql/` beside the module (src/migration-render.ts); dist/server.js is one level
-// below sink/ just as src/ is, so it finds sink/sql without a copy.
-import { readFile, rm } from 'node:fs/promises';
+// One ESM bundle of our own code, the workspace's store included; npm packages stay external (chdb is a native
+// addon and must stay a real module), which is why the store's dependencies are also the sink's. The store
+// reads its migrations from `sql/` beside or above its module (store/src/migration-render.ts): dist/sql.
+import { cp, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -16,13 +16,14 @@ const { dependencies } = JSON.parse(await readFile(here('./package.json'), 'utf8
 
 await rm(here('./dist'), { recursive: true, force: true });
 await build({
-  entryPoints: { server: here('./src/server.ts'), migrate: here('./src/migrate-cli.ts') },
+  entryPoints: { server: here('./src/server.ts'), migrate: here('../store/src/migrate-cli.ts') },
   outdir: here('./dist'),
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: Object.keys(dependencies),
+  external: Object.keys(dependencies).filter((name) => !dependencies[name].startsWith('workspace:')),
   sourcemap: true,
   logLevel: 'warning',
 });
+await cp(here('../store/sql'), here('./dist/sql'), { recursive: true });

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ClickHouse, createClickHouse, migrate, SinkError } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, migrate, StoreError } from '@tidemark/store';
+import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeRow, toJsonEachRow } from '../sink/src/row.fixture.js';
 
 // scripts/clickhouse-http.ts gives several processes one ClickHouse over HTTP. It runs as a child process here,
 // so this test's own process never binds chDB and talks to it only as to a ClickHouse server.
@@ -117,20 +117,20 @@ it('binds query parameters the way the server reads them, escapes included', asy
   expect(rows).toEqual([{ s: tricky, a: ['x', "y'z"], n: '18446744073709551615' }]);
 });
 
-it('refuses a bad row with the same SinkError as in-process chDB', async () => {
+it('refuses a bad row with the same StoreError as in-process chDB', async () => {
   const body = `${toJsonEachRow([makeRow({ project_id: 'http-bad' })])}{"project_id": "http-bad", "event_id": 42,\n`;
   const overHttp = await ch.insertJsonEachRow('tidemark.events', body).then(
     () => undefined,
     (err: unknown) => err,
   );
-  expect(overHttp).toBeInstanceOf(SinkError);
-  const { code, retriable, cause } = overHttp as SinkError & { cause: { code: string; type: string } };
+  expect(overHttp).toBeInstanceOf(StoreError);
+  const { code, retriable, cause } = overHttp as StoreError & { cause: { code: string; type: string } };
 
   // The same insert on in-process chDB, in its own process and directory.
   const chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-ch-http-cmp-'));
   try {
     const line = await runNode(
-      `import { createClickHouse, migrate } from '@tidemark/sink';
+      `import { createClickHouse, migrate } from '@tidemark/store';
        const ch = createClickHouse({ chdbPath: process.env.CHDB_PATH });
        await migrate(ch);
        const err = await ch.insertJsonEachRow('tidemark.events', process.env.BODY).catch((e) => e);
@@ -165,8 +165,8 @@ it('stores every insert when two processes and two connections write at the same
       insertMany(ch, 'http-conc-a'),
       insertMany(second, 'http-conc-b'),
       runNode(
-        `import { createClickHouse } from '@tidemark/sink';
-         import { makeRow, toJsonEachRow } from './sink/src/row.fixture.ts';
+        `import { createClickHouse } from '@tidemark/store';
+         import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
          const ch = createClickHouse({ url: process.env.CH_URL });
          for (let i = 0; i < ${batches}; i++) {
            const rows = Array.from({ length: 10 }, () => makeRow({ project_id: 'http-conc-c' }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openReader, type Reader } from '@tidemark/gateway';
-import { createClickHouse, migrate } from '@tidemark/sink';
+import { createClickHouse, migrate } from '@tidemark/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CorpusCase, hostileSqlCorpus } from '../chaos/hostile/sql-corpus.js';
 import {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build, loadConfig, openReader, type Reader } from '@tidemark/gateway';
-import { type ClickHouse, createClickHouse, migrate } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, migrate } from '@tidemark/store';
+import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeRow, toJsonEachRow } from '../sink/src/row.fixture.js';
 
 // The read API in distributed mode: the gateway reads from a ClickHouse server over HTTP with
 // TIDEMARK_READ_CLICKHOUSE_URL, through @clickhouse/client, exactly as it would from a real server. The server is

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@tidemark/gateway';
-import { createClickHouse } from '@tidemark/sink';
+import { createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../scripts/kafka.mjs';
@@ -96,17 +96,19 @@ afterAll(async () => {
 
 it('names only settings the gateway, the sink and the example server read', () => {
   // A setting is read as `env.NAME` or through a helper given 'NAME'.
-  const reads = (file: string, name: string) =>
-    new RegExp(`env\\.${name}\\b|'${name}'`).test(readFileSync(join(root, file), 'utf8'));
-  const readers: Record<string, string> = {
-    gateway: 'gateway/src/config.ts',
-    sink: 'sink/src/config.ts',
-    'example-vanilla': 'examples/vanilla/serve.ts',
-    'example-react': 'examples/vanilla/serve.ts',
+  const reads = (files: string[], name: string) =>
+    files.some((file) =>
+      new RegExp(`env\\.${name}\\b|'${name}'`).test(readFileSync(join(root, file), 'utf8')),
+    );
+  const readers: Record<string, string[]> = {
+    gateway: ['gateway/src/config.ts', 'store/src/config.ts'],
+    sink: ['sink/src/config.ts', 'store/src/config.ts'],
+    'example-vanilla': ['examples/vanilla/serve.ts'],
+    'example-react': ['examples/vanilla/serve.ts'],
   };
-  for (const [service, file] of Object.entries(readers)) {
+  for (const [service, files] of Object.entries(readers)) {
     for (const name of Object.keys(composeEnv(service)))
-      expect(reads(file, name), `${service}: ${name}`).toBe(true);
+      expect(reads(files, name), `${service}: ${name}`).toBe(true);
   }
 });
 

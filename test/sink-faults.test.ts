@@ -3,21 +3,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type ClickHouse,
-  createClickHouse,
   createKafkaConsumer,
   createKafkaDeadLetters,
   type DeadLetter,
-  eventsTable,
   loadSinkConfig,
-  migrate,
   type Sink,
-  SinkError,
   startSink,
 } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, eventsTable, migrate, StoreError } from '@tidemark/store';
+import { makeRow } from '@tidemark/store/fixture';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { makeRow } from '../sink/src/row.fixture.js';
 import { committedTotal, readTopic } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 
@@ -212,7 +208,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
       if (table !== eventsTable || !opts?.dedupToken) return clickhouse.insertJsonEachRow(table, body, opts);
       tokens.push(opts.dedupToken);
       await clickhouse.insertJsonEachRow(table, ghost, opts);
-      throw new SinkError('INSERT_FAILED', 'killed inside the insert (test)', { retriable: true });
+      throw new StoreError('INSERT_FAILED', 'killed inside the insert (test)', { retriable: true });
     },
   };
   const a = await startSink(config, { clickhouse: dying, log: quiet });

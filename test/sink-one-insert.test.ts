@@ -2,18 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ClickHouse,
-  createClickHouse,
-  eventsTable,
-  loadSinkConfig,
-  migrate,
-  type Sink,
-  startSink,
-} from '@tidemark/sink';
+import { loadSinkConfig, type Sink, startSink } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, eventsTable, migrate } from '@tidemark/store';
+import { makeRow } from '@tidemark/store/fixture';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { makeRow } from '../sink/src/row.fixture.js';
 import { committedTotal } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 

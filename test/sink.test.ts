@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ClickHouse,
-  createClickHouse,
-  loadSinkConfig,
-  migrate,
-  SinkError,
-  startSink,
-} from '@tidemark/sink';
+import { loadSinkConfig, startSink } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, migrate, StoreError } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { committedTotal } from './support/offsets.js';
@@ -73,11 +67,11 @@ it('commits offsets only after an insert returned, and a retried insert stores e
       attempts.push(opts?.dedupToken ?? '(none)');
       if (attempts.length === 1) {
         await failuresReleased;
-        throw new SinkError('INSERT_FAILED', 'connection reset (test)', { retriable: true });
+        throw new StoreError('INSERT_FAILED', 'connection reset (test)', { retriable: true });
       }
       if (attempts.length === 2) {
         await clickhouse.insertJsonEachRow(table, body, opts);
-        throw new SinkError('INSERT_FAILED', 'response lost after insert (test)', { retriable: true });
+        throw new StoreError('INSERT_FAILED', 'response lost after insert (test)', { retriable: true });
       }
       await clickhouse.insertJsonEachRow(table, body, opts);
     },

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../../scripts/kafka.mjs';
 import { type Running, runService } from '../../test/support/service.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort, type KafkaBroker, startKafka } from '../../scripts/kafka.mjs';
 import { groupLag } from '../../test/support/offsets.js';

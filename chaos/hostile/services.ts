@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { freePort, startKafka } from '../../scripts/kafka.mjs';
 import { kafkaClientEnv } from '../../test/support/kafka-client.js';
 import { type Running, runService } from '../../test/support/service.js';

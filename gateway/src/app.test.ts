@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate } from '@tidemark/store';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';

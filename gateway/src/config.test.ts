@@ -92,7 +92,6 @@ describe('loadConfig', () => {
         url: 'http://clickhouse:8123',
         username: 'tidemark_reader',
         password: 'secret',
-        chdbPath: './.data/chdb',
       },
       maxExecutionSeconds: 30,
       maxResultRows: 500,

@@ -1,3 +1,4 @@
+import { type ClickHouseConfig, loadClickHouseConfig, type MigrateOptions } from '@tidemark/store';
 import { ConfigError } from './errors.js';
 import { checkUniqueKeys, DEMO_PROJECT, type Project, parseWriteKeys, readProjectsFile } from './projects.js';
 
@@ -22,14 +23,8 @@ export interface KafkaConfig {
   compression: 'gzip' | 'none';
 }
 
-/** Shaped like `@tidemark/sink`'s `ClickHouseConfig`, so it is handed over as is. */
-export interface ClickHouseSettings {
-  url?: string;
-  username?: string;
-  password?: string;
-  /** chDB data directory, used when no `url` is set. */
-  chdbPath: string;
-}
+/** Where ClickHouse is: @tidemark/store's configuration, read by its `loadClickHouseConfig`. */
+export type ClickHouseSettings = ClickHouseConfig;
 
 export interface Limits {
   /** Largest accepted event, as JSON bytes (DESIGN §2: 32 KB). */
@@ -78,8 +73,8 @@ export interface ReadApiConfig {
    */
   adminToken: string | undefined;
   /**
-   * `TIDEMARK_READ_CLICKHOUSE_URL` (+ `_USER`, `_PASSWORD`): a ClickHouse server and a read-only user to read
-   * with. Unset in embedded mode: the store the gateway writes to (chDB or `CLICKHOUSE_URL`).
+   * `TIDEMARK_READ_CLICKHOUSE_URL` (+ `_USER`, `_PASSWORD`, `_CA_CERT`, …): a ClickHouse server and a read-only
+   * user to read with. Unset in embedded mode: the store the gateway writes to (chDB or `CLICKHOUSE_URL`).
    */
   clickhouse: ClickHouseSettings | undefined;
   /** `max_execution_time` of every query, in seconds. */
@@ -117,7 +112,10 @@ export interface Config {
   /** Request header with the visitor's country set by a trusted proxy (e.g. `cf-ipcountry`); off when ''. */
   countryHeader: string;
   kafka: KafkaConfig;
+  /** Embedded mode's store: `CLICKHOUSE_URL` (+ user, password, TLS files), else chDB in `TIDEMARK_CHDB_PATH`. */
   clickhouse: ClickHouseSettings;
+  /** What embedded mode's migrations create: `TIDEMARK_CLICKHOUSE_CLUSTER`, `TIDEMARK_EVENTS_TTL_DAYS`. */
+  schema: MigrateOptions;
   read: ReadApiConfig;
 }
 
@@ -181,16 +179,9 @@ export function loadConfig(env: Env = process.env): Config {
   let pathPrefix = str('TIDEMARK_PATH_PREFIX', '').replace(/\/+$/, '');
   if (pathPrefix !== '' && !pathPrefix.startsWith('/')) pathPrefix = `/${pathPrefix}`;
 
-  const clickhouse: ClickHouseSettings = { chdbPath: str('TIDEMARK_CHDB_PATH', './.data/chdb') };
-  const chUrl = str('CLICKHOUSE_URL', '');
-  if (chUrl !== '') {
-    if (!URL.canParse(chUrl)) problems.push(`CLICKHOUSE_URL: "${chUrl}" is not a URL`);
-    clickhouse.url = chUrl;
-    const user = str('CLICKHOUSE_USER', '');
-    if (user !== '') clickhouse.username = user;
-    const password = env.CLICKHOUSE_PASSWORD;
-    if (password !== undefined && password !== '') clickhouse.password = password;
-  }
+  const store = loadClickHouseConfig(env);
+  problems.push(...store.problems);
+  const { clickhouse } = store;
 
   const adminToken = env.TIDEMARK_ADMIN_TOKEN?.trim() || undefined;
   // A short token is guessable over the network; 16 characters is the least a random token has.
@@ -198,14 +189,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('TIDEMARK_ADMIN_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 24`)');
   }
   let readClickHouse: ClickHouseSettings | undefined;
-  const readUrl = str('TIDEMARK_READ_CLICKHOUSE_URL', '');
-  if (readUrl !== '') {
-    if (!URL.canParse(readUrl)) problems.push(`TIDEMARK_READ_CLICKHOUSE_URL: "${readUrl}" is not a URL`);
-    readClickHouse = { url: readUrl, chdbPath: clickhouse.chdbPath };
-    const user = str('TIDEMARK_READ_CLICKHOUSE_USER', '');
-    if (user !== '') readClickHouse.username = user;
-    const password = env.TIDEMARK_READ_CLICKHOUSE_PASSWORD;
-    if (password !== undefined && password !== '') readClickHouse.password = password;
+  if (str('TIDEMARK_READ_CLICKHOUSE_URL', '') !== '') {
+    const read = loadClickHouseConfig(env, 'TIDEMARK_READ_');
+    problems.push(...read.problems);
+    readClickHouse = read.clickhouse;
   } else if (adminToken !== undefined && mode === 'distributed') {
     problems.push(
       'TIDEMARK_ADMIN_TOKEN in distributed mode needs TIDEMARK_READ_CLICKHOUSE_URL (a read-only ClickHouse user)',
@@ -256,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
       compression: compression as KafkaConfig['compression'],
     },
     clickhouse,
+    schema: store.schema,
     read: {
       adminToken,
       clickhouse: readClickHouse,

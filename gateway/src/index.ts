@@ -1,4 +1,4 @@
-// @tidemark/gateway: the Segment HTTP API in front of Kafka (distributed) or the in-process sink (embedded).
+// @tidemark/gateway: the Segment HTTP API in front of Kafka (distributed) or the in-process store (embedded).
 export { type BuildDeps, build } from './app.js';
 export { hasAdminToken } from './auth.js';
 export {

@@ -1,4 +1,4 @@
-import type { EventRow } from '@tidemark/sink';
+import type { EventRow } from '@tidemark/store';
 import type { FastifyRequest } from 'fastify';
 import { writeKeyOf } from './auth.js';
 import type { Config } from './config.js';

@@ -1,4 +1,4 @@
-import type { EventRow } from '@tidemark/sink';
+import type { EventRow } from '@tidemark/store';
 import { visitorKey } from './enrich/normalize.js';
 import type { TransportMessage } from './transport/types.js';
 

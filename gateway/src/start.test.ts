@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadClickHouseConfig } from '@tidemark/store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { fixtureQueries } from './read/readyQueries.fixture.js';
@@ -19,6 +20,7 @@ beforeAll(async () => {
       TIDEMARK_PORT: '0',
       TIDEMARK_LOG_LEVEL: 'silent',
       TIDEMARK_ADMIN_TOKEN: ADMIN_TOKEN,
+      TIDEMARK_EVENTS_TTL_DAYS: '400',
     }),
     { loadReadyQueries: async () => fixtureQueries },
   );
@@ -27,6 +29,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it('migrates with the schema options the sink takes from the same environment: the events TTL', async () => {
+  const [table] = (await gateway.clickhouse?.query<{ engine_full: string }>(
+    "SELECT engine_full FROM system.tables WHERE database = 'tidemark' AND name = 'events'",
+  )) ?? [{ engine_full: '' }];
+  expect(table?.engine_full).toMatch(/TTL toDateTime\(timestamp\) \+ toIntervalDay\(400\)/);
+  // The sink reads its schema options with the same loadClickHouseConfig (sink/src/config.test.ts).
+  const env = { TIDEMARK_EVENTS_TTL_DAYS: '400', TIDEMARK_CLICKHOUSE_CLUSTER: 'c1' };
+  expect(loadConfig(env).schema).toEqual(loadClickHouseConfig(env).schema);
 });
 
 it('starts embedded with the demo key and stores a beacon-style batch before answering', async () => {

@@ -1,4 +1,4 @@
-import type { ClickHouse } from '@tidemark/sink';
+import type { ClickHouse } from '@tidemark/store';
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.js';
 import type { Config } from './config.js';
@@ -23,7 +23,7 @@ export interface Gateway {
 
 /**
  * Wires the mode to its transport and listens (DESIGN §1). Embedded: chDB or a ClickHouse server through
- * the sink's client, migrations, and the sink's writer in this process. Distributed: a Kafka producer,
+ * the store's client, migrations (with the same schema options as the sink), and its writer in this process. Distributed: a Kafka producer,
  * after making sure the events and dead-letter topics exist.
  */
 export async function startGateway(
@@ -40,12 +40,12 @@ export async function startGateway(
   let transport: Transport;
   let clickhouse: ClickHouse | undefined;
   if (config.mode === 'embedded') {
-    // Imported here, not at the top: a distributed gateway never loads the sink's code or its ClickHouse
-    // client, and the compiled gateway (build.mjs) keeps the sink in a chunk that only this line loads.
-    const { createClickHouse, createWriter, migrate } = await import('@tidemark/sink');
+    // Imported here, not at the top: a distributed gateway never loads the writer or the migrations, and the
+    // compiled gateway (build.mjs) keeps them in a chunk that only this line loads.
+    const { createClickHouse, createWriter, migrate } = await import('@tidemark/store');
     clickhouse = createClickHouse(config.clickhouse);
     try {
-      const { applied } = await migrate(clickhouse);
+      const { applied } = await migrate(clickhouse, config.schema);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     } catch (error) {
       await clickhouse.close();

@@ -1,4 +1,4 @@
-import type { EventRow } from '@tidemark/sink';
+import type { EventRow } from '@tidemark/store';
 
 // A small, deterministic product-analytics dataset with answers that can be worked out by hand: ten
 // visitors' sessions over three weeks of March 2026, a funnel, Web Vitals, and the rows every query must

@@ -123,5 +123,7 @@ describe('bindParams', () => {
 });
 
 it('loadQuery refuses a name outside the library', async () => {
-  await expect(loadQuery('../sink/sql/001_events' as never)).rejects.toMatchObject({ code: 'UNKNOWN_QUERY' });
+  await expect(loadQuery('../store/sql/001_events' as never)).rejects.toMatchObject({
+    code: 'UNKNOWN_QUERY',
+  });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouse, createClickHouse, migrate } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, migrate } from '@tidemark/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelEvent, modelEvents, project, range, toRow } from './dataset.fixture.js';
 import { loadQuery, type QueryName, type QueryParams, queriesDir, queryNames } from './library.js';
@@ -117,7 +117,7 @@ it('runs on a table that really holds two rows for a third of the events', async
 });
 
 it('counts a resend once even when the skew correction moved its timestamp by a few milliseconds', async () => {
-  // ReplacingMergeTree's key holds the day, not the timestamp (sink/sql/001_events.sql), so FINAL still sees
+  // ReplacingMergeTree's key holds the day, not the timestamp (store/sql/001_events.sql), so FINAL still sees
   // one event; the later copy (the greater _inserted_at) is the one that stays.
   const first = events.find((e) => e.session === 's1' && e.type === 'page') as ModelEvent;
   const original = { ...first, project: 'resend', session: 'r1' };

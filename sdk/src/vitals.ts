@@ -11,7 +11,7 @@ export interface VitalsClient {
 
 /**
  * The properties of a `$web_vital` event: web-vitals' `Metric` without its `entries`. The ClickHouse rollup
- * (sink/sql/007_web_vitals_daily.sql) reads these names, so they are part of the wire format. A type, not an
+ * (store/sql/007_web_vitals_daily.sql) reads these names, so they are part of the wire format. A type, not an
  * interface, so that it is assignable to `track`'s `Record<string, unknown>` as it is.
  */
 export type WebVitalProperties = {

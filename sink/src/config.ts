@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { type ClickHouseConfig, loadClickHouseConfig, type MigrateOptions } from '@tidemark/store';
 import type { BatchLimits } from './batcher.js';
-import type { ClickHouseConfig } from './clickhouse.js';
 import { SinkError } from './errors.js';
 
 /** The sink process's whole configuration, validated once at the edge (see `loadSinkConfig`). */
@@ -24,7 +23,7 @@ export type SinkConfig = {
   /** `CLICKHOUSE_URL`, `CLICKHOUSE_USER`, `CLICKHOUSE_PASSWORD`, else chDB in `TIDEMARK_CHDB_PATH`. */
   clickhouse: ClickHouseConfig;
   /** What the migrations create: `TIDEMARK_CLICKHOUSE_CLUSTER` and `TIDEMARK_EVENTS_TTL_DAYS` (unset: forever). */
-  schema: { cluster?: string; eventsTtlDays?: number };
+  schema: MigrateOptions;
   /** `GET /healthz` listener: `TIDEMARK_LISTEN_HOST` (127.0.0.1) and `TIDEMARK_SINK_PORT` (8788). */
   health: { host: string; port: number };
 };
@@ -73,42 +72,8 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
   if (!topicName.test(dlqTopic))
     problems.push(`TIDEMARK_KAFKA_DLQ_TOPIC ${JSON.stringify(dlqTopic)} is not a topic name`);
 
-  // TLS to a ClickHouse server: a CA to trust (https URLs with a private CA), plus a client certificate and
-  // key for mutual TLS. Files are read once here so a wrong path fails at start, not at the first insert.
-  const file = (name: string): Buffer | undefined => {
-    const path = env[name]?.trim();
-    if (!path) return undefined;
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      problems.push(`${name}: cannot read ${path}: ${(err as Error).message}`);
-      return undefined;
-    }
-  };
-  const caCert = file('CLICKHOUSE_CA_CERT');
-  const clientCert = file('CLICKHOUSE_CLIENT_CERT');
-  const clientKey = file('CLICKHOUSE_CLIENT_KEY');
-  if ((clientCert === undefined) !== (clientKey === undefined))
-    problems.push('CLICKHOUSE_CLIENT_CERT and CLICKHOUSE_CLIENT_KEY go together (mutual TLS)');
-  if (clientCert && !caCert) problems.push('CLICKHOUSE_CLIENT_CERT needs CLICKHOUSE_CA_CERT as well');
-
-  const url = env.CLICKHOUSE_URL?.trim() || undefined;
-  if (url) {
-    let protocol = '';
-    try {
-      protocol = new URL(url).protocol;
-    } catch {}
-    if (protocol !== 'http:' && protocol !== 'https:') {
-      problems.push(`CLICKHOUSE_URL must be an http(s) URL, got ${JSON.stringify(url)}`);
-    }
-  }
-
-  const cluster = env.TIDEMARK_CLICKHOUSE_CLUSTER?.trim() || undefined;
-  if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(cluster))
-    problems.push(`TIDEMARK_CLICKHOUSE_CLUSTER ${JSON.stringify(cluster)} is not a cluster name`);
-  const ttlDays = env.TIDEMARK_EVENTS_TTL_DAYS?.trim()
-    ? integer('TIDEMARK_EVENTS_TTL_DAYS', 0, 1, 36_500)
-    : undefined;
+  const store = loadClickHouseConfig(env);
+  problems.push(...store.problems);
 
   const config: SinkConfig = {
     kafka: {
@@ -124,19 +89,8 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
       maxBytes: integer('TIDEMARK_SINK_MAX_BYTES', 33_554_432, 1),
       maxWaitMs: integer('TIDEMARK_SINK_MAX_WAIT_MS', 1_000, 0),
     },
-    clickhouse: url
-      ? {
-          url,
-          username: env.CLICKHOUSE_USER || undefined,
-          password: env.CLICKHOUSE_PASSWORD || undefined,
-          database: env.CLICKHOUSE_DATABASE || undefined,
-          ...(caCert ? { tls: { caCert, cert: clientCert, key: clientKey } } : {}),
-        }
-      : { chdbPath: text('TIDEMARK_CHDB_PATH', './.data/chdb') },
-    schema: {
-      ...(cluster ? { cluster } : {}),
-      ...(ttlDays ? { eventsTtlDays: ttlDays } : {}),
-    },
+    clickhouse: store.clickhouse,
+    schema: store.schema,
     health: {
       host: text('TIDEMARK_LISTEN_HOST', '127.0.0.1'),
       port: integer('TIDEMARK_SINK_PORT', 8788, 0, 65535),

@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ClickHouse, insertEvents, type RejectedRow } from '@tidemark/store';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
-import type { ClickHouse } from './clickhouse.js';
 import type { SinkConfig } from './config.js';
-import { insertEvents, type RejectedRow } from './insert-events.js';
 import {
   type BatchControl,
   type ConsumedBatch,

@@ -1,41 +1,17 @@
-/** Every failure the sink reports, by stable code. Callers branch on `code` or `retriable`, never on text. */
+/** Every failure the sink process reports itself, by stable code; ClickHouse's come as `StoreError`. */
 export type SinkErrorCode =
   /** An environment variable or option is missing or malformed. */
-  | 'CONFIG_INVALID'
-  /** chDB is already bound to another data directory in this process. */
-  | 'CHDB_PATH_IN_USE'
-  /** A table name that is not a plain `name` or `database.name` identifier. */
-  | 'INVALID_TABLE_NAME'
-  /** ClickHouse refused the rows themselves (parse or type error): retrying the same body cannot succeed. */
-  | 'INSERT_REJECTED'
-  /** The insert failed for a reason that may pass (network, overload, too many parts): retry it. */
-  | 'INSERT_FAILED'
-  /** A migration file could not be read or one of its statements failed. */
-  | 'MIGRATION_FAILED'
-  /** The ClickHouse client was used after `close()`. */
-  | 'CLICKHOUSE_CLOSED';
-
-const statusByCode: Record<SinkErrorCode, number> = {
-  CONFIG_INVALID: 500,
-  CHDB_PATH_IN_USE: 500,
-  INVALID_TABLE_NAME: 500,
-  INSERT_REJECTED: 500,
-  INSERT_FAILED: 503,
-  MIGRATION_FAILED: 500,
-  CLICKHOUSE_CLOSED: 503,
-};
+  'CONFIG_INVALID';
 
 /** An error as data: a stable `code`, an HTTP-like `status` and whether trying again may succeed. */
 export class SinkError extends Error {
   readonly code: SinkErrorCode;
-  readonly status: number;
-  readonly retriable: boolean;
+  readonly status = 500;
+  readonly retriable = false;
 
-  constructor(code: SinkErrorCode, message: string, opts: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(code: SinkErrorCode, message: string, opts: { cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SinkError';
     this.code = code;
-    this.status = statusByCode[code];
-    this.retriable = opts.retriable ?? this.status === 503;
   }
 }

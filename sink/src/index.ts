@@ -1,26 +1,14 @@
+// @tidemark/sink: the Kafka consumer group that bulk-inserts events into ClickHouse through @tidemark/store.
 export type { Batcher, BatchLimits, CommitOffset, Flush } from './batcher.js';
 export { addLineage, createBatcher } from './batcher.js';
-export type { ChdbAccess } from './chdb-access.js';
-export { chdbAccessArgs } from './chdb-access.js';
-export type { ClickHouse, ClickHouseConfig, ReadOptions, ReadResult } from './clickhouse.js';
-export { createClickHouse } from './clickhouse.js';
-export { clickHouseCode } from './clickhouse-error.js';
 export type { SinkConfig } from './config.js';
 export { loadSinkConfig } from './config.js';
 export type { Sink, SinkDeps, SinkStatus } from './consumer.js';
 export { startSink } from './consumer.js';
 export type { SinkErrorCode } from './errors.js';
 export { SinkError } from './errors.js';
-export { eventsTable, insertEvents, quarantineTable } from './insert-events.js';
 export type { BatchControl, ConsumedBatch, DeadLetter, DeadLetterSink, EventConsumer } from './kafka.js';
 export { createKafkaConsumer, createKafkaDeadLetters } from './kafka.js';
 export type { Logger } from './log.js';
 export type { SinkMetrics } from './metrics.js';
 export { createSinkMetrics } from './metrics.js';
-export type { MigrateOptions } from './migrate.js';
-export { migrate } from './migrate.js';
-export type { RenderedMigration, RenderOptions } from './migration-render.js';
-export { renderMigrations } from './migration-render.js';
-export type { EventRow } from './row.js';
-export type { Writer } from './writer.js';
-export { createWriter } from './writer.js';

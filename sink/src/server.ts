@@ -1,11 +1,10 @@
-import { createClickHouse } from './clickhouse.js';
+import { createClickHouse, migrate } from '@tidemark/store';
 import { loadSinkConfig } from './config.js';
 import { type Sink, startSink } from './consumer.js';
 import { startHealthServer } from './health.js';
 import { createKafkaDeadLetters } from './kafka.js';
 import { createConsoleLogger, describeError } from './log.js';
 import { createSinkMetrics } from './metrics.js';
-import { migrate } from './migrate.js';
 
 // The sink process: configuration from the environment, migrations, the consumer, a health endpoint, and a
 // graceful close on SIGINT/SIGTERM. Errors set the exit code and release what was opened; no process.exit.
@@ -36,10 +35,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void close('SIGTERM'));
 
   try {
-    const { applied, ttl } = await migrate(clickhouse, {
-      cluster: config.schema.cluster,
-      ttlDays: config.schema.eventsTtlDays,
-    });
+    const { applied, ttl } = await migrate(clickhouse, config.schema);
     log.info('migrations done', {
       applied,
       ttl,

@@ -1,12 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ClickHouse, createClickHouse, insertEvents, migrate } from '@tidemark/store';
+import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addLineage } from './batcher.js';
-import { type ClickHouse, createClickHouse } from './clickhouse.js';
-import { insertEvents } from './insert-events.js';
-import { migrate } from './migrate.js';
-import { makeRow, toJsonEachRow } from './row.fixture.js';
 import { unstoredLines } from './unstored-lines.js';
 
 // The real engine (chDB), one data directory for this file's process (DESIGN §7).

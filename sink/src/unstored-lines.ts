@@ -1,5 +1,4 @@
-import type { ClickHouse } from './clickhouse.js';
-import { eventsTable, lineageOf, quarantineTable } from './insert-events.js';
+import { type ClickHouse, eventsTable, lineageOf, quarantineTable } from '@tidemark/store';
 
 /** The Kafka messages a flush covers: one partition, `first` … `last` inclusive. */
 export type LineageRange = { topic: string; partition: number; first: string; last: string };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ClickHouse } from '@tidemark/sink';
+import type { ClickHouse } from '@tidemark/store';
+import { makeRow } from '@tidemark/store/fixture';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
-import { makeRow } from '../../sink/src/row.fixture.js';
 
 /** Offsets the group committed on the topic, summed over partitions (a partition with none counts 0). */
 export async function committedTotal(admin: Admin, groupId: string, topic: string): Promise<number> {

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createReader } from '@tidemark/gateway';
-import { type ChdbAccess, createClickHouse, migrate } from '@tidemark/sink';
+import { type ChdbAccess, createClickHouse, migrate } from '@tidemark/store';
 
 const { values } = parseArgs({
   options: { data: { type: 'string' }, access: { type: 'string', default: 'writer' } },

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, startGateway } from '@tidemark/gateway';
-import { type ClickHouse, createClickHouse, loadSinkConfig, migrate, startSink } from '@tidemark/sink';
+import { loadSinkConfig, startSink } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, migrate } from '@tidemark/store';
 import { kafkaClientEnv } from './kafka-client.js';
 
 /** The distributed pipeline, for real: gateway → Kafka broker → sink (consumer group) → chDB. */

@@ -104,7 +104,7 @@ it('stores one $web_vital row per metric, LCP, INP, CLS, FCP and TTFB, once the 
     // Stored as page events of the test page, like any other track call.
     expect(final.every((row) => row.type === 'track' && row.path === '/' && row.url === site.url)).toBe(true);
 
-    // The daily rollup (sink/sql/007_web_vitals_daily.sql) reads these properties: one sample per metric.
+    // The daily rollup (store/sql/007_web_vitals_daily.sql) reads these properties: one sample per metric.
     const daily = await pipeline.clickhouse.query<{ metric: string; samples: string; p50: number }>(
       `SELECT metric, samples, p50 FROM tidemark.web_vitals_daily
         WHERE project_id = '${pipeline.projectId}' ORDER BY metric`,

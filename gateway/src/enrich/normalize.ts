@@ -1,4 +1,4 @@
-import type { EventRow } from '@tidemark/sink';
+import type { EventRow } from '@tidemark/store';
 import type { EventType, JsonObject, SegmentEvent } from '../segment.js';
 import { botReason } from './bot.js';
 import { eventIdFor } from './eventId.js';

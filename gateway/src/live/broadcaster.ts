@@ -1,4 +1,4 @@
-import type { EventRow } from '@tidemark/sink';
+import type { EventRow } from '@tidemark/store';
 
 /** One accepted event as the live feed shows it: enough to recognise it, nothing that identifies a person. */
 export interface LiveEvent {

@@ -1,4 +1,4 @@
-import { type ClickHouse, clickHouseCode, createClickHouse, type ReadResult } from '@tidemark/sink';
+import { type ClickHouse, clickHouseCode, createClickHouse, type ReadResult } from '@tidemark/store';
 import type { ClickHouseSettings, ReadApiConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { checkStatement } from './statement.js';

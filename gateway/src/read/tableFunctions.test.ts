@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouse, createClickHouse } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import { createReader } from './reader.js';

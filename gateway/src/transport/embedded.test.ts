@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouse, createClickHouse, createWriter, migrate, type Writer } from '@tidemark/sink';
+import { type ClickHouse, createClickHouse, createWriter, migrate, type Writer } from '@tidemark/store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEmbeddedTransport } from './embedded.js';
 
@@ -46,6 +46,7 @@ it('puts the requests that arrive while an insert runs into the next INSERT, and
       writes += 1;
       return real.write(rows);
     },
+    quarantine: real.quarantine,
   };
   const transport = createEmbeddedTransport({ writer, clickhouse });
   const project = `p-${randomUUID().slice(0, 8)}`;

@@ -1,9 +1,9 @@
-import type { ClickHouse, Writer } from '@tidemark/sink';
+import type { ClickHouse, Writer } from '@tidemark/store';
 import { createGroupCommit } from './group-commit.js';
 import type { GatewayDeadLetter, Transport } from './types.js';
 
 /**
- * Embedded mode (DESIGN §1): no Kafka, the sink's writer inserts in this process. Message values are
+ * Embedded mode (DESIGN §1): no Kafka, the store's writer inserts in this process. Message values are
  * JSONEachRow already, so rows are one concatenated insert body; `deliver` resolves when the insert that
  * carried them returned, which is when the gateway may answer 200. Requests that arrive while an insert runs
  * wait together and go in the next one (the group commit the Kafka transports use): ClickHouse's cost per
@@ -18,15 +18,13 @@ export function createEmbeddedTransport(opts: { writer: Writer; clickhouse: Clic
   return {
     deliver: inserts.deliver,
     async deadLetter(records: GatewayDeadLetter[]) {
-      if (records.length === 0) return;
-      const rows = records.map((r) =>
-        JSON.stringify({
+      await writer.quarantine(
+        records.map((r) => ({
           topic: 'gateway',
           error: `${r.reason} (project ${r.projectId}, index ${r.index})`,
           row: r.raw,
-        }),
+        })),
       );
-      await clickhouse.insertJsonEachRow('tidemark.events_quarantine', `${rows.join('\n')}\n`);
     },
     async ready() {
       await clickhouse.query('SELECT 1');

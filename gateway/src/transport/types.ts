@@ -7,7 +7,7 @@ export interface TransportMessage {
 }
 
 /**
- * Where accepted events go: Kafka in distributed mode, the sink's writer in embedded mode, a recording
+ * Where accepted events go: Kafka in distributed mode, the store's writer in embedded mode, a recording
  * double in unit tests. `deliver` resolves only once the events are durable (Kafka acks=all, or the
  * ClickHouse insert returned): the gateway answers 200 only after it.
  */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 import { ttlStatement } from './events-ttl.js';
 import { renderMigrations, renderSql } from './migration-render.js';
 
@@ -13,7 +13,7 @@ let dir: string;
 let ch: ClickHouse;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-sink-render-'));
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-store-render-'));
   ch = createClickHouse({ chdbPath: dir });
 });
 
@@ -82,9 +82,9 @@ it('renders the placeholders one by one, and refuses a DDL that would change one
     'CREATE TABLE IF NOT EXISTS tidemark.t ON CLUSTER c AS tidemark.t_local\nENGINE = Distributed(c, tidemark, t_local, rand())',
     'ALTER TABLE tidemark.t ON CLUSTER c ADD COLUMN IF NOT EXISTS b String',
   ]);
-  expect(() => renderSql('ALTER TABLE tidemark.t DROP COLUMN b', { cluster: 'c' })).toThrow(SinkError);
-  expect(() => renderSql('SELECT 1', { cluster: 'c; DROP' })).toThrow(SinkError);
-  expect(() => renderSql('SELECT {{nope}}')).toThrow(SinkError);
+  expect(() => renderSql('ALTER TABLE tidemark.t DROP COLUMN b', { cluster: 'c' })).toThrow(StoreError);
+  expect(() => renderSql('SELECT 1', { cluster: 'c; DROP' })).toThrow(StoreError);
+  expect(() => renderSql('SELECT {{nope}}')).toThrow(StoreError);
 });
 
 it('changes the TTL only when it differs, on the local table of a cluster', async () => {
@@ -97,7 +97,7 @@ it('changes the TTL only when it differs, on the local table of a cluster', asyn
   expect(ttlStatement(with30, 30)).toBeUndefined();
   expect(ttlStatement(with30, 31)).toContain('INTERVAL 31 DAY');
   expect(ttlStatement(with30, undefined)).toBe('ALTER TABLE tidemark.events REMOVE TTL');
-  expect(() => ttlStatement('', 0)).toThrow(SinkError);
+  expect(() => ttlStatement('', 0)).toThrow(StoreError);
   await parses(ttlStatement(with30, undefined, 'c') ?? '');
   await parses(ttlStatement('', 30, 'c') ?? '');
 });

@@ -11,7 +11,7 @@ import {
 } from '@clickhouse/client';
 import { type ChdbAccess, chdbAccessArgs } from './chdb-access.js';
 import { toInsertError } from './clickhouse-error.js';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 
 /** Where ClickHouse lives: a server when `url` is set, otherwise chDB in this process. */
 export type ClickHouseConfig = {
@@ -51,7 +51,7 @@ export type ClickHouse = {
   backend: 'chdb' | 'server';
   /**
    * Inserts JSONEachRow text as is (no parsing in JavaScript). With `dedupToken`, a second insert with the
-   * same token into a table with a deduplication window is a no-op. Rejects with a SinkError whose
+   * same token into a table with a deduplication window is a no-op. Rejects with a StoreError whose
    * `retriable` says whether resending the same body can succeed.
    */
   insertJsonEachRow(table: string, body: string, opts?: { dedupToken?: string }): Promise<void>;
@@ -117,7 +117,7 @@ function loadChdb(): ChdbModules {
 function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release(): Promise<void> } {
   const path = resolve(config.chdbPath ?? defaultChdbPath);
   if (chdbSlot && chdbSlot.path !== path) {
-    throw new SinkError(
+    throw new StoreError(
       'CHDB_PATH_IN_USE',
       `chDB is already using ${chdbSlot.path} in this process and binds one data directory per process; ` +
         `close that client before opening ${path}, or run a separate process.`,
@@ -125,7 +125,7 @@ function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release
   }
   const access = config.chdbAccess ?? 'writer';
   if (chdbSlot && chdbSlot.access !== access) {
-    throw new SinkError(
+    throw new StoreError(
       'CHDB_PATH_IN_USE',
       `chDB is open in this process with ${chdbSlot.access} grants; the engine takes its grants once, so a client ` +
         `asking for ${access} grants needs a separate process.`,
@@ -193,7 +193,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
   let closed = false;
 
   function assertOpen(): void {
-    if (closed) throw new SinkError('CLICKHOUSE_CLOSED', 'The ClickHouse client is closed.');
+    if (closed) throw new StoreError('CLICKHOUSE_CLOSED', 'The ClickHouse client is closed.');
   }
 
   let readQueue: Promise<unknown> = Promise.resolve();
@@ -201,7 +201,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
   async function readOnce(sql: string, opts: ReadOptions): Promise<ReadResult> {
     const settings = opts.settings ?? {};
     for (const name of Object.keys(settings)) {
-      if (!settingName.test(name)) throw new SinkError('CONFIG_INVALID', `Not a setting name: ${name}`);
+      if (!settingName.test(name)) throw new StoreError('CONFIG_INVALID', `Not a setting name: ${name}`);
     }
     // chDB's connection turns clickhouse_settings into session-wide SET statements, which would outlive this
     // statement (and, on a shared session, reach the writer's inserts). A SETTINGS clause holds for this
@@ -252,7 +252,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
     async insertJsonEachRow(table, body, opts = {}) {
       assertOpen();
       if (!tableName.test(table)) {
-        throw new SinkError('INVALID_TABLE_NAME', `Not a table name: ${JSON.stringify(table)}`);
+        throw new StoreError('INVALID_TABLE_NAME', `Not a table name: ${JSON.stringify(table)}`);
       }
       if (body.length === 0) return;
       // The token goes into the statement's SETTINGS clause rather than clickhouse_settings: chDB's

@@ -1,14 +1,16 @@
 import type { ClickHouse } from './clickhouse.js';
-import { insertEvents } from './insert-events.js';
+import { insertEvents, type QuarantinedRow, quarantineRows } from './insert-events.js';
 
 /** Where the embedded gateway hands its rows: resolves only once ClickHouse has them. */
 export type Writer = {
   /**
    * Inserts JSONEachRow text (one `EventRow` per line) into `tidemark.events`. Resolves after the INSERT
    * returned; rows ClickHouse refuses are parked in `tidemark.events_quarantine` like the Kafka sink does.
-   * Rejects with a SinkError whose `retriable` tells the gateway whether to answer 503.
+   * Rejects with a StoreError whose `retriable` tells the gateway whether to answer 503.
    */
   write(rows: string): Promise<void>;
+  /** Parks lines the gateway refused in `tidemark.events_quarantine`, where the Kafka sink parks its own. */
+  quarantine(rows: QuarantinedRow[]): Promise<void>;
 };
 
 /**
@@ -20,6 +22,9 @@ export function createWriter(opts: { clickhouse: ClickHouse }): Writer {
   return {
     async write(rows) {
       await insertEvents(clickhouse, rows);
+    },
+    async quarantine(rows) {
+      await quarantineRows(clickhouse, rows);
     },
   };
 }

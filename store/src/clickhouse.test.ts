@@ -13,7 +13,7 @@ let dir: string;
 let ch: ClickHouse;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-sink-ch-'));
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-store-ch-'));
   ch = createClickHouse({ chdbPath: dir });
 });
 

@@ -1,11 +1,17 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 import { splitStatements } from './sql-statements.js';
 
-/** sink/sql, next to src: the numbered migrations shipped with the package. */
-export const migrationsDir = fileURLToPath(new URL('../sql/', import.meta.url));
+/**
+ * The numbered migrations shipped with the package: store/sql, next to src; in a build (gateway/build.mjs,
+ * sink/build.mjs) the `sql/` copied beside the bundle or above its chunk.
+ */
+export const migrationsDir = ['./sql/', '../sql/']
+  .map((path) => fileURLToPath(new URL(path, import.meta.url)))
+  .find((dir) => existsSync(dir)) as string;
 const migrationFile = /^(\d+)_[A-Za-z0-9_-]+\.sql$/;
 const clusterName = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -17,7 +23,7 @@ export type RenderOptions = {
    * single-server name, so the sink and queries keep their table names.
    */
   cluster?: string;
-  /** Directory of NNN_name.sql files; sink/sql when unset. */
+  /** Directory of NNN_name.sql files; store/sql when unset. */
   dir?: string;
 };
 
@@ -40,7 +46,7 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
   if (cluster !== undefined && !clusterName.test(cluster)) {
-    throw new SinkError('CONFIG_INVALID', `Not a cluster name: ${JSON.stringify(cluster)}`);
+    throw new StoreError('CONFIG_INVALID', `Not a cluster name: ${JSON.stringify(cluster)}`);
   }
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
@@ -63,11 +69,11 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
     if (clusterOnly && !cluster) continue;
     const text = clusterOnly ? statement.slice('{{cluster_only}}'.length).trim() : statement;
     if (text.includes('{{')) {
-      throw new SinkError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
+      throw new StoreError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
     }
     // A DDL without ON CLUSTER would change one node only and leave the cluster inconsistent: refuse it.
     if (cluster && !text.includes(onCluster)) {
-      throw new SinkError(
+      throw new StoreError(
         'MIGRATION_FAILED',
         `Statement is not cluster-ready (add {{on_cluster}}): ${text.slice(0, 200)}`,
       );
@@ -89,8 +95,8 @@ export async function renderMigrations(opts: RenderOptions = {}): Promise<Render
     try {
       rendered.push({ file, sql, statements: renderSql(sql, { cluster: opts.cluster }) });
     } catch (err) {
-      if (err instanceof SinkError) {
-        throw new SinkError(err.code, `${file}: ${err.message}`, { cause: err });
+      if (err instanceof StoreError) {
+        throw new StoreError(err.code, `${file}: ${err.message}`, { cause: err });
       }
       throw err;
     }

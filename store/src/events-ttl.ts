@@ -1,5 +1,5 @@
 import type { ClickHouse } from './clickhouse.js';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 
 const ttlPattern = /\bTTL toDateTime\(timestamp\) \+ toIntervalDay\((\d+)\)/;
 
@@ -16,7 +16,7 @@ export function ttlStatement(
   cluster?: string,
 ): string | undefined {
   if (ttlDays !== undefined && (!Number.isInteger(ttlDays) || ttlDays < 1)) {
-    throw new SinkError('CONFIG_INVALID', `TTL days must be a positive integer, got ${ttlDays}`);
+    throw new StoreError('CONFIG_INVALID', `TTL days must be a positive integer, got ${ttlDays}`);
   }
   const table = cluster ? `tidemark.events_local ON CLUSTER ${cluster}` : 'tidemark.events';
   const current = ttlPattern.exec(engineFull)?.[1];

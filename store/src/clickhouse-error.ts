@@ -1,4 +1,4 @@
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 
 /**
  * ClickHouse error codes caused by the inserted rows themselves. Resending the same body fails the same way,
@@ -42,17 +42,17 @@ export function clickHouseCode(err: unknown): number | undefined {
   return undefined;
 }
 
-/** Wraps a failed insert into a SinkError that says whether resending the same body can succeed. */
-export function toInsertError(table: string, err: unknown): SinkError {
+/** Wraps a failed insert into a StoreError that says whether resending the same body can succeed. */
+export function toInsertError(table: string, err: unknown): StoreError {
   const code = clickHouseCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && rejectedRowCodes.has(code)) {
-    return new SinkError('INSERT_REJECTED', `ClickHouse rejected rows for ${table}: ${detail}`, {
+    return new StoreError('INSERT_REJECTED', `ClickHouse rejected rows for ${table}: ${detail}`, {
       retriable: false,
       cause: err,
     });
   }
-  return new SinkError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, {
+  return new StoreError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, {
     retriable: true,
     cause: err,
   });

@@ -12,7 +12,7 @@ let dir: string;
 let ch: ClickHouse;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-sink-rollups-'));
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-store-rollups-'));
   ch = createClickHouse({ chdbPath: dir });
   await migrate(ch);
 });

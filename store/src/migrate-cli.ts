@@ -1,19 +1,19 @@
 import { parseArgs } from 'node:util';
 import { createClickHouse } from './clickhouse.js';
-import { loadSinkConfig, type SinkConfig } from './config.js';
-import { SinkError } from './errors.js';
+import { loadClickHouseConfig } from './config.js';
+import { StoreError } from './errors.js';
 import { ttlStatement } from './events-ttl.js';
-import { migrate } from './migrate.js';
+import { type MigrateOptions, migrate } from './migrate.js';
 import { renderMigrations } from './migration-render.js';
 
-// `pnpm --filter @tidemark/sink migrate [--cluster name] [--ttl-days N] [--print]`: applies the migrations the
+// `pnpm --filter @tidemark/store migrate [--cluster name] [--ttl-days N] [--print]`: applies the migrations the
 // sink applies at start, against CLICKHOUSE_URL (CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, TLS files) or chDB in
-// TIDEMARK_CHDB_PATH, exactly as the sink reads them. `--print` renders the SQL without connecting, e.g. to
+// TIDEMARK_CHDB_PATH, exactly as the gateway and the sink read them. `--print` renders the SQL without connecting, e.g. to
 // review what a cluster will run. TIDEMARK_CLICKHOUSE_CLUSTER and TIDEMARK_EVENTS_TTL_DAYS are the defaults
 // of --cluster and --ttl-days.
 const usage = 'usage: migrate [--cluster <name>] [--ttl-days <days>] [--print]';
 
-function options(argv: string[], schema: SinkConfig['schema']) {
+function options(argv: string[], schema: MigrateOptions) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -26,23 +26,25 @@ function options(argv: string[], schema: SinkConfig['schema']) {
   const cluster = values.cluster ?? schema.cluster;
   const rawTtl = values['ttl-days'];
   if (rawTtl !== undefined && !/^[1-9]\d*$/.test(rawTtl)) {
-    throw new SinkError(
+    throw new StoreError(
       'CONFIG_INVALID',
       `--ttl-days must be a positive integer, got ${JSON.stringify(rawTtl)}`,
     );
   }
   return {
     cluster,
-    ttlDays: rawTtl === undefined ? schema.eventsTtlDays : Number(rawTtl),
+    ttlDays: rawTtl === undefined ? schema.ttlDays : Number(rawTtl),
     print: values.print,
     help: values.help,
   };
 }
 
 async function main(): Promise<void> {
-  // The sink's own reading of the environment (ClickHouse, TLS, schema options); Kafka is not used here, so its
-  // required variable gets a placeholder when unset.
-  const config = loadSinkConfig({ KAFKA_BROKERS: 'unused:9092', ...process.env });
+  // The environment as the gateway and the sink read it (ClickHouse, TLS, schema options).
+  const config = loadClickHouseConfig(process.env);
+  if (config.problems.length > 0) {
+    throw new StoreError('CONFIG_INVALID', `Invalid configuration:\n- ${config.problems.join('\n- ')}`);
+  }
   const opts = options(process.argv.slice(2), config.schema);
   if (opts.help) {
     console.log(usage);

@@ -1,5 +1,5 @@
 import type { ClickHouse } from './clickhouse.js';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 
 /** The table every event goes to. */
 export const eventsTable = 'tidemark.events';
@@ -19,8 +19,37 @@ export type RejectedRow = {
   raw: string;
 };
 
-function isRejected(err: unknown): err is SinkError {
-  return err instanceof SinkError && err.code === 'INSERT_REJECTED';
+/** One line for the quarantine table: where it came from, why it was refused, and the line itself. */
+export type QuarantinedRow = {
+  /** The Kafka topic it was read from; `gateway` for what the embedded gateway refused. */
+  topic: string;
+  /** Kafka partition and offset as digits; 0 when it never passed through Kafka. */
+  partition?: string;
+  offset?: string;
+  error: string;
+  row: string;
+};
+
+/** Parks lines in `tidemark.events_quarantine`, one row each, with the error cut to 4 000 characters. */
+export async function quarantineRows(
+  ch: ClickHouse,
+  rows: QuarantinedRow[],
+  opts: { dedupToken?: string } = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  // Built by hand so the offset (UInt64) is copied as digits, never through a JavaScript number.
+  const body = rows
+    .map(
+      (r) =>
+        `{"topic":${JSON.stringify(r.topic)},"_partition":${r.partition ?? '0'},"_offset":${r.offset ?? '0'},` +
+        `"error":${JSON.stringify(r.error.slice(0, 4000))},"row":${JSON.stringify(r.row)}}\n`,
+    )
+    .join('');
+  await ch.insertJsonEachRow(quarantineTable, body, opts);
+}
+
+function isRejected(err: unknown): err is StoreError {
+  return err instanceof StoreError && err.code === 'INSERT_REJECTED';
 }
 
 /**
@@ -41,15 +70,13 @@ export async function insertEvents(
 
   const rejected: RejectedRow[] = [];
 
-  async function quarantine(line: string, err: SinkError, path: string): Promise<void> {
+  async function quarantine(line: string, err: StoreError, path: string): Promise<void> {
     const lineage = lineageOf.exec(line);
     const [, partition = '0', offset = '0'] = lineage ?? [];
     const detail = err.cause instanceof Error ? err.cause.message : err.message;
-    // Built by hand so the offset (UInt64) is copied as digits, never through a JavaScript number.
-    const row =
-      `{"topic":${JSON.stringify(opts.topic ?? '')},"_partition":${partition},"_offset":${offset},` +
-      `"error":${JSON.stringify(detail.slice(0, 4000))},"row":${JSON.stringify(line)}}\n`;
-    await ch.insertJsonEachRow(quarantineTable, row, { dedupToken: tokenFor(`${path}q`) });
+    await quarantineRows(ch, [{ topic: opts.topic ?? '', partition, offset, error: detail, row: line }], {
+      dedupToken: tokenFor(`${path}q`),
+    });
     rejected.push({
       partition: Number(partition),
       offset,

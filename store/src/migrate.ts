@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
-import { SinkError } from './errors.js';
+import { StoreError } from './errors.js';
 import { applyEventsTtl } from './events-ttl.js';
 import { type RenderOptions, renderMigrations } from './migration-render.js';
 
@@ -14,7 +14,7 @@ export type MigrateOptions = RenderOptions & {
 };
 
 /**
- * Applies sink/sql/NNN_name.sql in numeric order, each at most once, recording it in
+ * Applies store/sql/NNN_name.sql in numeric order, each at most once, recording it in
  * `tidemark.schema_migrations`, then brings the events TTL to `ttlDays`. Safe to run at every start and from
  * several processes: the statements are idempotent themselves, the bookkeeping only saves the work.
  */
@@ -49,7 +49,7 @@ export async function migrate(
         await ch.command(statement);
       } catch (err) {
         const detail = err instanceof Error ? err.message : String(err);
-        throw new SinkError('MIGRATION_FAILED', `Migration ${file} failed: ${detail}`, { cause: err });
+        throw new StoreError('MIGRATION_FAILED', `Migration ${file} failed: ${detail}`, { cause: err });
       }
     }
     const checksum = createHash('sha256').update(sql).digest('hex');
@@ -60,8 +60,8 @@ export async function migrate(
     const ttl = await applyEventsTtl(ch, opts.ttlDays, opts.cluster);
     return ttl ? { applied, ttl } : { applied };
   } catch (err) {
-    if (err instanceof SinkError) throw err;
+    if (err instanceof StoreError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
-    throw new SinkError('MIGRATION_FAILED', `Setting the events TTL failed: ${detail}`, { cause: err });
+    throw new StoreError('MIGRATION_FAILED', `Setting the events TTL failed: ${detail}`, { cause: err });
   }
 }
