@@ -717,13 +717,15 @@ function sqlParams(random: Random, target: Target): HttpCase {
       },
     };
   }
-  const [sql, params] = random.pick([
-    ['SELECT {n:UInt8}', { n: value }],
-    ['SELECT {p:Identifier}', { p: value }],
+  // A value that does not fit its type fails in ClickHouse; an Identifier parameter, which would name a table
+  // the statement check cannot see, is refused by the check.
+  const [sql, params, code] = random.pick([
+    ['SELECT {n:UInt8}', { n: value }, 'query_failed'],
+    ['SELECT {p:Identifier}', { p: value }, 'invalid_query'],
   ] as const);
   return {
     ...sqlRequest(random, target, 'sql-params', sql, params),
-    expect: [{ status: 400, code: 'query_failed' }],
+    expect: [{ status: 400, code }],
   };
 }
 
