@@ -29,7 +29,7 @@ export function envelope(writeKey: string, jsons: string[], dropped: number): st
 
 /**
  * Groups events, in order, into bodies of at most MAX_BODY_BYTES. An event bigger than that travels
- * alone (and without keepalive, see `send`); the gateway will reject it as too large, which drops it.
+ * alone (and without keepalive, see transport.ts); the gateway will reject it as too large, which drops it.
  * A generator, so the sender can take the first chunk without measuring a long offline backlog.
  */
 export function* chunks(entries: Entry[], writeKey: string, dropped: number): Generator<Chunk> {
