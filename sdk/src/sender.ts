@@ -55,6 +55,7 @@ export function createSender(
         return;
       }
       for (const chunk of chunks(entries, writeKey, dropped)) {
+        // Offline, a request can only fail; the `online` event resumes.
         if (held || paused()) return;
         const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
         if (wait > 0) return schedule(wait);
