@@ -20,7 +20,8 @@ export interface Chunk {
 }
 
 /**
- * The Segment batch body (DESIGN §2). `sentAt` is stamped per attempt: the gateway's clock-skew fix needs it.
+ * The body of the Segment HTTP Tracking API's `/v1/batch`. `sentAt` is stamped per attempt: the gateway's
+ * clock-skew fix needs it.
  * `dropped`, when not 0, counts the events this page deleted unsent because the stored queue was over a limit.
  */
 export function envelope(writeKey: string, jsons: string[], dropped: number): string {

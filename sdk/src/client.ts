@@ -29,7 +29,7 @@ const SLICE_MS = 8;
  * passed through `beforeSend`, serialized and stored (IndexedDB → localStorage → memory), then sent in batches to
  * `host + endpoint`: with fetch keepalive once `flushAt` events wait or `flushInterval` ms after the first, with
  * `sendBeacon` when the page is hidden or unloaded. An event leaves the store only after the gateway answered
- * its batch with a 2xx (DESIGN §6.1). The tabs of one site share the stored events; one tab at a time sends them
+ * its batch with a 2xx. The tabs of one site share the stored events; one tab at a time sends them
  * (Web Locks), so no tab sends what another is sending.
  *
  * This file builds events and holds the API; the rest is composed in: the store (queue.ts, store.ts), sending

@@ -18,7 +18,7 @@ export interface Transport {
 
 /**
  * The transport of `writeKey`'s events to `url`. Bodies are strings, so both ways send them as `text/plain`, a
- * CORS-safelisted type: no preflight (DESIGN §2).
+ * CORS-safelisted type: no preflight.
  */
 export function createTransport(
   url: string,
