@@ -1,4 +1,4 @@
-// A load generator that sends like the browser SDK (sdk/src/client.ts `deliver`), so the chaos scenarios judge
+// A load generator that sends like the browser SDK (sdk/src/sender.ts `deliver`), so the chaos scenarios judge
 // the pipeline by what real pages would get: N visitors, each with its own queue and one request at a time; the
 // SDK's own body builder (sdk/src/batch.ts: the Segment envelope with `sentAt` stamped per attempt, bodies under
 // 64 000 bytes); and its retry rules: 408, 429, 5xx and network errors resend the same events (same messageId)
@@ -154,7 +154,7 @@ export function startLoad(options: LoadOptions): Load {
     for (const id of ids) visitor.tried.delete(id);
   }
 
-  /** One POST, settled as sdk/src/client.ts `deliver` does; false when it must be retried later. */
+  /** One POST, settled as sdk/src/sender.ts `deliver` does; false when it must be retried later. */
   async function deliver(visitor: Visitor, ids: string[], jsons: string[]): Promise<boolean> {
     if (ids.some((id) => visitor.tried.has(id))) resends++;
     for (const id of ids) visitor.tried.add(id);

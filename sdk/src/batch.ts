@@ -25,7 +25,8 @@ export interface Chunk {
 }
 
 /**
- * The Segment batch body (DESIGN §2). `sentAt` is stamped per attempt: the gateway's clock-skew fix needs it.
+ * The body of the Segment HTTP Tracking API's `/v1/batch`. `sentAt` is stamped per attempt: the gateway's
+ * clock-skew fix needs it.
  * `dropped`, when not 0, counts the events this page deleted unsent because the stored queue was over a limit.
  */
 export function envelope(writeKey: string, jsons: string[], dropped: number): string {
@@ -33,8 +34,8 @@ export function envelope(writeKey: string, jsons: string[], dropped: number): st
 }
 
 /**
- * Groups events, in order, into bodies of at most MAX_BODY_BYTES and MAX_BODY_EVENTS. An event bigger than that travels
- * alone (and without keepalive, see `send`); the gateway will reject it as too large, which drops it.
+ * Groups events, in order, into bodies of at most MAX_BODY_BYTES and MAX_BODY_EVENTS. An event bigger than that
+ * travels alone (and without keepalive, see transport.ts); the gateway will reject it as too large, which drops it.
  * A generator, so the sender can take the first chunk without measuring a long offline backlog.
  */
 export function* chunks(entries: Entry[], writeKey: string, dropped: number): Generator<Chunk> {

@@ -11,15 +11,55 @@ interface Sent {
   via: 'fetch' | 'beacon';
   url: string;
   keepalive?: boolean;
-  /** The body's `dropped` count, absent when none were dropped. */
-  dropped?: number;
-  events: TidemarkEvent[];
+  /** The body as the client handed it over, unparsed: checked by `afterEach` below. */
+  body: unknown;
+  /** The body's `dropped` count, absent when none were dropped (parsed when read, by the test). */
+  readonly dropped?: number;
+  /** The body's events (parsed when read, by the test). */
+  readonly events: TidemarkEvent[];
 }
+
+/**
+ * A request as the page made it. Nothing here can throw: the client catches what its `fetch` and `sendBeacon`
+ * throw, so an error raised in a double would be swallowed, and the test would fail later for another reason (or
+ * pass). The body is parsed when a test reads `events` or `dropped`, and checked after each test.
+ */
+function request(via: Sent['via'], url: string, body: unknown, keepalive?: boolean): Sent {
+  const parsed = () => JSON.parse(String(body));
+  return {
+    via,
+    url,
+    keepalive,
+    body,
+    get dropped() {
+      return parsed().dropped;
+    },
+    get events() {
+      return parsed().batch;
+    },
+  };
+}
+
+/** Every request of every harness of the test under way, checked once it is over. */
+let requests: Sent[] = [];
+
+afterEach(() => {
+  const made = requests;
+  requests = [];
+  for (const { body } of made) {
+    expect(typeof body, 'a string body, which the browser sends as text/plain').toBe('string');
+    expect(JSON.parse(String(body)).writeKey, 'the write key of every body').toBe('wk');
+  }
+});
 
 function harness(answers: Array<number | Response> = [], options: Partial<TidemarkOptions> = {}) {
   const sent: Sent[] = [];
   const store: EventStore = options.store ?? createMemoryStore();
   let beaconAccepts = true;
+  const record = (made: Sent) => {
+    sent.push(made);
+    requests.push(made);
+  };
   const client = createClient({
     writeKey: 'wk',
     host: 'https://t.example.com/',
@@ -28,19 +68,17 @@ function harness(answers: Array<number | Response> = [], options: Partial<Tidema
     autoPageviews: false,
     store,
     fetch: async (url, init) => {
-      const body = JSON.parse(String(init.body));
-      expect(body.writeKey).toBe('wk');
-      expect(typeof init.body).toBe('string'); // so the browser sends it as text/plain
-      sent.push({ via: 'fetch', url, keepalive: init.keepalive, dropped: body.dropped, events: body.batch });
+      const made = request('fetch', url, init.body, init.keepalive);
+      record(made);
       const answer = answers.shift() ?? 200;
       if (answer instanceof Response) return answer;
       if (answer === 0) throw new TypeError('Failed to fetch');
-      return Response.json({ accepted: body.batch.length, rejected: [] }, { status: answer });
+      // The client reads only the status (and `Retry-After`).
+      return Response.json({ rejected: [] }, { status: answer });
     },
     sendBeacon: (url, data) => {
       if (!beaconAccepts) return false;
-      const body = JSON.parse(data);
-      sent.push({ via: 'beacon', url, dropped: body.dropped, events: body.batch });
+      record(request('beacon', url, data));
       return true;
     },
     ...options,

@@ -1,10 +1,13 @@
 import { captureClicks } from './autocapture/clicks.js';
 import { capturePageviews } from './autocapture/pageviews.js';
-import { type Chunk, chunks, envelope, MAX_BODY_BYTES } from './batch.js';
 import { constantContext, pageContext } from './context.js';
+import { onHidden } from './onHidden.js';
 import { createQueue, type Entry } from './queue.js';
+import { createSender } from './sender.js';
 import { createVisitor } from './session.js';
 import { createIdbStore, createLocalStore, createMemoryStore } from './store.js';
+import { createTabLock } from './tabLock.js';
+import { createTransport } from './transport.js';
 import type {
   EventMap,
   PageContext,
@@ -26,8 +29,12 @@ const SLICE_MS = 8;
  * passed through `beforeSend`, serialized and stored (IndexedDB → localStorage → memory), then sent in batches to
  * `host + endpoint`: with fetch keepalive once `flushAt` events wait or `flushInterval` ms after the first, with
  * `sendBeacon` when the page is hidden or unloaded. An event leaves the store only after the gateway answered
- * its batch with a 2xx (DESIGN §6.1). The tabs of one site share the stored events; one tab at a time sends them
+ * its batch with a 2xx. The tabs of one site share the stored events; one tab at a time sends them
  * (Web Locks), so no tab sends what another is sending.
+ *
+ * This file builds events and holds the API; the rest is composed in: the store (queue.ts, store.ts), sending
+ * and settling (sender.ts) through fetch and beacon (transport.ts), when (flushScheduler.ts), how often after a
+ * failure (backoff.ts), one tab at a time (tabLock.ts), and the page's last moment (onHidden.ts).
  */
 export function createClient<Events extends EventMap = EventMap>(
   options: TidemarkOptions,
@@ -51,12 +58,8 @@ export function createClient<Events extends EventMap = EventMap>(
     },
     log,
   );
-  const url = (options.host ?? '').replace(/\/+$/, '') + (options.endpoint ?? '/v1/batch');
-  const post = options.fetch ?? ((target: string, init: RequestInit) => fetch(target, init));
   const visitor = createVisitor(options.cookieless, options.sessionTimeout ?? 18e5);
   const { navigator, document } = globalThis;
-  const sendBeacon =
-    options.sendBeacon ?? ((target: string, data: string) => navigator.sendBeacon(target, data));
   const offline = () => navigator?.onLine === false;
   const privacySignal =
     options.respectDoNotTrack &&
@@ -68,168 +71,21 @@ export function createClient<Events extends EventMap = EventMap>(
     return !writeKey || consent === '0' || (consent !== '1' && (options.requireConsent || !!privacySignal));
   };
   const context = constantContext();
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  /** When `timer` fires. */
-  let due = 0;
-  /** Failed attempts in a row: the exponent of the back-off. */
-  let failures = 0;
-  /** Automatic sends wait until then after a failure; `flush()` does not. */
-  let backoffUntil = 0;
-  /** The gateway's `Retry-After`: not even `flush()` sends earlier. */
-  let retryAfterUntil = 0;
-  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `Outcome` in retry.ts). */
-  let held = false;
-  /** Events deleted unsent because the stored queue was over a limit, reported with the next batch. */
-  let dropped = 0;
-  /**
-   * Events in a request under way, and events this page handed to `sendBeacon`: no beacon carries them (again).
-   * A request that failed frees its events, which a beacon then takes.
-   */
-  const out = new Set<string>();
-  /** The send loop under way, if any: one at a time keeps batches in order and requests few. */
-  let running: Promise<void> | undefined;
-  const noted: Noted[] = [];
-
-  /** Sends (without forcing) in `delay` ms, unless a send is already due sooner. */
-  function schedule(delay: number) {
-    const at = Date.now() + delay;
-    if (timer !== undefined && due <= at) return;
-    clearTimeout(timer);
-    due = at;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void send(false);
-    }, delay);
-  }
-
-  /** Sends what is stored; after the send under way, if there is one (it may have read the store too early). */
-  function send(force: boolean): Promise<void> {
-    if (running) return running.then(() => send(force));
-    running = exclusive(() => drain(force))
-      .catch(log)
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  }
-
-  /**
-   * Runs `work` while no other tab of the site runs its own: the Web Locks API, where there is one (all current
-   * browsers; Safari from 15.4). Without it tabs may send an event twice, which ClickHouse collapses.
-   */
-  function exclusive(work: () => Promise<void>): Promise<void> {
-    const locks = navigator?.locks;
-    return locks ? locks.request(`tidemark:${writeKey}`, work).then(() => {}) : work();
-  }
-
-  /**
-   * Sends the stored events, one body after another, until none is left or a request failed. Each read of the
-   * store is sent whole before the next read, which finds what was stored meanwhile.
-   */
-  async function drain(force: boolean) {
-    for (;;) {
-      const [entries, over] = await queue.take();
-      dropped += over;
-      // Nothing due; events a page beaconed become due once their grace is over, and no track may come to
-      // trigger a send then.
-      if (!entries.length) {
-        if (queue.later()) schedule(queue.later());
-        return;
-      }
-      for (const chunk of chunks(entries, writeKey, dropped)) {
-        // Offline, a request can only fail; the `online` event resumes.
-        if (held || offline() || silent()) return;
-        const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
-        if (wait > 0) return schedule(wait);
-        if (!(await deliver(chunk))) return;
-      }
-    }
-  }
-
-  /**
-   * POSTs one body and settles its events; `false` when it must be retried later. Bodies are strings, so they
-   * go as `text/plain`, a CORS-safelisted type: no preflight (DESIGN §2). What the status means:
-   * - 2xx: delivered; the events the answer lists as rejected were invalid and are dropped with the rest.
-   * - 408, 429, 5xx, or no answer at all (network error, blocked): the same events (same `messageId`s) again,
-   *   after an exponential back-off from 1 s, capped at 60 s, with 50–100 % jitter so that pages a failing
-   *   gateway bounced do not come back in step, and never before the gateway's `Retry-After` (delay-seconds;
-   *   cross-origin, the gateway exposes it).
-   * - 400 (no event of the body usable) and 413 (an event over the gateway's limit): the gateway judged them
-   *   invalid; the same bytes cannot succeed, and keeping them would block every event behind them. Dropped.
-   * - Any other status (401 unknown write key, 403 origin not allowed, 404 wrong host): a configuration
-   *   problem, not the events' fault. They stay stored, this page sends nothing more, a later page load does.
-   */
-  async function deliver(chunk: Chunk): Promise<boolean> {
-    for (const id of chunk.ids) out.add(id);
-    const reported = dropped;
-    let response: Response | undefined;
-    try {
-      // `omit`: the gateway knows visitors by anonymousId, never by cookie, and allows no credentials. A
-      // body over the keepalive quota would be refused outright with keepalive: it goes plainly.
-      response = await post(url, {
-        method: 'POST',
-        body: envelope(writeKey, chunk.jsons, reported),
-        keepalive: chunk.bytes <= MAX_BODY_BYTES,
-        credentials: 'omit',
-      });
-    } catch (error) {
-      log(error);
-    }
-    for (const id of chunk.ids) out.delete(id);
-    const status = response?.status ?? 0;
-    log('status', status);
-    if (!status || status === 408 || status === 429 || status > 499) {
-      const retryAfterMs = Number(response?.headers.get('Retry-After')) * 1000 || 0;
-      const delay = Math.max(retryAfterMs, Math.min(6e4, 1000 * 2 ** failures++) * (0.5 + Math.random() / 2));
-      backoffUntil = Date.now() + delay;
-      retryAfterUntil = Date.now() + retryAfterMs;
-      schedule(delay);
-      return false;
-    }
-    failures = backoffUntil = 0;
-    held = status > 299 && status !== 400 && status !== 413;
-    if (held) return false;
-    dropped -= reported;
-    await queue.remove(chunk.ids);
-    return true;
-  }
-
-  /**
-   * The page is being hidden, maybe for good: timers may never fire again and a plain fetch may be cancelled,
-   * so this page's unsent events go by beacon now. The browser sends a beacon after the page is gone but never
-   * says whether it arrived, so the events stay stored, marked (see BEACON_GRACE). Events other tabs or earlier
-   * pages stored wait for the next send of any tab: a beacon cannot wait for the lock.
-   */
-  function beacon() {
-    build(Infinity, true);
-    if (offline() || held || silent()) return;
-    const sent: Entry[] = [];
-    let refused = false;
-    for (const chunk of chunks(
-      queue.mine().filter(([id]) => !out.has(id)),
+  const { send, schedule, beacon } = createSender(
+    queue,
+    writeKey,
+    createTransport(
+      (options.host ?? '').replace(/\/+$/, '') + (options.endpoint ?? '/v1/batch'),
       writeKey,
-      0,
-    )) {
-      try {
-        refused = !(chunk.bytes <= MAX_BODY_BYTES && sendBeacon(url, envelope(writeKey, chunk.jsons, 0)));
-      } catch (error) {
-        // No `sendBeacon`; or Chrome threw (rather than returning false) on the URL or in this frame.
-        log(error);
-        refused = true;
-      }
-      if (refused) break;
-      chunk.ids.forEach((id, i) => {
-        out.add(id);
-        sent.push([id, chunk.jsons[i] as string]);
-      });
-    }
-    // The marks first: queue operations run in order, so the send below does not carry what went by beacon.
-    void queue.markBeaconed(sent);
-    // No sendBeacon, or the browser refused a body (its quota is full): fetch keepalive may still get through,
-    // and if the page lives on, its answer settles the events like any other.
-    if (refused) void send(true);
-  }
+      options.fetch ?? ((target, init) => fetch(target, init)),
+      options.sendBeacon ?? ((target, data) => navigator.sendBeacon(target, data)),
+      log,
+    ),
+    createTabLock(`tidemark:${writeKey}`, navigator?.locks),
+    () => offline() || silent(),
+    log,
+  );
+  const noted: Noted[] = [];
 
   function flush(): Promise<void> {
     build(Infinity);
@@ -341,10 +197,11 @@ export function createClient<Events extends EventMap = EventMap>(
     // opted out may have been left before its delete was done).
     if (visitor.read('consent') === '0') purge();
     else void send(false);
-    // `visibilitychange` is the last event mobile browsers reliably fire before discarding a page; `pagehide`
-    // covers the desktop unloads where it does not fire (https://developer.chrome.com/docs/web-platform/page-lifecycle-api).
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && beacon());
-    addEventListener('pagehide', beacon);
+    // What this page noted reaches the store in this task, and goes by beacon: the page may be gone next.
+    onHidden(() => {
+      build(Infinity, true);
+      beacon();
+    });
     addEventListener('online', () => void flush());
     if (autoPageviews) capturePageviews(() => client.page());
     captureClicks(client, options);

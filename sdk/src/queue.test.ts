@@ -312,7 +312,7 @@ describe('regressions', () => {
       },
     };
     const queue = createQueue([flaky], 'key', roomy, () => {});
-    await queue.save([[uuidv7(), 'a']]).catch(() => {});
+    await expect(queue.save([[uuidv7(), 'a']])).rejects.toThrow('transient');
     const kept: Entry = [uuidv7(), 'b'];
     await queue.save([kept]);
     expect(await queue.take()).toEqual([[kept], 0]);

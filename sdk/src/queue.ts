@@ -8,7 +8,7 @@ export type Entry = [id: string, json: string];
 /**
  * For how long no tab sends an event again after a page handed it to `sendBeacon`. The browser never says
  * whether a beacon arrived; it usually has within a second. Past this, the event goes again by fetch, and a
- * duplicate collapses by `messageId` in ClickHouse (DESIGN §6.1).
+ * duplicate collapses by `messageId` in ClickHouse.
  */
 export const BEACON_GRACE = 10_000;
 

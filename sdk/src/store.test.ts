@@ -14,10 +14,20 @@ function rawRecords(database: string, storeName: string) {
   return new Promise<Record<string, unknown>>((resolve, reject) => {
     const open = indexedDB.open(database);
     open.onerror = () => reject(open.error);
+    // What throws in an IndexedDB event handler is reported nowhere: a missing object store rejects instead of
+    // leaving the test to time out.
     open.onsuccess = () => {
       const db = open.result;
       const records: Record<string, unknown> = {};
-      const cursor = db.transaction(storeName).objectStore(storeName).openCursor();
+      let cursor: IDBRequest<IDBCursorWithValue | null>;
+      try {
+        cursor = db.transaction(storeName).objectStore(storeName).openCursor();
+      } catch (error) {
+        db.close();
+        reject(error);
+        return;
+      }
+      cursor.onerror = () => reject(cursor.error);
       cursor.onsuccess = () => {
         const current = cursor.result;
         if (!current) {

@@ -12,7 +12,7 @@ export type Properties = Record<string, unknown>;
  */
 export type EventMap = Record<string, Properties>;
 
-/** The kinds of event the SDK sends (Segment spec names, DESIGN §2). */
+/** The kinds of event the SDK sends (the Segment spec's names). */
 export type EventType = 'track' | 'page' | 'identify' | 'group' | 'alias';
 
 /** Where the event happened, read from `location` and `document` when it was tracked. */
@@ -47,7 +47,7 @@ export interface EventContext {
   sessionId: string;
 }
 
-/** One event as it is sent to the gateway (Segment HTTP Tracking API shape, DESIGN §2). */
+/** One event as it is sent to the gateway (the Segment HTTP Tracking API's shape). */
 export interface TidemarkEvent {
   /** What kind of event this is. */
   type: EventType;

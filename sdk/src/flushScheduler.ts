@@ -1,0 +1,45 @@
+/** When sends run: one at a time, now or after a delay. */
+export interface FlushScheduler {
+  /** Sends now; or after the send under way, if there is one (it may have read the store too early). */
+  send(force: boolean): Promise<void>;
+  /** Sends (without forcing) in `delay` ms, unless a send is already due sooner. */
+  schedule(delay: number): void;
+}
+
+/**
+ * Runs `run` (a send) one at a time, which keeps batches in order and requests few, and on a single timer.
+ * A failed `run` is logged: `send` never rejects.
+ */
+export function createFlushScheduler(
+  run: (force: boolean) => Promise<void>,
+  log: (...args: unknown[]) => void,
+): FlushScheduler {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** When `timer` fires. */
+  let due = 0;
+  /** The send under way, if any. */
+  let running: Promise<void> | undefined;
+
+  function send(force: boolean): Promise<void> {
+    if (running) return running.then(() => send(force));
+    running = run(force)
+      .catch(log)
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  }
+
+  function schedule(delay: number) {
+    const at = Date.now() + delay;
+    if (timer !== undefined && due <= at) return;
+    clearTimeout(timer);
+    due = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void send(false);
+    }, delay);
+  }
+
+  return { send, schedule };
+}
