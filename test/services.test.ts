@@ -1,12 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@tidemark/gateway';
+import { isDeepStrictEqual } from 'node:util';
+import { vanillaRoot } from '@tidemark/example-vanilla/serve';
+import { ConfigError, loadConfig } from '@tidemark/gateway';
+import { loadSinkConfig, SinkError } from '@tidemark/sink';
 import { createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort } from '../scripts/kafka.mjs';
 import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
@@ -94,23 +99,101 @@ afterAll(async () => {
   await rm(chdbPath, { recursive: true, force: true });
 });
 
-it('names only settings the gateway, the sink and the example server read', () => {
-  // A setting is read as `env.NAME` or through a helper given 'NAME'.
-  const reads = (files: string[], name: string) =>
-    files.some((file) =>
-      new RegExp(`env\\.${name}\\b|'${name}'`).test(readFileSync(join(root, file), 'utf8')),
-    );
-  const readers: Record<string, string[]> = {
-    gateway: ['gateway/src/config.ts', 'store/src/config.ts'],
-    sink: ['sink/src/config.ts', 'store/src/config.ts'],
-    'example-vanilla': ['examples/vanilla/serve.ts'],
-    'example-react': ['examples/vanilla/serve.ts'],
-  };
-  for (const [service, files] of Object.entries(readers)) {
-    for (const name of Object.keys(composeEnv(service)))
-      expect(reads(files, name), `${service}: ${name}`).toBe(true);
+/**
+ * What a loader makes of `env` with one setting changed to another value of its kind: a config that differs from
+ * the one `env` gives, or the loader's own error, proves the loader reads that setting.
+ */
+function readsSetting<T>(
+  load: (env: Record<string, string>) => T,
+  env: Record<string, string>,
+  name: string,
+) {
+  const value = env[name] ?? '';
+  const varied = /^\d+$/.test(value) ? String(Number(value) + 1) : `${value}-varied`;
+  try {
+    return !isDeepStrictEqual(load({ ...env, [name]: varied }), load(env));
+  } catch (error) {
+    return error instanceof ConfigError || error instanceof SinkError;
   }
+}
+
+it('names only settings the gateway and the sink read: changing any one changes their configuration', () => {
+  // With a token, so that the read API's settings are in force too.
+  const gatewayEnv = composeEnv('gateway', { TIDEMARK_ADMIN_TOKEN: 'a'.repeat(32) });
+  const sinkEnv = composeEnv('sink');
+  expect(Object.keys(gatewayEnv).length).toBeGreaterThan(0);
+  expect(Object.keys(sinkEnv).length).toBeGreaterThan(0);
+  // The compose environment itself is a valid configuration for each.
+  expect(() => loadConfig(gatewayEnv)).not.toThrow();
+  expect(() => loadSinkConfig(sinkEnv)).not.toThrow();
+  const unread = [
+    ...Object.keys(gatewayEnv)
+      .filter((name) => !readsSetting(loadConfig, gatewayEnv, name))
+      .map((name) => `gateway: ${name}`),
+    ...Object.keys(sinkEnv)
+      .filter((name) => !readsSetting(loadSinkConfig, sinkEnv, name))
+      .map((name) => `sink: ${name}`),
+  ];
+  expect(unread, 'settings docker-compose.yml gives a service that its configuration ignores').toEqual([]);
 });
+
+it.each(['example-vanilla', 'example-react'])(
+  'names only settings the %s server reads: it serves its site on PORT, pointed at the compose gateway and key',
+  async (service) => {
+    // The Dockerfile's `examples` stage, run here: its folder and CMD, the compose environment with the image's
+    // /app mapped onto this checkout, and the values changed so that none is the server's own default.
+    const { dir, cmd } = dockerStage('examples');
+    const env = composeEnv(service);
+    const port = await freePort();
+    const settings: Record<string, string> = {
+      PORT: String(port),
+      TIDEMARK_GATEWAY_URL: `${env.TIDEMARK_GATEWAY_URL}/varied`,
+      TIDEMARK_WRITE_KEY: `${env.TIDEMARK_WRITE_KEY}-varied`,
+    };
+    if ('TIDEMARK_SITE_ROOT' in env)
+      settings.TIDEMARK_SITE_ROOT = join(root, env.TIDEMARK_SITE_ROOT.replace(/^\/app\//, ''));
+    // A setting compose adds for the example must get a check here.
+    expect(Object.keys(settings).sort(), `${service}: the settings this test observes`).toEqual(
+      Object.keys(env).sort(),
+    );
+
+    const [program, ...args] = cmd;
+    expect(program).toBe('node');
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...settings },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const page = await eventually(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+          return response?.ok ? response.text() : undefined;
+        },
+        { timeoutMs: 60_000, what: `${service} to serve its page on PORT ${port}` },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; it printed:\n${output}`);
+      });
+      const template = await readFile(join(settings.TIDEMARK_SITE_ROOT ?? vanillaRoot, 'index.html'), 'utf8');
+      expect(page).toBe(
+        template
+          .replaceAll('__TIDEMARK_HOST__', settings.TIDEMARK_GATEWAY_URL ?? '')
+          .replaceAll('__TIDEMARK_WRITE_KEY__', settings.TIDEMARK_WRITE_KEY ?? ''),
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  },
+);
 
 it('stores events posted with the compose write key, then both services stop cleanly on SIGTERM', async () => {
   const writeKey = composeEnv('gateway').TIDEMARK_WRITE_KEYS?.split(':')[0];

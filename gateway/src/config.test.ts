@@ -111,6 +111,7 @@ describe('loadConfig', () => {
     } catch (e) {
       error = e;
     }
+    expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
       'TIDEMARK_ADMIN_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 24`)',
       'TIDEMARK_ADMIN_TOKEN in distributed mode needs TIDEMARK_READ_CLICKHOUSE_URL (a read-only ClickHouse user)',
