@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { launchBrowser } from '../test/support/browser.js';
+import { launchBrowser } from '../harness/browser.js';
 import { report } from './report.js';
 
 const calls = Number(process.argv[2] ?? 10_000);

@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
-import { countDelivery, type DeliveryCounts } from './count.js';
 import {
   type ClickHouseProcess,
   killProcess,
@@ -18,7 +16,9 @@ import {
   startGatewayProcess,
   startSinkProcess,
   stopProcess,
-} from './processes.js';
+} from '../harness/processes.js';
+import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import { countDelivery, type DeliveryCounts } from './count.js';
 
 /** Options of `startHarness`. */
 export interface HarnessOptions {

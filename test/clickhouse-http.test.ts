@@ -1,15 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type ClickHouse, createClickHouse, migrate, StoreError } from '@tidemark/store';
 import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startClickHouseProcess } from '../harness/processes.js';
 
 // scripts/clickhouse-http.ts gives several processes one ClickHouse over HTTP. It runs as a child process here,
 // so this test's own process never binds chDB and talks to it only as to a ClickHouse server.
@@ -22,19 +22,9 @@ let ch: ClickHouse;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tidemark-ch-http-'));
-  server = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', '0'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  url = await new Promise<string>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`clickhouse-http exited with ${code} before listening`)));
-    const lines = createInterface({ input: server.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /^listening (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
+  const clickhouseProcess = await startClickHouseProcess(dataDir);
+  server = clickhouseProcess.process;
+  url = clickhouseProcess.url;
   ch = createClickHouse({ url });
 });
 

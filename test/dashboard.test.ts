@@ -5,7 +5,7 @@ import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type ServedSite, serveSite, vanillaRoot } from '../examples/vanilla/serve.js';
-import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { launchBrowser, type TestBrowser } from '../harness/browser.js';
 
 // The live dashboard in Chromium against an embedded gateway with the read API on: the vanilla example page and
 // a direct batch send events, the feed shows them, and every counter and table equals the same ready query

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { launchBrowser, type TestBrowser } from '../harness/browser.js';
 import { eventually } from './support/stack.js';
 
 // The README's first command, as a user runs it (`npx -y pnpm@<pinned> start`, after the install the test command

@@ -4,8 +4,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Running, runService } from '../harness/service.js';
 import { freePort } from '../scripts/kafka.mjs';
-import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // Secrets and visitors' addresses never reach the gateway's log, at its most verbose level: the gateway process

@@ -18,7 +18,7 @@ import {
   startClickHouseProcess,
   startGatewayProcess,
   stopProcess,
-} from '../chaos/processes.js';
+} from '../harness/processes.js';
 import { freePort } from '../scripts/kafka.mjs';
 
 // The read API's two fences, each proven alone: the statement check (gateway/src/read/statement.ts) and

@@ -1,20 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build, loadConfig, openReader, type Reader } from '@tidemark/gateway';
 import { type ClickHouse, createClickHouse, migrate } from '@tidemark/store';
 import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startClickHouseProcess } from '../harness/processes.js';
 
 // The read API in distributed mode: the gateway reads from a ClickHouse server over HTTP with
 // TIDEMARK_READ_CLICKHOUSE_URL, through @clickhouse/client, exactly as it would from a real server. The server is
 // scripts/clickhouse-http.ts over chDB in a child process (DESIGN §7: no ClickHouse server on these machines), so
 // this process never binds chDB itself.
-const root = fileURLToPath(new URL('..', import.meta.url));
+const _root = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'distributed-admin-token-0001';
 let dataDir: string;
 let server: ChildProcess;
@@ -24,18 +24,9 @@ let app: ReturnType<typeof build>;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tidemark-read-server-'));
-  server = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', '0'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`clickhouse-http exited with ${code} before listening`)));
-    createInterface({ input: server.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const match = /^listening (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
+  const clickhouseProcess = await startClickHouseProcess(dataDir);
+  server = clickhouseProcess.process;
+  const url = clickhouseProcess.url;
   // What the sinks would have written.
   writer = createClickHouse({ url });
   await migrate(writer);

@@ -11,9 +11,9 @@ import { loadSinkConfig, SinkError } from '@tidemark/sink';
 import { createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { type Running, runService } from '../harness/service.js';
 import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort } from '../scripts/kafka.mjs';
-import { type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:

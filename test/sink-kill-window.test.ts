@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { logLines, type Running, startSinkProcess as startSink } from '../chaos/processes.js';
+import { logLines, type Running, startSinkProcess as startSink } from '../harness/processes.js';
 import { gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
 import { eventually } from './support/stack.js';
 

@@ -1,17 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { startClickHouseProcess } from '../harness/processes.js';
+import { logLines, type Running, runService } from '../harness/service.js';
 import { freePort } from '../scripts/kafka.mjs';
 import { gatewayMessages, groupLag } from './support/offsets.js';
-import { logLines, type Running, runService } from './support/service.js';
 import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 with replicas: three sink processes in one consumer group share the partitions of one topic and
@@ -23,7 +23,7 @@ const rowsPerMessage = 20;
 const waves = 30;
 const partitions = 6;
 const replicas = 3;
-const root = fileURLToPath(new URL('..', import.meta.url));
+const _root = fileURLToPath(new URL('..', import.meta.url));
 const id = randomUUID().slice(0, 8);
 const topic = `tidemark.replicas.${id}`;
 const groupId = `replicas-${id}`;
@@ -39,20 +39,10 @@ const sinks: { running: Running; port: number }[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tidemark-replicas-'));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', '0'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const clickhouseProcess = await startClickHouseProcess(dataDir);
+  const child = clickhouseProcess.process;
   server = child;
-  url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`clickhouse-http exited with ${code} before listening`)));
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /^listening (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
+  url = clickhouseProcess.url;
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
 });

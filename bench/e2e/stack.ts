@@ -3,19 +3,20 @@
 //                HTTP (scripts/clickhouse-http.ts over chDB, in a process of its own);
 //   embedded:    one gateway (stage `gateway`, TIDEMARK_MODE=embedded) with chDB in it.
 // Each offers the same poll query (visibility.ts) and the same loss count, and the metrics of its stages.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { startClickHouseProcess } from '../../harness/processes.js';
+import { type Running, runService } from '../../harness/service.js';
 import { freePort } from '../../scripts/kafka.mjs';
-import { type Running, runService } from '../../test/support/service.js';
 import { pidListeningOn } from './procs.js';
 import type { BatchRows, PollQuery } from './visibility.js';
 import { pollSql } from './visibility.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const _root = fileURLToPath(new URL('../..', import.meta.url));
 
 export type Mode = 'distributed' | 'embedded';
 
@@ -97,20 +98,7 @@ function guard(child: ChildProcess): () => void {
 
 /** scripts/clickhouse-http.ts in a child process: the ClickHouse server the sink and the poller talk to. */
 async function startClickHouseServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', '0'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk;
-      const found = /listening (\S+)/.exec(out);
-      if (found?.[1]) resolve(found[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`clickhouse-http exited with ${code} before listening`)));
-  });
+  const { url, process: child } = await startClickHouseProcess(dataDir);
   return { url, child };
 }
 

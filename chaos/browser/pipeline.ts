@@ -1,19 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
+import { startClickHouseProcess, stopProcess } from '../../harness/processes.js';
+import { logLines, type Running, runService } from '../../harness/service.js';
 import { freePort, type KafkaBroker, startKafka } from '../../scripts/kafka.mjs';
 import { groupLag } from '../../test/support/offsets.js';
-import { logLines, type Running, runService } from '../../test/support/service.js';
 import { eventually } from '../../test/support/stack.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const _root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The distributed pipeline as production runs it, every part its own process: gateway → Kafka → sink → ClickHouse. */
 export interface ProcessPipeline {
@@ -149,26 +147,6 @@ async function terminate(running: Running): Promise<void> {
 
 /** scripts/clickhouse-http.ts as a child process on a free port, and how to stop it. */
 async function startClickHouseHttp(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const server: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', dataDir, '--port', '0'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(server, 'exit');
-  const url = await new Promise<string>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`clickhouse-http exited with ${code} before listening`)));
-    const lines = createInterface({ input: server.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /^listening (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
-  return {
-    url,
-    async stop() {
-      if (server.exitCode !== null || server.signalCode !== null) return;
-      server.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const server = await startClickHouseProcess(dataDir);
+  return { url: server.url, stop: () => stopProcess(server) };
 }

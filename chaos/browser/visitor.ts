@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumPath, launchBrowser, type TestBrowser } from '../../test/support/browser.js';
+import { chromiumPath, launchBrowser, type TestBrowser } from '../../harness/browser.js';
 
 /** The track event whose `properties.seq` numbers every call the scenario makes. */
 export const probeEvent = 'Chaos Probe';

@@ -1,17 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
+import { startClickHouseProcess } from '../../harness/processes.js';
+import { type Running, runService } from '../../harness/service.js';
 import { freePort, startKafka } from '../../scripts/kafka.mjs';
 import { kafkaClientEnv } from '../../test/support/kafka-client.js';
-import { type Running, runService } from '../../test/support/service.js';
 import { eventually } from '../../test/support/stack.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const _root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The production-like pipeline the hostile run attacks: every part its own process. */
 export interface HostileStack {
@@ -74,22 +73,11 @@ export async function startHostileStack(
       kafkaBrokers = kafka.brokers;
     }
 
-    const server = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/clickhouse-http.ts', '--data', join(tmp, 'chdb'), '--port', '0'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const serverExited = once(server, 'exit');
+    const clickhouseProcess = await startClickHouseProcess(join(tmp, 'chdb'));
+    const server = clickhouseProcess.process;
+    const serverExited = clickhouseProcess.exited;
     cleanups.push(() => stopProcess(server, serverExited));
-    const chUrl = await new Promise<string>((resolve, reject) => {
-      server.once('exit', (code) =>
-        reject(new Error(`clickhouse-http exited with ${code} before listening`)),
-      );
-      createInterface({ input: server.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-        const match = /^listening (http:\/\/\S+)$/.exec(line);
-        if (match?.[1]) resolve(match[1]);
-      });
-    });
+    const chUrl = clickhouseProcess.url;
     const clickhouse = createClickHouse({ url: chUrl });
     cleanups.push(() => clickhouse.close());
 

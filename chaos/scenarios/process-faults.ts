@@ -2,9 +2,10 @@
 // stopped and restarted, the broker frozen, ClickHouse failing; and the soak. Each runs the whole pipeline
 // (chaos/harness.ts) under the SDK-like load (chaos/load.ts) and counts the end against ClickHouse
 // (chaos/count.ts). The short versions are what CI runs (test/chaos-faults.test.ts).
+
+import { logLines, sampleProcess } from '../../harness/processes.js';
 import { type Harness, type HarnessOptions, startHarness } from '../harness.js';
 import { type Answer, type Load, type LoadSummary, startLoad } from '../load.js';
-import { logLines, sampleProcess } from '../processes.js';
 import type { DeliveryResult, Scenario, ScenarioOptions } from '../report.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

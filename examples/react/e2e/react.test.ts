@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type ServedSite, serveSite } from '@tidemark/example-vanilla/serve';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from '../../../test/support/browser.js';
+import { launchBrowser, type TestBrowser } from '../../../harness/browser.js';
 import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TidemarkClient } from '@tidemark/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { launchBrowser } from '../../../test/support/browser.js';
+import { launchBrowser } from '../../../harness/browser.js';
 import { queuedInBrowser } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { launchBrowser } from '../../../test/support/browser.js';
+import { launchBrowser } from '../../../harness/browser.js';
 import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { launchBrowser } from '../../../test/support/browser.js';
+import { launchBrowser } from '../../../harness/browser.js';
 import { clickRows, type StoredRow } from '../../../test/support/rows.js';
 import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
 import { type ServedSite, serveSite } from '../serve.js';

@@ -1,5 +1,5 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { dockerStage } from '../../scripts/dockerfile.mjs';
+import { dockerStage } from '../scripts/dockerfile.mjs';
 
 /** A gateway or sink running as its own process, the way its Docker image starts it. */
 export interface Running {

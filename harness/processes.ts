@@ -1,15 +1,15 @@
-// The pipeline's processes as the chaos harness and the process tests start them: a gateway or a sink as its
-// Docker image runs it (test/support/service.ts reads the Dockerfile), a ClickHouse HTTP endpoint over chDB as
-// a process of its own, and what /proc says about any of them.
+// The pipeline's processes as the tests, the chaos scenarios and the benchmarks start them: a gateway or a sink as
+// its Docker image runs it (harness/service.ts reads the Dockerfile), a ClickHouse HTTP endpoint over chDB as a
+// process of its own, and what /proc says about any of them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ChdbAccess } from '@tidemark/store';
 import { freePort } from '../scripts/kafka.mjs';
-import { logLines, type Running, runService } from '../test/support/service.js';
+import { logLines, type Running, runService } from './service.js';
 
-export type { Running } from '../test/support/service.js';
-export { logLines } from '../test/support/service.js';
+export type { Running } from './service.js';
+export { logLines } from './service.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -96,10 +96,13 @@ export interface ClickHouseProcess {
   output: string;
 }
 
-/** Starts the endpoint on `port` (a fixed one, so a restart is found at the same URL) over `dataDir`. */
+/**
+ * Starts the endpoint over `dataDir` on `port` (a fixed one, so a restart is found at the same URL; 0 picks a free
+ * one), with the grants of `access` (scripts/clickhouse-http.ts --access) and `env` added to a bare environment.
+ */
 export async function startClickHouseProcess(
   dataDir: string,
-  port: number,
+  port = 0,
   { access = 'writer', env = {} }: { access?: ChdbAccess; env?: Record<string, string> } = {},
 ): Promise<ClickHouseProcess> {
   const child = spawn(
@@ -111,7 +114,7 @@ export async function startClickHouseProcess(
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } },
   );
   const server: ClickHouseProcess = {
-    url: `http://127.0.0.1:${port}`,
+    url: '',
     port,
     dataDir,
     process: child,
@@ -123,7 +126,9 @@ export async function startClickHouseProcess(
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  await until(server, () => server.output.includes('listening '), 'clickhouse-http to listen');
+  await until(server, () => /^listening http:\/\/\S+$/m.test(server.output), 'clickhouse-http to listen');
+  server.url = /^listening (http:\/\/\S+)$/m.exec(server.output)?.[1] ?? '';
+  server.port = Number(new URL(server.url).port);
   return server;
 }
 
