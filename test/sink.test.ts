@@ -109,11 +109,15 @@ it('commits offsets only after an insert returned, and a retried insert stores e
     // The three attempts carried one batch: the retry reused the token, so ClickHouse dropped the re-insert.
     expect(attempts.slice(0, 3)).toHaveLength(3);
     expect(new Set(attempts.slice(0, 3)).size).toBe(1);
-    const [stored] = await clickhouse.query<{ rows: string; distinct: string }>(
-      `SELECT count() AS rows, uniqExact(event_id) AS distinct FROM tidemark.events WHERE project_id = 'sink-test'`,
+    // Without FINAL (copies would count) and with it (what the shipped queries see): both the events sent.
+    const [stored] = await clickhouse.query<{ rows: string; distinct: string; final: string }>(
+      `SELECT count() AS rows, uniqExact(event_id) AS distinct,
+              (SELECT count() FROM tidemark.events FINAL WHERE project_id = 'sink-test') AS final
+       FROM tidemark.events WHERE project_id = 'sink-test'`,
     );
     expect(Number(stored?.rows)).toBe(12);
     expect(Number(stored?.distinct)).toBe(12);
+    expect(Number(stored?.final)).toBe(12);
   } finally {
     await sink.stop();
   }
