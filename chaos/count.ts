@@ -19,7 +19,7 @@ export interface DeliveryCounts {
   lostIds: string[];
   /** Ids stored that were never acknowledged (a request that reached Kafka but whose answer was lost). */
   unacknowledgedStored: number;
-  /** Rows beyond one per id before FINAL: copies waiting for a merge, which the queries do not see. */
+  /** Rows beyond one per id without FINAL: copies a plain count() sees (0 since exact-at-insert, DESIGN §6). */
   rawDuplicates: number;
 }
 

@@ -15,6 +15,11 @@ export interface DeliveryResult {
   lost: number;
   /** Rows beyond one per event id that the shipped queries can see (FINAL), over all ids. */
   doubled: number;
+  /**
+   * Rows beyond one per event id without FINAL: copies a plain count() would see. Since the sink and the writer
+   * leave out ids already stored (DESIGN §6), 0; absent where a scenario does not count it.
+   */
+  rawDuplicates?: number;
   /** Events the ready `overview` query counts for the run's project and time range. */
   counted: number;
   /** Longest time from a fault's end to the pipeline delivering again (a 2xx, and fresh rows), in ms. */

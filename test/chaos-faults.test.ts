@@ -25,10 +25,19 @@ function expectDelivered(result: DeliveryResult, faults: number) {
     faults: result.faults,
     lost: result.lost,
     doubled: result.doubled,
+    rawDuplicates: result.rawDuplicates,
     stored: result.stored,
     counted: result.counted,
     failed: result.failed ?? [],
-  }).toEqual({ faults, lost: 0, doubled: 0, stored: result.sent, counted: result.sent, failed: [] });
+  }).toEqual({
+    faults,
+    lost: 0,
+    doubled: 0,
+    rawDuplicates: 0,
+    stored: result.sent,
+    counted: result.sent,
+    failed: [],
+  });
 }
 
 it('loses and doubles nothing while the gateway is killed with SIGKILL and restarted three times', async () => {

@@ -140,13 +140,16 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
 
   const clickhouse = createClickHouse({ chdbPath });
   try {
-    // No FINAL, no OPTIMIZE: the rows as they are, duplicates would be counted.
+    // No FINAL, no OPTIMIZE: the rows as they are, duplicates would be counted; and under FINAL, as the shipped
+    // queries read them.
     const [stored] = await clickhouse.query<Record<string, unknown>>(
       `SELECT count() AS rows, uniqExact(event_id) AS distinct,
-              uniqExact(JSONExtractUInt(properties, 'n')) AS numbers
+              uniqExact(JSONExtractUInt(properties, 'n')) AS numbers,
+              (SELECT count() FROM tidemark.events FINAL WHERE project_id = 'chaos') AS final
        FROM tidemark.events WHERE project_id = 'chaos'`,
     );
     const counts = {
+      final: Number(stored?.final),
       rows: Number(stored?.rows),
       distinct: Number(stored?.distinct),
       numbers: Number(stored?.numbers),
@@ -157,7 +160,7 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
     expect(
       { ...counts, findings },
       findings.length === 0 ? undefined : `what the sinks logged:\n${sinkStory(findings)}`,
-    ).toEqual({ rows: events, distinct: events, numbers: events, findings: [] });
+    ).toEqual({ final: events, rows: events, distinct: events, numbers: events, findings: [] });
   } finally {
     await clickhouse.close();
   }

@@ -78,12 +78,15 @@ function messagesOf(project: string, count: number, rowsEach: number) {
   });
 }
 
-async function counts(project: string): Promise<{ rows: number; distinct: number }> {
-  const [row] = await clickhouse.query<{ rows: string; distinct: string }>(
-    'SELECT count() AS rows, uniqExact(event_id) AS distinct FROM tidemark.events WHERE project_id = {p:String}',
+/** Rows without FINAL (copies would count), distinct ids, and rows under FINAL (what the shipped queries see). */
+async function counts(project: string): Promise<{ rows: number; distinct: number; final: number }> {
+  const [row] = await clickhouse.query<{ rows: string; distinct: string; final: string }>(
+    `SELECT count() AS rows, uniqExact(event_id) AS distinct,
+            (SELECT count() FROM tidemark.events FINAL WHERE project_id = {p:String}) AS final
+     FROM tidemark.events WHERE project_id = {p:String}`,
     { p: project },
   );
-  return { rows: Number(row?.rows), distinct: Number(row?.distinct) };
+  return { rows: Number(row?.rows), distinct: Number(row?.distinct), final: Number(row?.final) };
 }
 
 const committed = (groupId: string, topic: string) => committedTotal(admin, groupId, topic);
@@ -108,7 +111,7 @@ it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, a
   await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 3 ? true : undefined), {
     what: 'all three messages committed',
   });
-  expect(await counts(project)).toEqual({ rows: 5, distinct: 5 });
+  expect(await counts(project)).toEqual({ rows: 5, distinct: 5, final: 5 });
   const parked = await clickhouse.query<{
     topic: string;
     _partition: number;
@@ -181,7 +184,7 @@ it('does not insert twice what a sink stored but never committed before it went 
     what: 'sink B to commit every message',
   });
   expect(b.status()).toMatchObject({ replayedRows: 200 });
-  expect(await counts(project)).toEqual({ rows: 200, distinct: 200 });
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200 });
 
   // New messages after the takeover are inserted as usual.
   await produce(topic, messagesOf(project, 4, 5));
@@ -189,7 +192,7 @@ it('does not insert twice what a sink stored but never committed before it went 
     what: 'new rows after the takeover',
   });
   await b.stop();
-  expect(await counts(project)).toEqual({ rows: 220, distinct: 220 });
+  expect(await counts(project)).toEqual({ rows: 220, distinct: 220, final: 220 });
 });
 
 it('stores an announced flush whose token ClickHouse kept without its rows (killed between its log and its part)', async () => {
@@ -218,7 +221,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
   });
   await a.stop();
   expect(await committed(config.kafka.groupId, topic)).toBe(0);
-  expect(await counts(project)).toEqual({ rows: 0, distinct: 0 });
+  expect(await counts(project)).toEqual({ rows: 0, distinct: 0, final: 0 });
 
   // Sink B replays the announced range under the same token; ClickHouse drops that INSERT as a duplicate and
   // says it succeeded. B must see that the rows are not there before it commits past them.
@@ -227,7 +230,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
   await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 10 ? true : undefined), {
     what: 'sink B to commit every message',
   });
-  expect(await counts(project)).toEqual({ rows: 50, distinct: 50 });
+  expect(await counts(project)).toEqual({ rows: 50, distinct: 50, final: 50 });
   await b.stop();
 });
 
@@ -276,7 +279,7 @@ it('stores once what a sink was still inserting when the group gave its partitio
   });
   await Promise.all([a.stop(), b.stop()]);
   expect(a.status().replayedRows + b.status().replayedRows).toBeGreaterThanOrEqual(50);
-  expect(await counts(project)).toEqual({ rows: 200, distinct: 200 });
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200 });
 });
 
 it('commits nothing while the events table is detached, and stores everything once when it is back', async () => {
@@ -309,7 +312,7 @@ it('commits nothing while the events table is detached, and stores everything on
     what: 'every message committed after the repair',
     timeoutMs: 60_000,
   });
-  expect(await counts(project)).toEqual({ rows: 80, distinct: 80 });
+  expect(await counts(project)).toEqual({ rows: 80, distinct: 80, final: 80 });
   expect(sink.status().lastError).toBeUndefined();
   await sink.stop();
 });

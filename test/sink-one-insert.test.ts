@@ -85,11 +85,18 @@ it('inserts the rows of every partition in a flush as one INSERT, each row once'
     what: 'all 30 messages committed',
   });
 
-  const [stored] = await clickhouse.query<{ rows: string; ids: string }>(
-    `SELECT count() AS rows, uniqExact(event_id) AS ids FROM ${eventsTable} WHERE project_id = {id:String}`,
+  // Without FINAL (copies would count) and with it (what the shipped queries see).
+  const [stored] = await clickhouse.query<{ rows: string; ids: string; final: string }>(
+    `SELECT count() AS rows, uniqExact(event_id) AS ids,
+            (SELECT count() FROM ${eventsTable} FINAL WHERE project_id = {id:String}) AS final
+     FROM ${eventsTable} WHERE project_id = {id:String}`,
     { id },
   );
-  expect({ rows: Number(stored?.rows), ids: Number(stored?.ids) }).toEqual({ rows: 150, ids: 150 });
+  expect({ rows: Number(stored?.rows), ids: Number(stored?.ids), final: Number(stored?.final) }).toEqual({
+    rows: 150,
+    ids: 150,
+    final: 150,
+  });
   // One INSERT per flush, whatever number of partitions it took from; the first took from all three.
   expect(inserts.length).toBe(sink.status().flushes);
   expect(inserts[0]).toEqual([0, 1, 2]);

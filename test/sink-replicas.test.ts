@@ -171,10 +171,12 @@ it('shares the partitions among three sinks, and after one is killed the other t
   expect(await Promise.all(survivors.map((s) => s.running.exited))).toEqual([0, 0]);
 
   ch = createClickHouse({ url });
-  // No FINAL, no OPTIMIZE: the rows as they are, duplicates would be counted.
+  // No FINAL, no OPTIMIZE: the rows as they are, duplicates would be counted; and under FINAL, as the shipped
+  // queries read them.
   const [stored] = await ch.query<Record<string, unknown>>(
     `SELECT count() AS rows, uniqExact(event_id) AS distinct,
-            uniqExact(JSONExtractUInt(properties, 'n')) AS numbers
+            uniqExact(JSONExtractUInt(properties, 'n')) AS numbers,
+            (SELECT count() FROM tidemark.events FINAL WHERE project_id = {p:String}) AS final
      FROM tidemark.events WHERE project_id = {p:String}`,
     { p: projectId },
   );
@@ -190,7 +192,8 @@ it('shares the partitions among three sinks, and after one is killed the other t
   );
   expect({
     rows: Number(stored?.rows),
+    final: Number(stored?.final),
     distinct: Number(stored?.distinct),
     numbers: Number(stored?.numbers),
-  }).toEqual({ rows: events, distinct: events, numbers: events });
+  }).toEqual({ rows: events, final: events, distinct: events, numbers: events });
 }, 120_000);

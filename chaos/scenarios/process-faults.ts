@@ -108,6 +108,7 @@ async function runPlan(plan: Plan, options: ScenarioOptions): Promise<DeliveryRe
       stored: counts.stored,
       lost: counts.lost,
       doubled: counts.doubled,
+      rawDuplicates: counts.rawDuplicates,
       counted: counts.counted,
       ...(recoveryMs === undefined ? {} : { recoveryMs }),
       durationMs: Date.now() - started,
@@ -119,7 +120,6 @@ async function runPlan(plan: Plan, options: ScenarioOptions): Promise<DeliveryRe
             `recovery ${i + 1}: first 2xx after ${seconds(r.okMs)}, fresh after ${seconds(r.freshMs)}`,
         ),
         `stored but never acknowledged: ${counts.unacknowledgedStored}`,
-        `duplicate rows before FINAL (left for the merge): ${counts.rawDuplicates}`,
         ...(counts.lostIds.length
           ? [`lost ids (first ${counts.lostIds.length}): ${counts.lostIds.join(' ')}`]
           : []),

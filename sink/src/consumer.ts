@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClickHouse, insertEvents, type RejectedRow } from '@tidemark/store';
+import {
+  type ClickHouse,
+  eventIdOf,
+  insertEvents,
+  insertUniqueEvents,
+  type RejectedRow,
+  recordIds,
+} from '@tidemark/store';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
 import type { SinkConfig } from './config.js';
 import {
@@ -20,8 +27,10 @@ export type SinkStatus = {
   running: boolean;
   /** Rows waiting for the next flush. */
   bufferedRows: number;
-  /** Rows inserted into `tidemark.events` since start. */
+  /** Rows of flushes taken care of since start: inserted, or left out because their event was stored already. */
   insertedRows: number;
+  /** Rows left out since start because their event id was stored already or earlier in the same flush. */
+  duplicateRows: number;
   /** Rows parked in `tidemark.events_quarantine` since start. */
   quarantinedRows: number;
   /**
@@ -148,7 +157,13 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
     body: f.body,
     rows: f.rows,
     bytes: f.bytes,
-    dedupToken: f.dedupToken,
+    // A replayed range of a multi-partition INSERT goes under that INSERT's token and its own range: under the
+    // bare token, the first range replayed would take it and ClickHouse would drop the others as duplicates.
+    // What the earlier INSERT stored of this range is left out by lineage (see insertUniqueEvents).
+    dedupToken:
+      f.replay && f.dedupToken !== rangeToken(topic, f)
+        ? `${f.dedupToken}/${f.partition}:${f.first}-${f.last}`
+        : f.dedupToken,
     replay: f.replay,
   });
   const fresh = flushes.filter((f) => !f.replay);
@@ -197,6 +212,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     running: true,
     bufferedRows: 0,
     insertedRows: 0,
+    duplicateRows: 0,
     quarantinedRows: 0,
     replayedRows: 0,
     flushes: 0,
@@ -285,10 +301,14 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
    * although its own token was taken. Not without a token: ClickHouse would then deduplicate by a hash of the
    * rows, and a kill inside this insert could leave that hash logged without the rows just the same.
    */
-  async function insertUnstored(flush: Flush): Promise<{ quarantined: number; rejected: RejectedRow[] }> {
+  async function insertUnstored(
+    flush: Flush,
+    sent: string,
+  ): Promise<{ quarantined: number; rejected: RejectedRow[] }> {
     const { partition, first, last } = flush;
-    const missing = await unstoredLines(clickhouse, flush.body, { topic, partition, first, last });
+    const missing = await unstoredLines(clickhouse, sent, { topic, partition, first, last });
     if (missing.rows === 0) return { quarantined: 0, rejected: [] };
+    metrics.recountFound.inc();
     log.warn('rows missing although ClickHouse took their token; inserting them again', {
       partition,
       first,
@@ -313,20 +333,40 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       if (!owns(gen)) return false;
       const startedAt = performance.now();
       try {
-        let { quarantined, rejected } = await insertEvents(clickhouse, ins.body, {
+        // A replay or a retry may find its rows stored by the insert before it: those are left out by lineage.
+        const earlier = ins.replay || attempt > 0;
+        const sent = await insertUniqueEvents(clickhouse, ins.body, {
           dedupToken: ins.dedupToken,
           topic,
+          ...(earlier
+            ? {
+                ranges: ins.flushes.map((f) => ({
+                  topic,
+                  partition: f.partition,
+                  first: f.first,
+                  last: f.last,
+                })),
+              }
+            : {}),
         });
-        // A replay reuses a token an earlier owner sent, a retry one this attempt's predecessor sent: ClickHouse
-        // may hold it without the rows (see unstoredLines), and then took nothing just now. Counted per
-        // partition, as the lineage names each message by partition and offset.
-        if (ins.replay || attempt > 0) {
+        let { quarantined, rejected } = sent;
+        // A replay or retry that sends the rows an earlier insert sent goes under the same token: ClickHouse may
+        // hold it without the rows (see unstoredLines), and then took nothing just now. A check that normally finds
+        // nothing; counted per partition, as the lineage names each message by partition and offset.
+        if (earlier && sent.text) {
           for (const flush of ins.flushes) {
-            const again = await insertUnstored(flush);
+            const again = await insertUnstored(flush, sent.text);
             quarantined += again.quarantined;
             rejected = rejected.concat(again.rejected);
           }
         }
+        // Only now are the rows known to be stored: an id recorded earlier, with its row lost, would make the
+        // replay leave the row out. The ids of rows refused by the recount's insert are not recorded.
+        const refused = new Set(rejected.map((r) => eventIdOf(r.raw)));
+        await recordIds(
+          clickhouse,
+          sent.ids.filter((id) => !refused.has(id)),
+        );
         // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
         // inserts are no-ops under their deduplication tokens.
         await deadLetters?.send(
@@ -343,10 +383,12 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         );
         metrics.insertSeconds.observe((performance.now() - startedAt) / 1000);
         metrics.flushRows.observe(ins.rows);
-        metrics.rowsInserted.inc(ins.rows - quarantined);
+        metrics.rowsInserted.inc(ins.rows - quarantined - sent.duplicates);
+        metrics.rowsDuplicate.inc(sent.duplicates);
         metrics.bytesInserted.inc(ins.bytes);
         metrics.rowsQuarantined.inc(quarantined);
         status.insertedRows += ins.rows - quarantined;
+        status.duplicateRows += sent.duplicates;
         status.quarantinedRows += quarantined;
         if (ins.replay) {
           status.replayedRows += ins.rows;

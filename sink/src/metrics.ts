@@ -8,6 +8,8 @@ export type SinkMetrics = {
   rowsQuarantined: Counter;
   rowsReplayed: Counter;
   rowsReinserted: Counter;
+  rowsDuplicate: Counter;
+  recountFound: Counter;
   insertFailures: Counter<'reason'>;
   insertSeconds: Histogram;
   flushRows: Histogram;
@@ -48,6 +50,16 @@ export function createSinkMetrics(opts: { processMetrics?: boolean } = {}): Sink
     rowsReinserted: new Counter({
       name: 'tidemark_sink_rows_reinserted_total',
       help: 'Rows of replayed or retried flushes found missing although ClickHouse took their deduplication token, inserted again.',
+      registers,
+    }),
+    rowsDuplicate: new Counter({
+      name: 'tidemark_sink_rows_duplicate_total',
+      help: 'Rows left out because their event_id was stored already (tidemark.event_ids) or earlier in the same flush.',
+      registers,
+    }),
+    recountFound: new Counter({
+      name: 'tidemark_sink_recount_found_total',
+      help: 'Lineage recounts after a replay or retry that found rows missing although ClickHouse took their token (normally 0).',
       registers,
     }),
     insertFailures: new Counter({

@@ -62,6 +62,7 @@ const emptyStatus = {
   running: false,
   bufferedRows: 0,
   insertedRows: 0,
+  duplicateRows: 0,
   quarantinedRows: 0,
   replayedRows: 0,
   flushes: 0,

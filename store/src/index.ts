@@ -22,5 +22,14 @@ export { migrate } from './migrate.js';
 export type { RenderedMigration, RenderOptions } from './migration-render.js';
 export { migrationsDir, renderMigrations } from './migration-render.js';
 export type { EventRow } from './row.js';
+export type { LineageRange, StoredInRange, UniqueInsert } from './unique-events.js';
+export {
+  eventIdOf,
+  eventIdsTable,
+  insertUniqueEvents,
+  knownIds,
+  recordIds,
+  storedInRange,
+} from './unique-events.js';
 export type { Writer } from './writer.js';
 export { createWriter } from './writer.js';

@@ -42,6 +42,8 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
  *   over `tidemark.<table>_local`, or no statement.
  * - `{{cluster_only}}` before a statement: keep it only on a cluster (e.g. ADD COLUMN on the Distributed table
  *   as well as on the local one).
+ * - `{{this_node}}` before a statement that has no ON CLUSTER form (an `INSERT … SELECT` backfill): it runs on
+ *   the node the migration talks to, on a cluster as on one server.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
@@ -67,12 +69,14 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   for (const statement of splitStatements(rendered)) {
     const clusterOnly = statement.startsWith('{{cluster_only}}');
     if (clusterOnly && !cluster) continue;
-    const text = clusterOnly ? statement.slice('{{cluster_only}}'.length).trim() : statement;
+    const thisNode = statement.startsWith('{{this_node}}');
+    const marker = clusterOnly ? '{{cluster_only}}' : thisNode ? '{{this_node}}' : '';
+    const text = statement.slice(marker.length).trim();
     if (text.includes('{{')) {
       throw new StoreError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
     }
     // A DDL without ON CLUSTER would change one node only and leave the cluster inconsistent: refuse it.
-    if (cluster && !text.includes(onCluster)) {
+    if (cluster && !thisNode && !text.includes(onCluster)) {
       throw new StoreError(
         'MIGRATION_FAILED',
         `Statement is not cluster-ready (add {{on_cluster}}): ${text.slice(0, 200)}`,

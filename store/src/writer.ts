@@ -1,11 +1,13 @@
 import type { ClickHouse } from './clickhouse.js';
-import { insertEvents, type QuarantinedRow, quarantineRows } from './insert-events.js';
+import { type QuarantinedRow, quarantineRows } from './insert-events.js';
+import { insertUniqueEvents, recordIds } from './unique-events.js';
 
 /** Where the embedded gateway hands its rows: resolves only once ClickHouse has them. */
 export type Writer = {
   /**
-   * Inserts JSONEachRow text (one `EventRow` per line) into `tidemark.events`. Resolves after the INSERT
-   * returned; rows ClickHouse refuses are parked in `tidemark.events_quarantine` like the Kafka sink does.
+   * Inserts JSONEachRow text (one `EventRow` per line) into `tidemark.events`, leaving out rows whose event id
+   * is stored already or earlier in `rows` (DESIGN §6). Resolves after the INSERT returned and the ids were
+   * recorded; rows ClickHouse refuses are parked in `tidemark.events_quarantine` like the Kafka sink does.
    * Rejects with a StoreError whose `retriable` tells the gateway whether to answer 503.
    */
   write(rows: string): Promise<void>;
@@ -21,7 +23,11 @@ export function createWriter(opts: { clickhouse: ClickHouse }): Writer {
   const { clickhouse } = opts;
   return {
     async write(rows) {
-      await insertEvents(clickhouse, rows);
+      // No token: the writer has no replay to deduplicate, and a token taken by an insert killed before its part
+      // landed would drop the client's resend. A kill between the insert and `recordIds` leaves a copy to be
+      // stored again on resend, which ReplacingMergeTree collapses on merge (DESIGN §6).
+      const result = await insertUniqueEvents(clickhouse, rows);
+      await recordIds(clickhouse, result.ids);
     },
     async quarantine(rows) {
       await quarantineRows(clickhouse, rows);

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import type { ClickHouse } from './clickhouse.js';
+import { eventsTable, insertEvents, quarantineTable, type RejectedRow } from './insert-events.js';
+
+/** The ids of stored events, kept 30 days after they were last written (store/sql/008_event_ids.sql). */
+export const eventIdsTable = 'tidemark.event_ids';
+
+/** The Kafka messages a flush covers: one partition, `first` … `last` inclusive. */
+export type LineageRange = { topic: string; partition: number; first: string; last: string };
+
+// Rows are JSON objects whose string values are escaped, so `"event_id":"` unescaped is the row's own key.
+const eventIdField =
+  /"event_id":"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
+
+/** The row's event id, lower case as ClickHouse prints a UUID; undefined when it is missing or no UUID. */
+export function eventIdOf(line: string): string | undefined {
+  return eventIdField.exec(line)?.[1]?.toLowerCase();
+}
+
+/** Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. */
+export async function knownIds(ch: ClickHouse, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await ch.query<{ id: string }>(
+    `SELECT toString(event_id) AS id FROM ${eventIdsTable} WHERE event_id IN {ids:Array(UUID)}`,
+    { ids },
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * Adds ids to `tidemark.event_ids`. Only for rows whose insert returned: an id there tells every later insert
+ * that the row is stored. Writing an id again keeps one key and restarts its TTL.
+ */
+export async function recordIds(ch: ClickHouse, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await ch.insertJsonEachRow(eventIdsTable, ids.map((id) => `{"event_id":"${id}"}\n`).join(''));
+}
+
+/** What earlier inserts of a range left: the event ids stored from it, and its lines parked in the quarantine. */
+export type StoredInRange = { ids: Set<string>; quarantined: Set<string> };
+
+/**
+ * Reads, by their lineage (`_topic`, `_partition`, `_offset`), what is stored of a range of Kafka messages: the
+ * truth about an earlier insert of it, whatever its token and whether or not its ids were recorded.
+ */
+export async function storedInRange(ch: ClickHouse, range: LineageRange): Promise<StoredInRange> {
+  const inRange = '_partition = {partition:UInt32} AND _offset BETWEEN {first:UInt64} AND {last:UInt64}';
+  const ids = await ch.query<{ id: string }>(
+    `SELECT DISTINCT toString(event_id) AS id FROM ${eventsTable} WHERE _topic = {topic:String} AND ${inRange}`,
+    range,
+  );
+  const parked = await ch.query<{ row: string }>(
+    `SELECT row FROM ${quarantineTable} WHERE topic = {topic:String} AND ${inRange}`,
+    range,
+  );
+  return { ids: new Set(ids.map((r) => r.id)), quarantined: new Set(parked.map((r) => r.row)) };
+}
+
+/** What `insertUniqueEvents` did. */
+export type UniqueInsert = {
+  /** Rows parked in the quarantine. */
+  quarantined: number;
+  rejected: RejectedRow[];
+  /** Rows left out because their event id was in `tidemark.event_ids` or earlier in the same body. */
+  duplicates: number;
+  /** Rows left out because an earlier insert of their range stored them (`ranges` only). */
+  storedBefore: number;
+  /** The lines sent to ClickHouse, JSONEachRow text ('' when none). */
+  text: string;
+  /** The ids to `recordIds` once the caller trusts that `text` is stored: what was inserted and stored before. */
+  ids: string[];
+  /** The token the insert went under. */
+  dedupToken?: string;
+};
+
+/**
+ * Inserts the rows of `body` whose event id is not stored yet (DESIGN §6): a row whose id is in
+ * `tidemark.event_ids`, or already earlier in `body`, is left out. With `ranges` (a replay or a retry of Kafka
+ * ranges), rows an earlier insert of those ranges stored, and lines it quarantined, are left out too, found by
+ * their lineage: that insert's ids may not be recorded yet (a kill between the two), and a token alone cannot
+ * say, since one announced token may cover several ranges that are replayed one by one.
+ *
+ * The token is `dedupToken` when every row is sent, else `dedupToken/<hash of the ids sent>`: a token names
+ * the rows that went under it, so a replay that finds the same state sends the same rows under the same token
+ * and ClickHouse drops it if the first one landed, while a replay that must send fewer rows is not mistaken for
+ * the first. Rows without a readable id are sent as they are; ClickHouse refuses them into the quarantine.
+ * The ids are not recorded here: see `UniqueInsert.ids`.
+ */
+export async function insertUniqueEvents(
+  ch: ClickHouse,
+  body: string,
+  opts: { dedupToken?: string; topic?: string; ranges?: readonly LineageRange[] } = {},
+): Promise<UniqueInsert> {
+  const lines = body.split('\n').filter((l) => l.length > 0);
+  const ids = lines.map(eventIdOf);
+  const known = await knownIds(ch, [...new Set(ids.filter((id) => id !== undefined))]);
+  const stored = new Set<string>();
+  const parked = new Set<string>();
+  for (const range of opts.ranges ?? []) {
+    const earlier = await storedInRange(ch, range);
+    for (const id of earlier.ids) stored.add(id);
+    for (const line of earlier.quarantined) parked.add(line);
+  }
+
+  const kept: string[] = [];
+  const sentIds: string[] = [];
+  const storedIds: string[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  let storedBefore = 0;
+  lines.forEach((line, i) => {
+    const id = ids[i];
+    if (parked.has(line)) {
+      storedBefore += 1;
+    } else if (id === undefined) {
+      kept.push(line);
+    } else if (stored.has(id) && !seen.has(id)) {
+      seen.add(id);
+      storedIds.push(id);
+      storedBefore += 1;
+    } else if (known.has(id) || seen.has(id)) {
+      duplicates += 1;
+    } else {
+      seen.add(id);
+      kept.push(line);
+      sentIds.push(id);
+    }
+  });
+
+  const all = kept.length === lines.length;
+  const dedupToken =
+    opts.dedupToken === undefined || all
+      ? opts.dedupToken
+      : `${opts.dedupToken}/${createHash('sha256')
+          .update(`${kept.length}:${sentIds.join(',')}`)
+          .digest('hex')
+          .slice(0, 24)}`;
+  const text = kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+  const { quarantined, rejected } = text
+    ? await insertEvents(ch, text, { dedupToken, topic: opts.topic })
+    : { quarantined: 0, rejected: [] };
+  const refused = new Set(rejected.map((r) => eventIdOf(r.raw)));
+  return {
+    quarantined,
+    rejected,
+    duplicates,
+    storedBefore,
+    text,
+    ids: [...sentIds.filter((id) => !refused.has(id)), ...storedIds],
+    ...(dedupToken === undefined ? {} : { dedupToken }),
+  };
+}
