@@ -42,6 +42,9 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
  *   over `tidemark.<table>_local`, or no statement.
  * - `{{cluster_only}}` before a statement: keep it only on a cluster (e.g. ADD COLUMN on the Distributed table
  *   as well as on the local one).
+ * - `{{once}}` before a data statement (a rollup's backfill `INSERT … SELECT`): it runs once, on the node
+ *   migrating, and reaches every shard through the tables under their single-server names (Distributed on a
+ *   cluster), so it carries no ON CLUSTER.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
@@ -67,12 +70,17 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   for (const statement of splitStatements(rendered)) {
     const clusterOnly = statement.startsWith('{{cluster_only}}');
     if (clusterOnly && !cluster) continue;
-    const text = clusterOnly ? statement.slice('{{cluster_only}}'.length).trim() : statement;
+    const once = statement.startsWith('{{once}}');
+    const text = clusterOnly
+      ? statement.slice('{{cluster_only}}'.length).trim()
+      : once
+        ? statement.slice('{{once}}'.length).trim()
+        : statement;
     if (text.includes('{{')) {
       throw new StoreError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
     }
     // A DDL without ON CLUSTER would change one node only and leave the cluster inconsistent: refuse it.
-    if (cluster && !text.includes(onCluster)) {
+    if (cluster && !once && !text.includes(onCluster)) {
       throw new StoreError(
         'MIGRATION_FAILED',
         `Statement is not cluster-ready (add {{on_cluster}}): ${text.slice(0, 200)}`,
