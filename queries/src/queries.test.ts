@@ -157,6 +157,19 @@ describe('overview', () => {
     ]);
   });
 
+  it('counts a range off the hour from the rollups and the raw events of its edge minutes', async () => {
+    // s1 loses its first page view to `from`, s12 its last to `to`: their durations and bounces change.
+    const within = [Date.parse('2026-03-02T09:00:20Z'), Date.parse('2026-03-19T11:10:00Z')] as const;
+    const want = expected({ within });
+    expect(want).not.toEqual(expected());
+    expect(
+      await run('overview', { ...common, from: '2026-03-02 09:00:20', to: '2026-03-19 11:10:00' }),
+    ).toEqual([want]);
+    expect(
+      await run('overview', { ...common, from: '2026-03-02 09:00:20', to: '2026-03-02 09:00:40' }),
+    ).toEqual([expected({ within: [within[0], Date.parse('2026-03-02T09:00:40Z')] })]);
+  });
+
   it('answers zeros, not NaN, for a range without events', async () => {
     expect(
       await run('overview', { ...common, from: '2030-01-01 00:00:00', to: '2030-02-01 00:00:00' }),
@@ -326,8 +339,9 @@ function bySessionStart<T extends Record<string, unknown>>(
   key: (s: Session) => string,
   row: (k: string, ss: Session[]) => T,
   order: (a: T, b: T) => number,
+  f: Filters = {},
 ): T[] {
-  const sessions = sessionsOf(inScope());
+  const sessions = sessionsOf(inScope(f));
   return [...groupBy(sessions, key)].map(([k, ss]) => row(k, ss)).sort(order);
 }
 
@@ -389,6 +403,22 @@ it('referrers: sessions per referrer of the first page view, no referrer as empt
     ['news.ycombinator.com', 1],
   ]);
   expect(await run('referrers', { ...common, limit: 100 })).toEqual(want);
+  // A range off the hour: s1 starts after its first page view, s12 ends before its last.
+  const within = [Date.parse('2026-03-02T09:00:20Z'), Date.parse('2026-03-19T11:10:00Z')] as const;
+  const edges = { from: '2026-03-02 09:00:20', to: '2026-03-19 11:10:00' };
+  const cut = bySessionStart(
+    (s) => s.pages[0]?.referrer_host ?? '',
+    (referrer_host, ss) => ({
+      referrer_host,
+      sessions: ss.length,
+      visitors: distinct(ss.map((s) => s.visitor)),
+      bounce_rate: ss.filter((s) => s.pages.length === 1).length / ss.length,
+    }),
+    (a, b) => b.sessions - a.sessions || cmp(a.referrer_host, b.referrer_host),
+    { within },
+  );
+  expect(cut).not.toEqual(want);
+  expect(await run('referrers', { ...common, ...edges, limit: 100 })).toEqual(cut);
 });
 
 it('utm_campaigns: sessions per source, medium and campaign, untagged sessions left out', async () => {
