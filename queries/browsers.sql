@@ -52,7 +52,7 @@ WITH
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         GROUP BY browser
     )
-SELECT browser, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+SELECT browser, uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
 FROM states
 GROUP BY browser
 ORDER BY visitors DESC, pageviews DESC, browser

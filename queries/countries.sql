@@ -52,7 +52,7 @@ WITH
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         GROUP BY country
     )
-SELECT country, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+SELECT country, uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
 FROM states
 GROUP BY country
 ORDER BY visitors DESC, pageviews DESC, country

@@ -52,7 +52,7 @@ WITH
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         GROUP BY device_type
     )
-SELECT device_type, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+SELECT device_type, uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
 FROM states
 GROUP BY device_type
 ORDER BY visitors DESC, pageviews DESC, device_type

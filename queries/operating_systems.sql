@@ -52,7 +52,7 @@ WITH
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         GROUP BY os
     )
-SELECT os, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+SELECT os, uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
 FROM states
 GROUP BY os
 ORDER BY visitors DESC, pageviews DESC, os
