@@ -11,8 +11,10 @@
 -- Returns host, path, pageviews, visitors (distinct anonymous ids that viewed the page); most views first,
 -- then by host and path so that ties come back in a stable order.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
--- removed yet; the rollups would count them. Events flagged as bots are left out.
+-- Read from the rollup tidemark.traffic_hourly_state (store/sql/009_traffic_hourly.sql) for the whole UTC hours
+-- of the range, and from tidemark.events for the minutes before the first and after the last whole hour; the
+-- visitors of both merge as exact uniqExact states. Each event counts once: tidemark.events stores an event_id
+-- once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -20,21 +22,39 @@
 --     --queries-file queries/top_pages.sql
 
 WITH
-    events AS
+    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
+    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
+    states AS
     (
-        SELECT *
-        FROM tidemark.events FINAL
+        SELECT host, value AS path, pageviews, visitors
+        FROM tidemark.traffic_hourly_state
         WHERE project_id = {project:String}
+          AND dimension = 'page'
+          AND hour >= hours_from
+          AND hour < hours_to
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+        UNION ALL
+        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+        SELECT host, path, toUInt64(count()) AS pageviews, uniqExactState(anonymous_id) AS visitors
+        FROM tidemark.events
+        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+          AND project_id = {project:String}
           AND timestamp >= {from:DateTime64(3, 'UTC')}
           AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND (timestamp < hours_from OR timestamp >= hours_to)
+          AND type = 'page'
           AND bot_reason = ''
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+        GROUP BY host, path
     )
-SELECT host, path, count() AS pageviews, uniqExact(anonymous_id) AS visitors
-FROM events
-WHERE type = 'page'
+SELECT host, path, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+FROM states
 GROUP BY host, path
 ORDER BY pageviews DESC, host, path
 LIMIT {limit:UInt32}

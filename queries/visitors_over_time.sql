@@ -13,8 +13,11 @@
 -- event in the bucket), pageviews. Buckets without events are absent; fill them in the client if a chart
 -- needs them.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
--- removed yet; the rollups would count them. Events flagged as bots are left out.
+-- Read from the rollup tidemark.traffic_hourly_state (store/sql/009_traffic_hourly.sql) for the whole UTC hours
+-- of the range, and from tidemark.events for the minutes before the first and after the last whole hour; the
+-- visitors of both merge as exact uniqExact states. In a time zone whose offset from UTC is not whole hours at
+-- `from` and `to`, every bucket is read from tidemark.events. Each event counts once: tidemark.events stores an event_id
+-- once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -22,24 +25,47 @@
 --     --queries-file queries/visitors_over_time.sql
 
 WITH
-    events AS
+    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
+    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    -- A UTC hour lies in one local hour (and day, week, month) only where the zone's offset is whole hours; in
+    -- other zones (India, Nepal, Newfoundland, …) the rollup's hours are left out and the raw events answer.
+    timeZoneOffset(toDateTime({from:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0
+        AND timeZoneOffset(toDateTime({to:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0 AS whole_hours,
+    if(whole_hours, greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from), hours_from) AS hours_to,
+    -- date_trunc answers a Date for day and longer units and a DateTime for shorter ones; one type for all.
+    states AS
     (
-        SELECT *
-        FROM tidemark.events FINAL
+        SELECT toDateTime(date_trunc({interval:String}, toDateTime(hour, {timezone:String})), {timezone:String}) AS bucket,
+            pageviews, visitors
+        FROM tidemark.traffic_hourly_state
         WHERE project_id = {project:String}
+          AND dimension = ''
+          AND hour >= hours_from
+          AND hour < hours_to
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+        UNION ALL
+        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+        SELECT toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String}) AS bucket,
+            toUInt64(countIf(type = 'page')) AS pageviews, uniqExactState(anonymous_id) AS visitors
+        FROM tidemark.events
+        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+          AND project_id = {project:String}
           AND timestamp >= {from:DateTime64(3, 'UTC')}
           AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND (timestamp < hours_from OR timestamp >= hours_to)
           AND bot_reason = ''
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+        GROUP BY bucket
     )
 SELECT
-    -- date_trunc answers a Date for day and longer units and a DateTime for shorter ones; one type for all.
-    toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
-        AS bucket,
-    uniqExact(anonymous_id) AS visitors,
-    countIf(type = 'page') AS pageviews
-FROM events
+    bucket,
+    uniqExactMerge(visitors) AS visitors,
+    sum(pageviews) AS pageviews
+FROM states
 GROUP BY bucket
 ORDER BY bucket

@@ -2,8 +2,8 @@ import type { EventRow } from '@tidemark/store';
 
 // A small, deterministic product-analytics dataset with answers that can be worked out by hand: ten
 // visitors' sessions over three weeks of March 2026, a funnel, Web Vitals, and the rows every query must
-// leave out (a bot, another project, events before and at the end of the range). Every third event is
-// inserted twice, as a browser's resend after a lost response would be.
+// leave out (a bot, another project, events before and at the end of the range). Each event is stored once
+// (a resend is refused at insert: store/sql/008).
 
 /** The range the tests query: three whole weeks, Monday 2 March to Monday 23 March 2026 (excluded). */
 export const range = { from: '2026-03-02 00:00:00.000', to: '2026-03-23 00:00:00.000' } as const;

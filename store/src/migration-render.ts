@@ -42,8 +42,9 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
  *   over `tidemark.<table>_local`, or no statement.
  * - `{{cluster_only}}` before a statement: keep it only on a cluster (e.g. ADD COLUMN on the Distributed table
  *   as well as on the local one).
- * - `{{this_node}}` before a statement that has no ON CLUSTER form (an `INSERT … SELECT` backfill): it runs on
- *   the node the migration talks to, on a cluster as on one server.
+ * - `{{this_node}}` before a data statement that has no ON CLUSTER form (a backfill `INSERT … SELECT`): it runs
+ *   once, on the node the migration talks to; one that reads a table under its single-server name (Distributed on
+ *   a cluster) reaches every shard.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;

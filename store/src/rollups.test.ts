@@ -279,6 +279,50 @@ it('migrates idempotently: a second run applies nothing, a lost bookkeeping re-r
   expect(await hourlyFromRollup()).toEqual(await hourlyFromEvents());
 });
 
+it('backfills the hourly rollups from the events stored before their migration; a re-run replaces the backfill', async () => {
+  const p = 'backfill';
+  const rows = [...firstInsert, ...secondInsert].map((r) => ({ ...r, project_id: p }));
+  await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(rows));
+  // A database that held these events before migrations 009 and 010: their rollups did not exist yet.
+  for (const table of [
+    'traffic_hourly_mv',
+    'traffic_hourly_state',
+    'session_hours_mv',
+    'session_hours_state',
+  ]) {
+    await ch.command(`DROP TABLE tidemark.${table} SYNC`);
+  }
+  await ch.command("DELETE FROM tidemark.schema_migrations WHERE name >= '009'");
+  // The backfill takes the rows inserted before the second the view was created in.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const fromRollups = () =>
+    ch.query<Record<string, string>>(
+      `SELECT
+         (SELECT toString(sum(events)) FROM tidemark.traffic_hourly_state
+          WHERE project_id = {p:String} AND dimension = '') AS events,
+         (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.traffic_hourly_state
+          WHERE project_id = {p:String} AND dimension = 'page') AS page_visitors,
+         (SELECT toString(count()) FROM (SELECT session_id FROM tidemark.session_hours_state
+          WHERE project_id = {p:String} GROUP BY session_id HAVING sum(pageviews) > 0)) AS sessions`,
+      { p },
+    );
+  const want = [{ events: String(rows.length), page_visitors: '3', sessions: '4' }];
+
+  expect((await migrate(ch)).applied).toEqual(['009_traffic_hourly.sql', '010_session_hours.sql']);
+  expect(await fromRollups()).toEqual(want);
+  await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
+  await migrate(ch);
+  expect(await fromRollups()).toEqual(want);
+  // The views count what arrives after the migration, once.
+  await ch.insertJsonEachRow(
+    'tidemark.events',
+    toJsonEachRow([{ ...event('s5', 'v5', '2026-03-01 12:00:00.000', '/c'), project_id: p }]),
+  );
+  expect(await fromRollups()).toEqual([
+    { events: String(rows.length + 1), page_visitors: '4', sessions: '5' },
+  ]);
+});
+
 it('expires raw events after TTL days, keeps the rollups, and removes the TTL when unset', async () => {
   const engine = async () =>
     (

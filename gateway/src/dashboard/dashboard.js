@@ -53,8 +53,9 @@ const utc = (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''
 
 function currentPeriod() {
   const range = ranges[/** @type {HTMLSelectElement} */ ($('range')).value] ?? ranges['24h'];
-  // `to` a minute ahead: an event stamped by a client clock slightly ahead of this one still counts.
-  const to = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+  // `to` the start of the next UTC hour: an event stamped by a client clock slightly ahead of this one still counts,
+  // and a range on the hour is read from the rollups alone (the raw events answer only a range's off-hour edges).
+  const to = Math.floor(Date.now() / 3600_000) * 3600_000 + 3600_000;
   return { from: utc(to - range.ms), to: utc(to), interval: range.interval };
 }
 
