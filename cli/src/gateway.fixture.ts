@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, startGateway } from '@tidemark/gateway';
+import { createWriter } from '@tidemark/store';
 import { modelEvents, toRow } from '../../queries/src/dataset.fixture.js';
 
 export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
@@ -14,8 +15,9 @@ export interface TestTidemark {
 
 /**
  * Starts an embedded gateway on a free port with the read API on, and stores the ready queries' test dataset
- * (queries/src/dataset.fixture.ts: project `shop`, March 2026) in it, a third of the events twice, as
- * browsers' resends would store them. Answers are therefore known, and the same as in queries.test.ts.
+ * (queries/src/dataset.fixture.ts: project `shop`, March 2026) in it through the embedded writer, a third of the
+ * events sent twice as browsers' resends would send them (the writer stores each event once). Answers are
+ * therefore known, and the same as in queries.test.ts.
  */
 export async function startTestTidemark(): Promise<TestTidemark> {
   const dir = await mkdtemp(join(tmpdir(), 'tidemark-cli-'));
@@ -30,9 +32,10 @@ export async function startTestTidemark(): Promise<TestTidemark> {
   const events = modelEvents();
   const body = (rows: typeof events, insertedAt: string) =>
     rows.map((e) => `${JSON.stringify(toRow(e, insertedAt))}\n`).join('');
-  await gateway.clickhouse?.insertJsonEachRow('tidemark.events', body(events, '2026-03-23 01:00:00.000'));
-  await gateway.clickhouse?.insertJsonEachRow(
-    'tidemark.events',
+  if (!gateway.clickhouse) throw new Error('an embedded gateway has its ClickHouse client');
+  const writer = createWriter({ clickhouse: gateway.clickhouse });
+  await writer.write(body(events, '2026-03-23 01:00:00.000'));
+  await writer.write(
     body(
       events.filter((_, i) => i % 3 === 0),
       '2026-03-23 02:00:00.000',

@@ -44,7 +44,7 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
   }
   // Per node, not replicated: the id table is created on every node under its single-server name.
   expect(statements.find((s) => s.includes('tidemark.event_ids ON CLUSTER'))).toContain('EmbeddedRocksDB(');
-  expect(backfills.map((s) => s.split('\n')[0].split(' (')[0])).toEqual([
+  expect(backfills.map((s) => s.split('\n')[0]?.split(' (')[0])).toEqual([
     'INSERT INTO tidemark.event_ids',
     'INSERT INTO tidemark.traffic_hourly_state',
     'INSERT INTO tidemark.session_hours_state',
