@@ -10,11 +10,12 @@
 //   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
 //   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its eight panels one after the other,
 //     as chDB answers one query at a time per session.
-// Printed: p50 and max per query beside the issue's goals, storage per event (bytes on disk of tidemark.* in
+// Printed: p50 and max per query beside the issue's goals (and the process's CPU time per query, chDB included,
+// with the load average: on a shared machine wall time grows with the others' load, CPU time much less), storage per event (bytes on disk of tidemark.* in
 // system.parts, with and without the rollup tables) with the 100M size it implies, and the generation time.
 // Numbers, not a test: it exits non-zero only when something fails to run.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type QueryName, type QueryParams, queryNames, runQuery } from '@tidemark/queries';
@@ -113,10 +114,13 @@ function runQueryNamed<N extends QueryName>(name: N, params: { [K in QueryName]:
   return runQuery(ch, name, params[name]);
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
+/** Wall time of `work`, and the CPU time of this process meanwhile (chDB's threads included: it runs in here). */
+async function timed(work: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await work();
-  return performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - started, cpu: (used.user + used.system) / 1000 };
 }
 
 /** p50 (the upper middle for an even count) and max of a list of ms. */
@@ -212,7 +216,13 @@ try {
 
   // --- the reads ------------------------------------------------------------------------------------------------
   const times = new Map<string, number[]>();
-  const note = (name: string, value: number) => times.set(name, [...(times.get(name) ?? []), value]);
+  const cpuTimes = new Map<string, number[]>();
+  const note = (name: string, { wall, cpu }: { wall: number; cpu: number }) => {
+    times.set(name, [...(times.get(name) ?? []), wall]);
+    cpuTimes.set(name, [...(cpuTimes.get(name) ?? []), cpu]);
+  };
+  // The machine may be shared: the load beside the figures says how much of it these reads had.
+  const loadBefore = loadavg();
   const answers = new Map<string, unknown[]>();
   for (let run = 0; run < runs; run++) {
     for (const name of queryNames) {
@@ -238,6 +248,7 @@ try {
       );
     }
   }
+  const loadAfter = loadavg();
   const overview = answers.get('overview')?.[0] as Record<string, number> | undefined;
   const active = answers.get('active_visitors')?.[0] as Record<string, number> | undefined;
   console.log(
@@ -253,7 +264,17 @@ try {
     atScale ? (value <= goal ? 'met' : 'MISSED') : `n/a (goal at ${count(goals.atEvents)})`;
   const verdict100M = (value: number, goal: number) =>
     value > goal ? `MISSED (over already at ${count(stored)})` : 'not measured (needs 100M)';
-  const rows: { label: string; key: string; p50: number; max: number; goal: string; verdict: string }[] = [];
+  type Row = {
+    label: string;
+    key: string;
+    p50: number;
+    max: number;
+    cpu: number;
+    goal: string;
+    verdict: string;
+  };
+  const rows: Row[] = [];
+  const cpuOf = (key: string) => stats(cpuTimes.get(key) ?? []).p50;
   for (const name of [...queryNames, 'property_breakdown']) {
     const { p50, max } = stats(times.get(name) ?? []);
     const panel = (panels as readonly string[]).includes(name);
@@ -263,6 +284,7 @@ try {
       key: name,
       p50,
       max,
+      cpu: cpuOf(name),
       goal: panel
         ? `≤ ${goals.panelMs} ms at 10M, ≤ ${goals.panelMs100M} ms at 100M`
         : raw
@@ -282,18 +304,22 @@ try {
       key: `refresh_${range}`,
       p50,
       max,
+      cpu: cpuOf(`refresh_${range}`),
       goal: `≤ ${goals.refreshMs100M} ms at 100M`,
       verdict: verdict100M(p50, goals.refreshMs100M),
     });
   }
   const width = Math.max(...rows.map((r) => r.label.length));
   console.log(
-    `\nreads over ${count(stored)} events, range 30 days (refreshes: their own range), ${runs} runs each, ms:\n` +
-      `${'query'.padEnd(width)}  ${'p50'.padStart(7)}  ${'max'.padStart(7)}  goal → verdict (judged on p50)`,
+    `\nreads over ${count(stored)} events, range 30 days (refreshes: their own range), ${runs} runs each, ms; ` +
+      `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after ` +
+      `on ${availableParallelism()} cores\n` +
+      `${'query'.padEnd(width)}  ${'p50'.padStart(7)}  ${'max'.padStart(7)}  ${'cpu p50'.padStart(7)}  goal → verdict (judged on p50)`,
   );
   for (const r of rows)
     console.log(
-      `${r.label.padEnd(width)}  ${ms(r.p50).padStart(7)}  ${ms(r.max).padStart(7)}  ${r.goal ? `${r.goal} → ${r.verdict}` : ''}`,
+      `${r.label.padEnd(width)}  ${ms(r.p50).padStart(7)}  ${ms(r.max).padStart(7)}  ${ms(r.cpu).padStart(7)}  ` +
+        `${r.goal ? `${r.goal} → ${r.verdict}` : ''}`,
     );
 
   const shapeNote = `${stored} events, ${visitors} visitors, 30 days; p50 of ${runs} runs`;
@@ -316,7 +342,7 @@ try {
       value: Math.round(r.p50 * 10) / 10,
       unit: 'ms',
       ...(goal === undefined ? {} : { goal: { op: '<=' as const, value: goal } }),
-      note: `${shapeNote}; max ${ms(r.max)} ms`,
+      note: `${shapeNote}; max ${ms(r.max)} ms, CPU p50 ${ms(r.cpu)} ms; load ${loadBefore[0]?.toFixed(1)}`,
     };
   });
   figures.push(
