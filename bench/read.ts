@@ -1,18 +1,20 @@
 // Read speed (issue 18, "Exact at insert, fast at read"): how long the ready queries of queries/ and a full dashboard
 // refresh take over N events of realistic traffic, and what the events and their rollups cost on disk.
-//   npx tsx bench/read.ts [--events 1000000] [--runs 5]
+//   npx tsx bench/read.ts [--events 1000000] [--runs 5] [--optimize]
 // In a fresh chDB directory, through the real migrations (@tidemark/sink `migrate`), N events over the last 30 days
 // are written by ClickHouse itself (bench/read-events.ts: INSERT … SELECT FROM numbers in chunks, minutes at 10M),
-// so every materialized view of the schema fills its rollup. Background merges are let finish, then, `--runs`
-// times in turn:
+// so every materialized view of the schema fills its rollup. Background merges are let finish (the parts they leave,
+// about ten per month of events at 10M, are what a live table has too; `--optimize` merges each month into one
+// part first, FINAL's best case), then, `--runs` times in turn:
 //   - every ready query (@tidemark/queries `runQuery`) over the dashboard's 30-day range, with the parameters the
 //     dashboard (gateway/src/dashboard/dashboard.js) passes to the ones it shows, and comparable ones to the rest;
 //   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
 //   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its eight panels one after the other,
 //     as chDB answers one query at a time per session.
-// Printed: p50 and max per query beside the issue's goals (and the process's CPU time per query, chDB included,
-// with the load average: on a shared machine wall time grows with the others' load, CPU time much less), storage per event (bytes on disk of tidemark.* in
-// system.parts, with and without the rollup tables) with the 100M size it implies, and the generation time.
+// Printed: p50 and max per query beside the issue's goals, with the process's CPU time per query (chDB's threads
+// included) and the load average, since on a shared machine wall time grows with the others' load; storage per
+// event (bytes on disk of tidemark.* in system.parts, with and without the rollup tables) with the 100M size it
+// implies; the generation time.
 // Numbers, not a test: it exits non-zero only when something fails to run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -24,7 +26,11 @@ import { generate } from './read-events.js';
 import { type Figure, report } from './report.js';
 
 const { values: args } = parseArgs({
-  options: { events: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' } },
+  options: {
+    events: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '5' },
+    optimize: { type: 'boolean', default: false },
+  },
 });
 const events = Number(args.events);
 const runs = Number(args.runs);
@@ -189,6 +195,10 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   const mergeSeconds = (performance.now() - begun) / 1000;
+  if (args.optimize) await ch.command('OPTIMIZE TABLE tidemark.events FINAL');
+  const [eventParts] = await ch.query<{ n: number }>(
+    "SELECT count() AS n FROM system.parts WHERE database = 'tidemark' AND table = 'events' AND active",
+  );
 
   const [shape] = await ch.query<Record<string, number>>(
     `SELECT count() AS events, uniqExact(anonymous_id) AS visitors, uniqExact(session_id) AS sessions,
@@ -328,7 +338,8 @@ try {
   }
   const width = Math.max(...rows.map((r) => r.label.length));
   console.log(
-    `\nreads over ${count(stored + live)} events, range 30 days (refreshes: their own range), ${runs} runs each, ms; ` +
+    `\nreads over ${count(stored + live)} events in ${eventParts?.n} parts${args.optimize ? ' (optimized)' : ''} (and the live ` +
+      `events' own), range 30 days (refreshes: their own range), ${runs} runs each, ms; ` +
       `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after ` +
       `on ${availableParallelism()} cores\n` +
       `${'query'.padEnd(width)}  ${'p50'.padStart(7)}  ${'max'.padStart(7)}  ${'cpu p50'.padStart(7)}  goal → verdict (judged on p50)`,
@@ -339,7 +350,9 @@ try {
         `${r.goal ? `${r.goal} → ${r.verdict}` : ''}`,
     );
 
-  const shapeNote = `${stored} events, ${visitors} visitors, 30 days; p50 of ${runs} runs`;
+  const shapeNote =
+    `${stored} events, ${visitors} visitors, 30 days, ${eventParts?.n} parts${args.optimize ? ' (optimized)' : ''}; ` +
+    `p50 of ${runs} runs`;
   // Goals only where this run can judge them: the 10M ones at 10M events or more.
   const goalOf = (key: string) =>
     !atScale
