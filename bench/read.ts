@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { type QueryName, type QueryParams, queryNames, runQuery } from '@tidemark/queries';
 import { createClickHouse, migrate } from '@tidemark/sink';
 import { generate } from './read-events.js';
+import { panels, paramsFor, propertyBreakdown, type Range, ranges, rawQueries } from './read-queries.js';
 import { type Figure, report } from './report.js';
 
 const { values: args } = parseArgs({
@@ -42,75 +43,6 @@ const goals = { atEvents: 10_000_000, panelMs: 100, panelMs100M: 300, refreshMs1
 const project = 'bench';
 const day = 86_400_000;
 const span = 30 * day;
-/** The dashboard's panels, in the order and with the names dashboard.js's refresh() runs them. */
-const panels = [
-  'active_visitors',
-  'overview',
-  'visitors_over_time',
-  'top_pages',
-  'referrers',
-  'devices',
-  'countries',
-  'web_vitals',
-] as const satisfies readonly QueryName[];
-/** Queries that must read raw events (no rollup can answer them), with a goal of their own. */
-const rawQueries = ['funnel', 'retention', 'property_breakdown'];
-const ranges = {
-  '24h': { ms: day, interval: 'hour' },
-  '7d': { ms: 7 * day, interval: 'day' },
-  '30d': { ms: span, interval: 'day' },
-} as const;
-type Range = keyof typeof ranges;
-
-/** A custom-event property breakdown as typed in the dashboard's SQL console: no ready query answers it. */
-const propertyBreakdown = `WITH events AS
-(
-    SELECT *
-    FROM tidemark.events FINAL
-    WHERE project_id = {project:String}
-      AND timestamp >= {from:DateTime64(3, 'UTC')}
-      AND timestamp < {to:DateTime64(3, 'UTC')}
-      AND bot_reason = ''
-)
-SELECT JSONExtractString(properties, 'category') AS category, count() AS events, uniqExact(anonymous_id) AS visitors
-FROM events
-WHERE type = 'track' AND event = 'Product Viewed'
-GROUP BY category
-ORDER BY events DESC, category
-LIMIT 10`;
-
-/** ClickHouse's DateTime64 text in UTC, as the dashboard writes `from` and `to`. */
-const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-
-/** Every ready query's parameters for a range as the dashboard computes it now (`to` a minute ahead). */
-function paramsFor(range: Range): { [N in QueryName]: QueryParams[N] } {
-  const to = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
-  const filters = { host: '', country: '', device_type: '' };
-  const common = { project, from: utc(to - ranges[range].ms), to: utc(to), ...filters };
-  const list = { ...common, limit: 10 };
-  const zoned = { ...common, interval: ranges[range].interval, timezone: 'UTC' };
-  return {
-    overview: common,
-    visitors_over_time: zoned,
-    sessions_over_time: zoned,
-    session_duration: common,
-    top_pages: list,
-    entry_pages: list,
-    exit_pages: list,
-    referrers: list,
-    utm_campaigns: list,
-    browsers: list,
-    operating_systems: list,
-    devices: list,
-    countries: list,
-    custom_events: list,
-    funnel: { ...common, steps: ['/', '/pricing', 'Signup Started', 'Signup Completed'], window: 3600 },
-    retention: { ...common, interval: 'week', timezone: 'UTC' },
-    web_vitals: { ...list, metric: '' },
-    active_visitors: { project, minutes: 5, ...filters },
-  };
-}
-
 const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-read-'));
 const ch = createClickHouse({ chdbPath: join(scratch, 'chdb') });
 const count = (n: number) => n.toLocaleString('en-US');
@@ -249,7 +181,7 @@ try {
   for (let run = 0; run < runs; run++) {
     live += (await catchUp()).events;
     for (const name of queryNames) {
-      const params = paramsFor('30d');
+      const params = paramsFor(project, '30d');
       let rows: unknown[] = [];
       note(
         name,
@@ -259,13 +191,13 @@ try {
       );
       answers.set(name, rows);
     }
-    const { project: p, from, to } = paramsFor('30d').overview;
+    const { project: p, from, to } = paramsFor(project, '30d').overview;
     note('property_breakdown', await timed(() => ch.query(propertyBreakdown, { project: p, from, to })));
     for (const range of Object.keys(ranges) as Range[]) {
       note(
         `refresh_${range}`,
         await timed(async () => {
-          const params = paramsFor(range);
+          const params = paramsFor(project, range);
           for (const panel of panels) await runQueryNamed(panel, params);
         }),
       );
