@@ -5,7 +5,7 @@
 // are written by ClickHouse itself (bench/read-events.ts: INSERT … SELECT FROM numbers in chunks, minutes at 10M),
 // so every materialized view of the schema fills its rollup. Background merges are let finish (the parts they leave,
 // about ten per month of events at 10M, are what a live table has too; `--optimize` merges each month into one
-// part first, FINAL's best case), then, `--runs` times in turn:
+// part first, to which the live events below add their own small parts), then, `--runs` times in turn:
 //   - every ready query (@tidemark/queries `runQuery`) over the dashboard's 30-day range, with the parameters the
 //     dashboard (gateway/src/dashboard/dashboard.js) passes to the ones it shows, and comparable ones to the rest;
 //   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
