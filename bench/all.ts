@@ -2,7 +2,8 @@
 // would run it, then one table of their figures with the machine they ran on, written as JSON and Markdown.
 //   pnpm bench [--quick] [--only sdk-size,gateway,…] [--out FILE.json]
 // --quick: the smoke arguments of each benchmark (seconds each: what CI runs so that none rots; the figures
-//   measure nothing). Without it, the arguments that give meaningful numbers, about 15 minutes on 2 cores.
+//   measure nothing). Without it, the arguments that give meaningful numbers, about 30 minutes on 2 cores (half of
+//   it read.ts: 10M events generated, then every ready query timed over them).
 // --only: a subset, by file name with or without its extension.
 // --out: where the JSON goes, the Markdown beside it (.md). Default bench/results/latest.json for a full run of
 //   every benchmark, the source of the README's table; a temporary file for --quick or --only, so that a partial
@@ -40,6 +41,7 @@ const benches: Bench[] = [
   { file: 'sdk-track.ts', full: ['10000'], quick: ['1000'] },
   { file: 'schema.ts', full: ['200000'], quick: ['2000'] },
   { file: 'ingest.ts', full: ['200', '50', '4'], quick: ['10', '10', '2'] },
+  { file: 'read.ts', full: ['--events', '10000000'], quick: ['--events', '200000', '--runs', '2'] },
   { file: 'gateway.ts', full: ['10', '20', 'kafkajs', '2'], quick: ['2', '4'], kafka: true },
   { file: 'sink.ts', full: ['200000', '6', '3'], quick: ['2000', '2', '1'], kafka: true },
   {

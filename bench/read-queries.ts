@@ -1,0 +1,78 @@
+// What bench/read.ts times: the dashboard's panels and ranges as gateway/src/dashboard/dashboard.js issues them,
+// every ready query's parameters, and the one question no ready query answers.
+import type { QueryName, QueryParams } from '@tidemark/queries';
+
+const day = 86_400_000;
+
+/** The dashboard's panels, in the order and with the names dashboard.js's refresh() runs them. */
+export const panels = [
+  'active_visitors',
+  'overview',
+  'visitors_over_time',
+  'top_pages',
+  'referrers',
+  'devices',
+  'countries',
+  'web_vitals',
+] as const satisfies readonly QueryName[];
+/** Queries that must read raw events (no rollup can answer them), with a goal of their own. */
+export const rawQueries = ['funnel', 'retention', 'property_breakdown'];
+export const ranges = {
+  '24h': { ms: day, interval: 'hour' },
+  '7d': { ms: 7 * day, interval: 'day' },
+  '30d': { ms: 30 * day, interval: 'day' },
+} as const;
+export type Range = keyof typeof ranges;
+
+/** A custom-event property breakdown as typed in the dashboard's SQL console: no ready query answers it. */
+export const propertyBreakdown = `WITH events AS
+(
+    SELECT *
+    FROM tidemark.events FINAL
+    WHERE project_id = {project:String}
+      AND timestamp >= {from:DateTime64(3, 'UTC')}
+      AND timestamp < {to:DateTime64(3, 'UTC')}
+      AND bot_reason = ''
+)
+SELECT JSONExtractString(properties, 'category') AS category, count() AS events, uniqExact(anonymous_id) AS visitors
+FROM events
+WHERE type = 'track' AND event = 'Product Viewed'
+GROUP BY category
+ORDER BY events DESC, category
+LIMIT 10`;
+
+/** ClickHouse's DateTime64 text in UTC, as the dashboard writes `from` and `to`. */
+const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+/**
+ * Every ready query's parameters for a range as the dashboard computes it now (`to` a minute ahead, limit 10, no
+ * filter), except the time zone: UTC here, the browser's there. The funnel and retention, not on the dashboard,
+ * get a signup funnel within an hour and weekly cohorts.
+ */
+export function paramsFor(project: string, range: Range): { [N in QueryName]: QueryParams[N] } {
+  const to = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+  const filters = { host: '', country: '', device_type: '' };
+  const common = { project, from: utc(to - ranges[range].ms), to: utc(to), ...filters };
+  const list = { ...common, limit: 10 };
+  const zoned = { ...common, interval: ranges[range].interval, timezone: 'UTC' };
+  return {
+    overview: common,
+    visitors_over_time: zoned,
+    sessions_over_time: zoned,
+    session_duration: common,
+    top_pages: list,
+    entry_pages: list,
+    exit_pages: list,
+    referrers: list,
+    utm_campaigns: list,
+    browsers: list,
+    operating_systems: list,
+    devices: list,
+    countries: list,
+    custom_events: list,
+    funnel: { ...common, steps: ['/', '/pricing', 'Signup Started', 'Signup Completed'], window: 3600 },
+    retention: { ...common, interval: 'week', timezone: 'UTC' },
+    web_vitals: { ...list, metric: '' },
+    active_visitors: { project, minutes: 5, ...filters },
+  };
+}
