@@ -20,7 +20,7 @@
 // Deterministic: every value is a hash of the session's number, the page's and the event's kind, so two runs
 // write the same rows but for the clock. Events stamped later than the moment of their insert are not written:
 // the generator replays the traffic up to now, no further.
-import type { ClickHouse } from '@tidemark/sink';
+import type { ClickHouse } from '@tidemark/store';
 
 /** Where and how much to generate. */
 export interface Traffic {

@@ -1,7 +1,7 @@
 // Read speed (issue 18, "Exact at insert, fast at read"): how long the ready queries of queries/ and a full dashboard
 // refresh take over N events of realistic traffic, and what the events and their rollups cost on disk.
 //   npx tsx bench/read.ts [--events 1000000] [--runs 5] [--optimize]
-// In a fresh chDB directory, through the real migrations (@tidemark/sink `migrate`), N events over the last 30 days
+// In a fresh chDB directory, through the real migrations (@tidemark/store `migrate`), N events over the last 30 days
 // are written by ClickHouse itself (bench/read-events.ts: INSERT … SELECT FROM numbers in chunks, minutes at 10M),
 // so every materialized view of the schema fills its rollup. Background merges are let finish (the parts they leave,
 // about ten per month of events at 10M, are what a live table has too; `--optimize` merges each month into one
@@ -21,7 +21,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type QueryName, type QueryParams, queryNames, runQuery } from '@tidemark/queries';
-import { createClickHouse, migrate } from '@tidemark/sink';
+import { createClickHouse, migrate } from '@tidemark/store';
 import { generate } from './read-events.js';
 import { panels, paramsFor, propertyBreakdown, type Range, ranges, rawQueries } from './read-queries.js';
 import { type Figure, report } from './report.js';
