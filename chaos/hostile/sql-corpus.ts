@@ -1,3 +1,5 @@
+import { mapOutsideQuotes } from './sql.js';
+
 /**
  * The hostile SQL corpus: statements that try to get past the read API to the disk, the process's environment,
  * other servers, other databases, the limits, or to write. Each is built from a goal (what it reaches for) and
@@ -168,29 +170,9 @@ export function spellings(name: string): string[] {
 
 /** Comments and odd whitespace where spaces were, outside quotes. */
 function respellings(sql: string): string[] {
-  const outside = (replacement: string) => {
-    let out = '';
-    let quote: string | undefined;
-    for (const ch of sql) {
-      if (quote) {
-        if (ch === quote) quote = undefined;
-        out += ch;
-      } else if (ch === "'" || ch === '"' || ch === '`') {
-        quote = ch;
-        out += ch;
-      } else out += ch === ' ' ? replacement : ch;
-    }
-    return out;
-  };
-  return [
-    outside('/**/'),
-    outside('\n--x\n'),
-    outside('/* /* nested */ */ '),
-    outside('\t'),
-    outside('\u00a0'),
-    outside('\u2028'),
-    outside('\u3000'),
-  ];
+  return ['/**/', '\n--x\n', '/* /* nested */ */ ', '\t', '\u00a0', '\u2028', '\u3000'].map((space) =>
+    mapOutsideQuotes(sql, (ch) => (ch === ' ' ? space : ch)),
+  );
 }
 
 /** The whole corpus. */

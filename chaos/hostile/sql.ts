@@ -124,12 +124,10 @@ const engine: SqlCase[] = [
 ];
 
 /**
- * Random spellings of one statement that mean the same to ClickHouse: keyword case, and comments or newlines
- * where spaces were (never inside strings: only spaces outside quotes are replaced).
+ * `sql` with each character outside quotes (strings and quoted names) replaced by what `outside` makes of it;
+ * inside quotes the text stays as it is.
  */
-function respell(sql: string, random: Random): string {
-  // A statement that has comments already is left as written: a `/**/` put inside one would change where it ends.
-  if (/\/\*|--|#/.test(sql)) return sql;
+export function mapOutsideQuotes(sql: string, outside: (ch: string) => string): string {
   let out = '';
   let quote: string | undefined;
   for (const ch of sql) {
@@ -139,13 +137,23 @@ function respell(sql: string, random: Random): string {
     } else if (ch === "'" || ch === '"' || ch === '`') {
       quote = ch;
       out += ch;
-    } else if (ch === ' ' && random.chance(0.3)) {
-      out += random.pick([' /* x */ ', '\n', '\t', '  ', ' --\n', '/**/']);
-    } else {
-      out += random.chance(0.3) ? (random.chance(0.5) ? ch.toUpperCase() : ch.toLowerCase()) : ch;
-    }
+    } else out += outside(ch);
   }
   return out;
+}
+
+/**
+ * Random spellings of one statement that mean the same to ClickHouse: keyword case, and comments or newlines
+ * where spaces were (never inside strings: only spaces outside quotes are replaced).
+ */
+function respell(sql: string, random: Random): string {
+  // A statement that has comments already is left as written: a `/**/` put inside one would change where it ends.
+  if (/\/\*|--|#/.test(sql)) return sql;
+  return mapOutsideQuotes(sql, (ch) => {
+    if (ch === ' ' && random.chance(0.3))
+      return random.pick([' /* x */ ', '\n', '\t', '  ', ' --\n', '/**/']);
+    return random.chance(0.3) ? (random.chance(0.5) ? ch.toUpperCase() : ch.toLowerCase()) : ch;
+  });
 }
 
 /** A write statement, respelled: refused by the statement check. */
