@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ClickHouse, createClickHouse, migrate, StoreError } from '@tidemark/store';
+import {
+  type ClickHouse,
+  createClickHouse,
+  insertUniqueEvents,
+  migrate,
+  recordIds,
+  StoreError,
+} from '@tidemark/store';
 import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClickHouseProcess } from '../harness/processes.js';
@@ -105,6 +112,23 @@ it('binds query parameters the way the server reads them, escapes included', asy
     { s: tricky, a: ['x', "y'z"], n: 18446744073709551615n },
   );
   expect(rows).toEqual([{ s: tricky, a: ['x', "y'z"], n: '18446744073709551615' }]);
+});
+
+it("looks up a whole flush's event ids over a server connection, and stores each event once", async () => {
+  // 5 000 ids: as bound parameters they would not fit a request's URL.
+  const rows = Array.from({ length: 5_000 }, () => makeRow({ project_id: 'http-unique' }));
+  const first = await insertUniqueEvents(ch, toJsonEachRow(rows));
+  await recordIds(ch, first.ids);
+  const again = await insertUniqueEvents(ch, toJsonEachRow(rows));
+  expect({ first: first.duplicates, again: again.duplicates, sent: again.text }).toEqual({
+    first: 0,
+    again: 5_000,
+    sent: '',
+  });
+  const [stored] = await ch.query<{ n: string }>(
+    "SELECT count() AS n FROM tidemark.events WHERE project_id = 'http-unique'",
+  );
+  expect(Number(stored?.n)).toBe(5_000);
 });
 
 it('refuses a bad row with the same StoreError as in-process chDB', async () => {

@@ -8,6 +8,8 @@ export const eventIdsTable = 'tidemark.event_ids';
 /** The Kafka messages a flush covers: one partition, `first` … `last` inclusive. */
 export type LineageRange = { topic: string; partition: number; first: string; last: string };
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 // Rows are JSON objects whose string values are escaped, so `"event_id":"` unescaped is the row's own key.
 const eventIdField =
   /"event_id":"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
@@ -17,14 +19,26 @@ export function eventIdOf(line: string): string | undefined {
   return eventIdField.exec(line)?.[1]?.toLowerCase();
 }
 
-/** Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. */
+/** Ids per lookup: each statement stays far below ClickHouse's `max_query_size` (256 KiB) at 39 bytes an id. */
+const lookupChunk = 2_000;
+
+/**
+ * Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. The ids go into the
+ * statement's text, which travels in the request body: as a bound parameter a flush's ids would go in the URL
+ * of a server request, past its length limit (1 MiB on a ClickHouse server, 16 KiB on Node's HTTP parser).
+ * They are UUIDs by `eventIdOf`, hex digits and dashes only, so they need no escaping.
+ */
 export async function knownIds(ch: ClickHouse, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await ch.query<{ id: string }>(
-    `SELECT toString(event_id) AS id FROM ${eventIdsTable} WHERE event_id IN {ids:Array(UUID)}`,
-    { ids },
-  );
-  return new Set(rows.map((r) => r.id));
+  const known = new Set<string>();
+  for (let i = 0; i < ids.length; i += lookupChunk) {
+    const chunk = ids.slice(i, i + lookupChunk).filter((id) => uuid.test(id));
+    if (chunk.length === 0) continue;
+    const rows = await ch.query<{ id: string }>(
+      `SELECT toString(event_id) AS id FROM ${eventIdsTable} WHERE event_id IN ('${chunk.join("','")}')`,
+    );
+    for (const row of rows) known.add(row.id);
+  }
+  return known;
 }
 
 /**
