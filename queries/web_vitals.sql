@@ -15,8 +15,10 @@
 -- needs_improvement_share, poor_share (each sample's own rating as web-vitals computed it in the browser).
 -- LCP, INP, FCP and TTFB are milliseconds, CLS is a unitless score.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
--- removed yet; the rollups would count them. Events flagged as bots are left out.
+-- Read from tidemark.web_vital_samples (store/sql/011_web_vital_samples.sql: every sample, its properties already
+-- parsed) for the whole UTC hours of the range, and from tidemark.events for the minutes before the first and
+-- after the last whole hour, parsed the same way: every sample is there, so the p75 is the raw events' p75. Each
+-- event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -24,28 +26,42 @@
 --     --queries-file queries/web_vitals.sql
 
 WITH
-    events AS
+    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
+    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
+    samples AS
     (
-        SELECT *
-        FROM tidemark.events FINAL
+        SELECT metric, host, path, value, rating
+        FROM tidemark.web_vital_samples
         WHERE project_id = {project:String}
+          AND metric IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')
+          AND ({metric:String} = '' OR metric = {metric:String})
+          AND hour >= hours_from
+          AND hour < hours_to
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+        UNION ALL
+        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+        SELECT
+            JSONExtractString(properties, 'name') AS metric,
+            host,
+            path,
+            JSONExtractFloat(properties, 'value') AS value,
+            JSONExtractString(properties, 'rating') AS rating
+        FROM tidemark.events
+        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+          AND project_id = {project:String}
           AND timestamp >= {from:DateTime64(3, 'UTC')}
           AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND (timestamp < hours_from OR timestamp >= hours_to)
+          AND type = 'track'
+          AND event = '$web_vital'
           AND bot_reason = ''
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
-    ),
-    samples AS
-    (
-        SELECT
-            host,
-            path,
-            JSONExtractString(properties, 'name') AS metric,
-            JSONExtractFloat(properties, 'value') AS value,
-            JSONExtractString(properties, 'rating') AS rating
-        FROM events
-        WHERE type = 'track' AND event = '$web_vital'
     )
 SELECT
     metric,

@@ -106,6 +106,10 @@ function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
 }
 
 const common = { project, from: range.from, to: range.to };
+// A range off the hour: the rollups hold whole UTC hours, the minutes before the first and after the last whole
+// hour come from the raw events. These edges cut sessions s1 (after its first page view) and s12 (before its last).
+const edges = { from: '2026-03-02 09:00:20.000', to: '2026-03-19 11:10:00.000' };
+const within = [Date.parse('2026-03-02T09:00:20Z'), Date.parse('2026-03-19T11:10:00Z')] as const;
 
 // --- The tests ---------------------------------------------------------------------------------------
 
@@ -246,8 +250,8 @@ it('visitors_over_time: weeks start on Monday', async () => {
   expect(rows.map((r) => r.pageviews)).toEqual([11, 5, 6]);
 });
 
-it('sessions_over_time: sessions, bounce rate and durations per week of the session start', async () => {
-  const want = [...groupBy(sessionsOf(inScope()), (s) => utc(weekStart(s.start)))]
+function sessionsOverTime(f: Filters = {}) {
+  return [...groupBy(sessionsOf(inScope(f)), (s) => utc(weekStart(s.start)))]
     .sort(([a], [b]) => cmp(a, b))
     .map(([bucket, ss]) => {
       const durations = ss.map((s) => s.end - s.start);
@@ -261,8 +265,28 @@ it('sessions_over_time: sessions, bounce rate and durations per week of the sess
         median_duration_ms: atFloor(ascending(durations), 0.5),
       };
     });
+}
+
+it('sessions_over_time: sessions, bounce rate and durations per week of the session start', async () => {
+  const want = sessionsOverTime();
   expect(want.map((w) => w.sessions)).toEqual([7, 3, 3]);
   expect(await run('sessions_over_time', { ...common, interval: 'week' })).toEqual(want);
+});
+
+it('sessions_over_time: hours of a time zone whose offset is not whole hours, from the sessions’ exact start', async () => {
+  // Asia/Kolkata is UTC+5:30 all year: its hours begin at half past a UTC hour.
+  const local = (ms: number) => ms + 19_800_000;
+  const want = [...groupBy(sessionsOf(inScope()), (s) => utc(local(s.start) - (local(s.start) % 3_600_000)))]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([bucket, ss]) => ({ bucket, sessions: ss.length }));
+  const rows = await run('sessions_over_time', { ...common, interval: 'hour', timezone: 'Asia/Kolkata' });
+  expect(rows.map((r) => ({ bucket: r.bucket, sessions: r.sessions }))).toEqual(want);
+});
+
+it('sessions_over_time: a range off the hour counts the sessions from their events inside it', async () => {
+  const want = sessionsOverTime({ within });
+  expect(want).not.toEqual(sessionsOverTime());
+  expect(await run('sessions_over_time', { ...common, ...edges, interval: 'week' })).toEqual(want);
 });
 
 describe('session_duration', () => {
@@ -287,6 +311,12 @@ describe('session_duration', () => {
     const want = expected();
     expect(want.map((r) => r.sessions)).toEqual([3, 2, 2, 2, 1, 2, 1]);
     expect(await run('session_duration', common)).toEqual(want);
+  });
+
+  it('a range off the hour counts the sessions from their events inside it', async () => {
+    const want = expected({ within });
+    expect(want).not.toEqual(expected());
+    expect(await run('session_duration', { ...common, ...edges })).toEqual(want);
   });
 
   it('lists empty ranges with zero sessions', async () => {
@@ -345,8 +375,8 @@ function bySessionStart<T extends Record<string, unknown>>(
   return [...groupBy(sessions, key)].map(([k, ss]) => row(k, ss)).sort(order);
 }
 
-it('entry_pages: sessions per first page, with their bounce rate', async () => {
-  const want = bySessionStart(
+function entryPages(f: Filters = {}) {
+  return bySessionStart(
     (s) => `${s.pages[0]?.host} ${s.pages[0]?.path}`,
     (_, ss) => {
       const bounces = ss.filter((s) => s.pages.length === 1).length;
@@ -360,17 +390,28 @@ it('entry_pages: sessions per first page, with their bounce rate', async () => {
       };
     },
     (a, b) => b.entries - a.entries || cmp(a.host, b.host) || cmp(a.path, b.path),
+    f,
   );
+}
+
+it('entry_pages: sessions per first page, with their bounce rate', async () => {
+  const want = entryPages();
   expect(want[0]).toMatchObject({ host: 'shop.example', path: '/', entries: 6 });
   expect(await run('entry_pages', { ...common, limit: 100 })).toEqual(want);
+  const cut = entryPages({ within });
+  expect(cut).not.toEqual(want);
+  expect(await run('entry_pages', { ...common, ...edges, limit: 100 })).toEqual(cut);
+  expect(await run('entry_pages', { ...common, limit: 100, device_type: 'mobile' })).toEqual(
+    entryPages({ device_type: 'mobile' }),
+  );
 });
 
-it('exit_pages: sessions per last page, and the share of that page’s views that were the last', async () => {
+function exitPages(f: Filters = {}) {
   const views = groupBy(
-    inScope().filter((e) => e.type === 'page' && e.session),
+    inScope(f).filter((e) => e.type === 'page' && e.session),
     (e) => `${e.host} ${e.path}`,
   );
-  const want = bySessionStart(
+  return bySessionStart(
     (s) => `${s.pages.at(-1)?.host} ${s.pages.at(-1)?.path}`,
     (page, ss) => ({
       host: ss[0]?.pages.at(-1)?.host ?? '',
@@ -380,9 +421,20 @@ it('exit_pages: sessions per last page, and the share of that page’s views tha
       exit_rate: ss.length / (views.get(page)?.length ?? 1),
     }),
     (a, b) => b.exits - a.exits || cmp(a.host, b.host) || cmp(a.path, b.path),
+    f,
   );
+}
+
+it('exit_pages: sessions per last page, and the share of that page’s views that were the last', async () => {
+  const want = exitPages();
   expect(await run('exit_pages', { ...common, limit: 100 })).toEqual(want);
   expect(await run('exit_pages', { ...common, limit: 2 })).toEqual(want.slice(0, 2));
+  const cut = exitPages({ within });
+  expect(cut).not.toEqual(want);
+  expect(await run('exit_pages', { ...common, ...edges, limit: 100 })).toEqual(cut);
+  expect(await run('exit_pages', { ...common, limit: 100, host: 'blog.example' })).toEqual(
+    exitPages({ host: 'blog.example' }),
+  );
 });
 
 it('referrers: sessions per referrer of the first page view, no referrer as empty', async () => {
@@ -421,8 +473,8 @@ it('referrers: sessions per referrer of the first page view, no referrer as empt
   expect(await run('referrers', { ...common, ...edges, limit: 100 })).toEqual(cut);
 });
 
-it('utm_campaigns: sessions per source, medium and campaign, untagged sessions left out', async () => {
-  const want = bySessionStart(
+function utmCampaigns(f: Filters = {}) {
+  return bySessionStart(
     (s) => (s.pages[0]?.utm ?? ['', '', '']).join('\u0000'),
     (k, ss) => {
       const [utm_source = '', utm_medium = '', utm_campaign = ''] = k.split('\u0000');
@@ -440,10 +492,16 @@ it('utm_campaigns: sessions per source, medium and campaign, untagged sessions l
       cmp(a.utm_source, b.utm_source) ||
       cmp(a.utm_medium, b.utm_medium) ||
       cmp(a.utm_campaign, b.utm_campaign),
+    f,
   ).filter((r) => r.utm_source || r.utm_medium || r.utm_campaign);
+}
+
+it('utm_campaigns: sessions per source, medium and campaign, untagged sessions left out', async () => {
+  const want = utmCampaigns();
   expect(want).toHaveLength(3);
   expect(want[0]).toMatchObject({ utm_source: 'newsletter', sessions: 2, visitors: 1 });
   expect(await run('utm_campaigns', { ...common, limit: 100 })).toEqual(want);
+  expect(await run('utm_campaigns', { ...common, ...edges, limit: 100 })).toEqual(utmCampaigns({ within }));
 });
 
 describe('technology and place', () => {
@@ -501,11 +559,6 @@ it('custom_events: exact counts of your track events, the SDK’s $ events left 
 });
 
 describe('a range that does not start or end on the hour', () => {
-  // The rollups hold whole UTC hours; the minutes before the first and after the last whole hour come from the raw
-  // events. These edges cut sessions s1 (after its first page view) and s12 (before its last one).
-  const edges = { from: '2026-03-02 09:00:20.000', to: '2026-03-19 11:10:00.000' };
-  const within = [Date.parse('2026-03-02T09:00:20Z'), Date.parse('2026-03-19T11:10:00Z')] as const;
-
   it('top_pages, browsers and custom_events count the edges’ events', async () => {
     expect(await run('top_pages', { ...common, ...edges, limit: 100 })).toEqual(pageRanking({ within }));
     const browsers = await run('browsers', { ...common, ...edges, limit: 100 });
@@ -616,8 +669,8 @@ it('retention: periods of a time zone', async () => {
 describe('web_vitals', () => {
   const bounds: Record<string, [number, number]> = { LCP: [2500, 4000], INP: [200, 500] };
 
-  function expected(limit: number, metric = '') {
-    const vitals = inScope().filter((e) => e.vital && (!metric || e.vital.name === metric));
+  function expected(limit: number, metric = '', f: Filters = {}) {
+    const vitals = inScope(f).filter((e) => e.vital && (!metric || e.vital.name === metric));
     const rows = [...groupBy(vitals, (e) => `${e.vital?.name} ${e.host} ${e.path}`).values()].map((es) => {
       const name = es[0]?.vital?.name ?? '';
       const p75 = atFloor(ascending(es.map((e) => e.vital?.value ?? 0)), 0.75);
@@ -653,6 +706,12 @@ describe('web_vitals', () => {
     );
     expect(new Set(want.map((r) => r.p75_rating))).toEqual(new Set(['good', 'needs-improvement', 'poor']));
     expect(await run('web_vitals', { ...common, metric: '', limit: 100 })).toEqual(want);
+  });
+
+  it('a range off the hour: the edges’ samples from the raw events, the whole hours’ from the samples table', async () => {
+    const want = expected(100, '', { within });
+    expect(want).not.toEqual(expected(100));
+    expect(await run('web_vitals', { ...common, ...edges, metric: '', limit: 100 })).toEqual(want);
   });
 
   it('one metric, the most measured pages first', async () => {

@@ -223,17 +223,30 @@ it('keeps Web Vitals quantiles close to the exact ones and counts every rating',
   expect(rows[0]?.p75).toBeGreaterThan(2200);
 });
 
+/** The pre-parsed Web Vitals samples (011), as many as the raw events hold. */
+async function samples(): Promise<{ rolled: string; raw: string }[]> {
+  return ch.query(
+    `SELECT
+       (SELECT toString(count()) FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS rolled,
+       (SELECT toString(count()) FROM tidemark.events WHERE project_id = {p:String} AND event = '$web_vital') AS raw`,
+    { p: project },
+  );
+}
+
 it('counts a retried insert with the same deduplication token once in every rollup', async () => {
   const before = {
     hourly: await hourlyFromRollup(),
     sessions: await sessionsFromRollup(),
     vitals: await vitals(),
+    samples: await samples(),
   };
+  expect(before.samples[0]?.rolled).toBe(before.samples[0]?.raw);
   // The sink's flush retried after a lost answer: same body, same token.
   await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(secondInsert), { dedupToken: 'rollups/0:2-3' });
   expect(await hourlyFromRollup()).toEqual(before.hourly);
   expect(await sessionsFromRollup()).toEqual(before.sessions);
   expect(await vitals()).toEqual(before.vitals);
+  expect(await samples()).toEqual(before.samples);
   expect(await hourlyFromRollup()).toEqual(await hourlyFromEvents());
 
   // The control: the same rows under a new token are new rows, and the rollups do count them.
@@ -283,12 +296,14 @@ it('backfills the hourly rollups from the events stored before their migration; 
   const p = 'backfill';
   const rows = [...firstInsert, ...secondInsert].map((r) => ({ ...r, project_id: p }));
   await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(rows));
-  // A database that held these events before migrations 009 and 010: their rollups did not exist yet.
+  // A database that held these events before migrations 009, 010 and 011: their rollups did not exist yet.
   for (const table of [
     'traffic_hourly_mv',
     'traffic_hourly_state',
     'session_hours_mv',
     'session_hours_state',
+    'web_vital_samples_mv',
+    'web_vital_samples',
   ]) {
     await ch.command(`DROP TABLE tidemark.${table} SYNC`);
   }
@@ -303,12 +318,24 @@ it('backfills the hourly rollups from the events stored before their migration; 
          (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.traffic_hourly_state
           WHERE project_id = {p:String} AND dimension = 'page') AS page_visitors,
          (SELECT toString(count()) FROM (SELECT session_id FROM tidemark.session_hours_state
-          WHERE project_id = {p:String} GROUP BY session_id HAVING sum(pageviews) > 0)) AS sessions`,
+          WHERE project_id = {p:String} GROUP BY session_id HAVING sum(pageviews) > 0)) AS sessions,
+         (SELECT toString(count()) || ' ' || toString(quantileExact(0.75)(value)) || ' ' || toString(countIf(rating = 'poor'))
+          FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS vitals`,
       { p },
     );
-  const want = [{ events: String(rows.length), page_visitors: '3', sessions: '4' }];
+  // 350 samples: LCP 10…3000 (none poor) and INP 0…343 (20 poor); p75 of all 350 values is the 262nd sorted.
+  const values = [
+    ...Array.from({ length: 300 }, (_, i) => 10 * (i + 1)),
+    ...Array.from({ length: 50 }, (_, i) => i * 7),
+  ].sort((a, b) => a - b);
+  const vitals = `350 ${values[Math.floor(0.75 * 350)]} 20`;
+  const want = [{ events: String(rows.length), page_visitors: '3', sessions: '4', vitals }];
 
-  expect((await migrate(ch)).applied).toEqual(['009_traffic_hourly.sql', '010_session_hours.sql']);
+  expect((await migrate(ch)).applied).toEqual([
+    '009_traffic_hourly.sql',
+    '010_session_hours.sql',
+    '011_web_vital_samples.sql',
+  ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
   await migrate(ch);
@@ -319,7 +346,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     toJsonEachRow([{ ...event('s5', 'v5', '2026-03-01 12:00:00.000', '/c'), project_id: p }]),
   );
   expect(await fromRollups()).toEqual([
-    { events: String(rows.length + 1), page_visitors: '4', sessions: '5' },
+    { events: String(rows.length + 1), page_visitors: '4', sessions: '5', vitals },
   ]);
 });
 
