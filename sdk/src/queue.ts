@@ -172,7 +172,7 @@ export function createQueue(
         return [due, first];
       });
     },
-    remove: (ids) => serial(() => drop(ids)).then(() => {}),
+    remove: (ids) => serial(() => drop(ids)),
     // At once too, right after the save of the same task: another tab reading between the two would find the
     // events unmarked and send them by fetch while the beacon carries them.
     markBeaconed: (entries) => atOnce(put(entries, Date.now())),
