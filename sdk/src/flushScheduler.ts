@@ -15,7 +15,7 @@ export function createFlushScheduler(
   log: (...args: unknown[]) => void,
 ): FlushScheduler {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  /** When `timer` fires. */
+  /** When `timer` fires; 0 when no timer is set. */
   let due = 0;
   /** The send under way, if any. */
   let running: Promise<void> | undefined;
@@ -32,11 +32,11 @@ export function createFlushScheduler(
 
   function schedule(delay: number) {
     const at = Date.now() + delay;
-    if (timer !== undefined && due <= at) return;
+    if (due && due <= at) return;
     clearTimeout(timer);
     due = at;
     timer = setTimeout(() => {
-      timer = undefined;
+      due = 0;
       void send(false);
     }, delay);
   }
