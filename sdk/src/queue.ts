@@ -156,10 +156,9 @@ export function createQueue(
           bytes -= json.length;
           first++;
         }
-        const expired = sorted.slice(0, first).map(([id]) => id);
         if (first) {
           log('dropped', first);
-          await drop(expired);
+          await drop(sorted.slice(0, first).map(([id]) => id));
         }
         const due: Entry[] = [];
         later = 0;
