@@ -104,7 +104,7 @@ export function createClient<Events extends EventMap = EventMap>(
     while (Date.now() - start < budget && done < noted.length) {
       const [fields, at, page, userId] = noted[done++] as Noted;
       try {
-        let event: TidemarkEvent | null | undefined | false = {
+        const event = beforeSend({
           // The user when the event happened (an alias names its own); `undefined` is left out of the JSON.
           userId,
           ...fields,
@@ -112,8 +112,7 @@ export function createClient<Events extends EventMap = EventMap>(
           timestamp: new Date(at).toISOString(),
           anonymousId: visitor.anonymous(),
           context: { ...context, page, sessionId: visitor.session(at) },
-        } as TidemarkEvent;
-        event = beforeSend(event);
+        } as TidemarkEvent);
         // Serialized once, now: a cycle in the properties drops this event, not the queue.
         if (event) ready.push([event.messageId, JSON.stringify(event)]);
       } catch (error) {
