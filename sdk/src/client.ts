@@ -201,7 +201,7 @@ export function createClient<Events extends EventMap = EventMap>(
       build(Infinity, true);
       beacon();
     });
-    addEventListener('online', () => void flush());
+    addEventListener('online', flush);
     if (autoPageviews) capturePageviews(() => client.page());
     captureClicks(client, options);
   }
