@@ -22,9 +22,10 @@ export function createFlushScheduler(
 
   function send(force: boolean): Promise<void> {
     if (running) return running.then(() => send(force));
+    // `then` after `catch`: it runs whether the send failed or not.
     running = run(force)
       .catch(log)
-      .finally(() => {
+      .then(() => {
         running = undefined;
       });
     return running;
