@@ -155,8 +155,9 @@ export function createClient<Events extends EventMap = EventMap>(
       note({ type: 'track', event, properties: withRegistered(properties) });
     },
     page(name, properties) {
-      const { url, path, title, referrer } = pageContext();
-      note({ type: 'page', name, properties: withRegistered({ url, path, title, referrer, ...properties }) });
+      // A page event's properties: the page context without `search`, which `url` holds.
+      const { search, ...page } = pageContext();
+      note({ type: 'page', name, properties: withRegistered({ ...page, ...properties }) });
     },
     identify(userId, traits) {
       visitor.write('userId', String(userId));
