@@ -44,7 +44,7 @@ export function* chunks(entries: Entry[], writeKey: string, dropped: number): Ge
   let chunk: Chunk = { ids: [], jsons: [], bytes: overhead };
   for (const [id, json] of entries) {
     const bytes = size(json) + 1;
-    if (chunk.ids.length && (chunk.bytes + bytes > MAX_BODY_BYTES || chunk.ids.length >= MAX_BODY_EVENTS)) {
+    if (chunk.ids.length && (chunk.ids.length >= MAX_BODY_EVENTS || chunk.bytes + bytes > MAX_BODY_BYTES)) {
       yield chunk;
       chunk = { ids: [], jsons: [], bytes: overhead };
     }
