@@ -96,7 +96,7 @@ export function createClient<Events extends EventMap = EventMap>(
    * Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. `hiding`: the page is
    * being hidden, and the events must reach the store in this task (see `Queue.save`).
    */
-  function build(budget: number, hiding = false) {
+  function build(budget: number, hiding?: boolean) {
     const start = Date.now();
     const ready: Entry[] = [];
     // Taken by index and cut once: `shift()` per event moved the whole backlog each time.
