@@ -29,8 +29,8 @@ export function createSender(
   let backoffUntil = 0;
   /** The gateway's `Retry-After`: not even `flush()` sends earlier. */
   let retryAfterUntil = 0;
-  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `deliver`). */
-  let held = false;
+  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `deliver`). Unset until an answer. */
+  let held: boolean | undefined;
   /** Events deleted unsent because the stored queue was over a limit, reported with the next batch. */
   let dropped = 0;
   /**
