@@ -39,19 +39,16 @@ export function envelope(writeKey: string, jsons: string[], dropped: number): st
  * A generator, so the sender can take the first chunk without measuring a long offline backlog.
  */
 export function* chunks(entries: Entry[], writeKey: string, dropped: number): Generator<Chunk> {
-  const overhead = size(envelope(writeKey, [], dropped));
+  // Every event adds itself and a comma, but the first has no comma before it: `- 1`.
+  const overhead = size(envelope(writeKey, [], dropped)) - 1;
   let chunk: Chunk = { ids: [], jsons: [], bytes: overhead };
   for (const [id, json] of entries) {
-    const bytes = size(json);
-    // `+ 1`: the comma before every event but the first.
-    if (
-      chunk.ids.length &&
-      (chunk.bytes + 1 + bytes > MAX_BODY_BYTES || chunk.ids.length >= MAX_BODY_EVENTS)
-    ) {
+    const bytes = size(json) + 1;
+    if (chunk.ids.length && (chunk.ids.length >= MAX_BODY_EVENTS || chunk.bytes + bytes > MAX_BODY_BYTES)) {
       yield chunk;
       chunk = { ids: [], jsons: [], bytes: overhead };
     }
-    chunk.bytes += chunk.ids.length ? bytes + 1 : bytes;
+    chunk.bytes += bytes;
     chunk.ids.push(id);
     chunk.jsons.push(json);
   }

@@ -96,7 +96,7 @@ export function createClient<Events extends EventMap = EventMap>(
    * Builds, filters and stores noted events, for at most `budget` ms; the rest a task later. `hiding`: the page is
    * being hidden, and the events must reach the store in this task (see `Queue.save`).
    */
-  function build(budget: number, hiding = false) {
+  function build(budget: number, hiding?: boolean) {
     const start = Date.now();
     const ready: Entry[] = [];
     // Taken by index and cut once: `shift()` per event moved the whole backlog each time.
@@ -104,7 +104,7 @@ export function createClient<Events extends EventMap = EventMap>(
     while (Date.now() - start < budget && done < noted.length) {
       const [fields, at, page, userId] = noted[done++] as Noted;
       try {
-        let event: TidemarkEvent | null | undefined | false = {
+        const event = beforeSend({
           // The user when the event happened (an alias names its own); `undefined` is left out of the JSON.
           userId,
           ...fields,
@@ -112,8 +112,7 @@ export function createClient<Events extends EventMap = EventMap>(
           timestamp: new Date(at).toISOString(),
           anonymousId: visitor.anonymous(),
           context: { ...context, page, sessionId: visitor.session(at) },
-        } as TidemarkEvent;
-        event = beforeSend(event);
+        } as TidemarkEvent);
         // Serialized once, now: a cycle in the properties drops this event, not the queue.
         if (event) ready.push([event.messageId, JSON.stringify(event)]);
       } catch (error) {
@@ -156,8 +155,9 @@ export function createClient<Events extends EventMap = EventMap>(
       note({ type: 'track', event, properties: withRegistered(properties) });
     },
     page(name, properties) {
-      const { url, path, title, referrer } = pageContext();
-      note({ type: 'page', name, properties: withRegistered({ url, path, title, referrer, ...properties }) });
+      // A page event's properties: the page context without `search`, which `url` holds.
+      const { search, ...page } = pageContext();
+      note({ type: 'page', name, properties: withRegistered({ ...page, ...properties }) });
     },
     identify(userId, traits) {
       visitor.write('userId', String(userId));
@@ -202,7 +202,7 @@ export function createClient<Events extends EventMap = EventMap>(
       build(Infinity, true);
       beacon();
     });
-    addEventListener('online', () => void flush());
+    addEventListener('online', flush);
     if (autoPageviews) capturePageviews(() => client.page());
     captureClicks(client, options);
   }

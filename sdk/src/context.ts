@@ -10,8 +10,8 @@ export function pageContext(): PageContext {
   return {
     url: location?.href ?? '',
     path: location?.pathname ?? '',
-    referrer: document?.referrer ?? '',
     title: document?.title ?? '',
+    referrer: document?.referrer ?? '',
     search: location?.search ?? '',
   };
 }

@@ -15,16 +15,17 @@ export function createFlushScheduler(
   log: (...args: unknown[]) => void,
 ): FlushScheduler {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  /** When `timer` fires. */
+  /** When `timer` fires; 0 when no timer is set. */
   let due = 0;
   /** The send under way, if any. */
   let running: Promise<void> | undefined;
 
   function send(force: boolean): Promise<void> {
     if (running) return running.then(() => send(force));
+    // `then` after `catch`: it runs whether the send failed or not.
     running = run(force)
       .catch(log)
-      .finally(() => {
+      .then(() => {
         running = undefined;
       });
     return running;
@@ -32,11 +33,11 @@ export function createFlushScheduler(
 
   function schedule(delay: number) {
     const at = Date.now() + delay;
-    if (timer !== undefined && due <= at) return;
+    if (due && due <= at) return;
     clearTimeout(timer);
     due = at;
     timer = setTimeout(() => {
-      timer = undefined;
+      due = 0;
       void send(false);
     }, delay);
   }

@@ -156,10 +156,9 @@ export function createQueue(
           bytes -= json.length;
           first++;
         }
-        const expired = sorted.slice(0, first).map(([id]) => id);
         if (first) {
           log('dropped', first);
-          await drop(expired);
+          await drop(sorted.slice(0, first).map(([id]) => id));
         }
         const due: Entry[] = [];
         later = 0;
@@ -172,7 +171,7 @@ export function createQueue(
         return [due, first];
       });
     },
-    remove: (ids) => serial(() => drop(ids)).then(() => {}),
+    remove: (ids) => serial(() => drop(ids)),
     // At once too, right after the save of the same task: another tab reading between the two would find the
     // events unmarked and send them by fetch while the beacon carries them.
     markBeaconed: (entries) => atOnce(put(entries, Date.now())),

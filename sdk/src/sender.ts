@@ -29,8 +29,8 @@ export function createSender(
   let backoffUntil = 0;
   /** The gateway's `Retry-After`: not even `flush()` sends earlier. */
   let retryAfterUntil = 0;
-  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `deliver`). */
-  let held = false;
+  /** A 401/403/404: the configuration is wrong, and this page sends nothing more (see `deliver`). Unset until an answer. */
+  let held: boolean | undefined;
   /** Events deleted unsent because the stored queue was over a limit, reported with the next batch. */
   let dropped = 0;
   /**
@@ -38,31 +38,31 @@ export function createSender(
    * A request that failed frees its events, which a beacon then takes.
    */
   const out = new Set<string>();
-  const { send, schedule } = createFlushScheduler((force) => lock(() => drain(force)), log);
-
   /**
-   * Sends the stored events, one body after another, until none is left or a request failed. Each read of the
-   * store is sent whole before the next read, which finds what was stored meanwhile.
+   * Sends the stored events under the tab lock, one body after another, until none is left or a request failed.
+   * Each read of the store is sent whole before the next read, which finds what was stored meanwhile.
    */
-  async function drain(force: boolean) {
-    for (;;) {
-      const [entries, over] = await queue.take();
-      dropped += over;
-      // Nothing due; events a page beaconed become due once their grace is over, and no track may come to
-      // trigger a send then.
-      if (!entries.length) {
-        if (queue.later()) schedule(queue.later());
-        return;
+  const drain = (force: boolean) =>
+    lock(async () => {
+      for (;;) {
+        const [entries, over] = await queue.take();
+        dropped += over;
+        // Nothing due; events a page beaconed become due once their grace is over, and no track may come to
+        // trigger a send then.
+        if (!entries.length) {
+          if (queue.later()) schedule(queue.later());
+          return;
+        }
+        for (const chunk of chunks(entries, writeKey, dropped)) {
+          // Offline, a request can only fail; the `online` event resumes.
+          if (held || paused()) return;
+          const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
+          if (wait > 0) return schedule(wait);
+          if (!(await deliver(chunk))) return;
+        }
       }
-      for (const chunk of chunks(entries, writeKey, dropped)) {
-        // Offline, a request can only fail; the `online` event resumes.
-        if (held || paused()) return;
-        const wait = Math.max(retryAfterUntil, force ? 0 : backoffUntil) - Date.now();
-        if (wait > 0) return schedule(wait);
-        if (!(await deliver(chunk))) return;
-      }
-    }
-  }
+    });
+  const { send, schedule } = createFlushScheduler(drain, log);
 
   /**
    * POSTs one body and settles its events; `false` when it must be retried later. What the status means:

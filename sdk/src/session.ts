@@ -40,7 +40,8 @@ export function createVisitor(cookieless: boolean | undefined, timeout: number):
     }
     return memory[name];
   };
-  const write = (name: Remembered, value?: string) => {
+  /** Returns `value`: `anonymous()` stores a new id and returns it in one expression. */
+  const write = <T extends string | undefined>(name: Remembered, value?: T): T => {
     memory[name] = value;
     try {
       if (stored(name)) {
@@ -50,18 +51,12 @@ export function createVisitor(cookieless: boolean | undefined, timeout: number):
     } catch {
       // Kept in memory.
     }
+    return value as T;
   };
   return {
     read,
     write,
-    anonymous() {
-      let id = read('anonymousId');
-      if (!id) {
-        id = uuidv7();
-        write('anonymousId', id);
-      }
-      return id;
-    },
+    anonymous: () => read('anonymousId') || write('anonymousId', uuidv7()),
     session(at) {
       // `<id> <last event ms>`: one item, so two tabs cannot tear it.
       const [id, last = 0] = (read('session') ?? '').split(' ');

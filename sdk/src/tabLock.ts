@@ -6,5 +6,6 @@ export type TabLock = (work: () => Promise<void>) => Promise<void>;
  * from 15.4). Without it, `work` runs at once, and tabs may send an event twice, which ClickHouse collapses.
  */
 export function createTabLock(name: string, locks: Pick<LockManager, 'request'> | undefined): TabLock {
-  return (work) => (locks ? locks.request(name, work).then(() => {}) : work());
+  // `request` resolves with what `work` resolves with (nothing); its DOM typing says a promise of a promise.
+  return (work) => (locks ? (locks.request(name, work) as Promise<never>) : work());
 }

@@ -49,15 +49,14 @@ export function createTransport(
     },
     beacon(entries) {
       let sent = 0;
-      for (const chunk of chunks(entries, writeKey, 0)) {
-        try {
+      try {
+        for (const chunk of chunks(entries, writeKey, 0)) {
           if (!(chunk.bytes <= MAX_BODY_BYTES && sendBeacon(url, envelope(writeKey, chunk.jsons, 0)))) break;
-        } catch (error) {
-          // No `sendBeacon`; or Chrome threw (rather than returning false) on the URL or in this frame.
-          log(error);
-          break;
+          sent += chunk.ids.length;
         }
-        sent += chunk.ids.length;
+      } catch (error) {
+        // No `sendBeacon`; or Chrome threw (rather than returning false) on the URL or in this frame.
+        log(error);
       }
       return sent;
     },

@@ -35,7 +35,7 @@ export function uuidv7(): string {
   }
   const time = lastMs.toString(16).padStart(12, '0');
   // The variant digit has the top bits 10: 8, 9, a or b.
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${'89ab'[byte() & 3]}${random(15).replace(/^(...)/, '$1-')}`;
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${'89ab'[byte() & 3]}${random(3)}-${random(12)}`;
 }
 
 /** When a UUIDv7 was minted: its first 48 bits, Unix milliseconds. */
