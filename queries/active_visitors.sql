@@ -14,8 +14,9 @@
 -- The window is measured on the event's timestamp, not received_at: timestamp leads the table's sorting key, so
 -- only today's (and at midnight yesterday's) granules are read, and it is the client's time, corrected by the
 -- gateway where the client's clock is far off (DESIGN §3). An event stamped a little in
--- the future by a clock within the skew threshold counts as active. FINAL counts a resent page view once;
--- events flagged as bots are left out.
+-- the future by a clock within the skew threshold counts as active. FINAL counts once the rare copy the insert's
+-- event_id check cannot see (store/sql/008: older than its window, or through another node of a cluster); it
+-- reads minutes of data. Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo --param_minutes=5 \
 --     --param_host= --param_country= --param_device_type= --queries-file queries/active_visitors.sql

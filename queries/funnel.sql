@@ -16,8 +16,10 @@
 -- and step_conversion (visitors / visitors of the step before; 1 for step 1). Conversions are 0 when nobody
 -- reached step 1.
 --
--- Each event counts once: FINAL collapses the copies of a resent event (same event_id) that merges have not
--- removed yet; the rollups would count them. Events flagged as bots are left out.
+-- tidemark.events stores an event_id once (store/sql/008); FINAL stays for the copies that check cannot see (stored
+-- before 008, resent after its 30-day window, or through another node of a cluster), which a funnel step would
+-- otherwise count twice; it costs little on the one project and range read here. Events flagged as bots are left
+-- out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
