@@ -9,7 +9,7 @@
 // resolved from node_modules as usual, which is why the store's own dependencies (@clickhouse/client, chdb)
 // are also the gateway's. The store's writer and migrations are imported only in embedded mode (start.ts), and
 // code splitting puts them in a chunk of their own, so the distributed gateway never loads them. The store reads
-// its migrations from `sql/` found beside or above its module (store/src/migration-render.ts); bundled, that module is dist/chunks/…, so the
+// its migrations from `sql/` found beside or above its module (store/src/migrationRender.ts); bundled, that module is dist/chunks/…, so the
 // SQL files are copied to dist/sql.
 //
 // Source maps are written beside the files; Node reads them only with --enable-source-maps, which has a

@@ -6,7 +6,7 @@
 //
 // One ESM bundle of our own code, the workspace's store included; npm packages stay external (chdb is a native
 // addon and must stay a real module), which is why the store's dependencies are also the sink's. The store
-// reads its migrations from `sql/` beside or above its module (store/src/migration-render.ts): dist/sql.
+// reads its migrations from `sql/` beside or above its module (store/src/migrationRender.ts): dist/sql.
 import { cp, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -16,7 +16,7 @@ const { dependencies } = JSON.parse(await readFile(here('./package.json'), 'utf8
 
 await rm(here('./dist'), { recursive: true, force: true });
 await build({
-  entryPoints: { server: here('./src/server.ts'), migrate: here('../store/src/migrate-cli.ts') },
+  entryPoints: { server: here('./src/server.ts'), migrate: here('../store/src/migrateCli.ts') },
   outdir: here('./dist'),
   bundle: true,
   format: 'esm',

@@ -155,7 +155,7 @@ it('refuses a bad row with the same StoreError as in-process chDB', async () => 
     );
     const inProcess = JSON.parse(line.trim().split('\n').at(-1) ?? '{}');
     expect({ code, retriable, cause: { code: String(cause.code), type: cause.type } }).toEqual(inProcess);
-    expect(inProcess).toMatchObject({ code: 'INSERT_REJECTED', retriable: false });
+    expect(inProcess).toMatchObject({ code: 'insert_rejected', retriable: false });
   } finally {
     await rm(chdbPath, { recursive: true, force: true });
   }

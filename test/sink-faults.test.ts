@@ -211,7 +211,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
       if (table !== eventsTable || !opts?.dedupToken) return clickhouse.insertJsonEachRow(table, body, opts);
       tokens.push(opts.dedupToken);
       await clickhouse.insertJsonEachRow(table, ghost, opts);
-      throw new StoreError('INSERT_FAILED', 'killed inside the insert (test)', { retriable: true });
+      throw new StoreError('insert_failed', 'killed inside the insert (test)', { retriable: true });
     },
   };
   const a = await startSink(config, { clickhouse: dying, log: quiet });

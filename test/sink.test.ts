@@ -69,11 +69,11 @@ it('commits offsets only after an insert returned, and a retried insert stores e
       attempts.push(opts?.dedupToken ?? '(none)');
       if (attempts.length === 1) {
         await failuresReleased;
-        throw new StoreError('INSERT_FAILED', 'connection reset (test)', { retriable: true });
+        throw new StoreError('insert_failed', 'connection reset (test)', { retriable: true });
       }
       if (attempts.length === 2) {
         await clickhouse.insertJsonEachRow(table, body, opts);
-        throw new StoreError('INSERT_FAILED', 'response lost after insert (test)', { retriable: true });
+        throw new StoreError('insert_failed', 'response lost after insert (test)', { retriable: true });
       }
       await clickhouse.insertJsonEachRow(table, body, opts);
     },

@@ -21,21 +21,21 @@ export function bindParams(
   const declared = new Set(query.params.map((p) => p.name));
   for (const name of Object.keys(values)) {
     if (!declared.has(name) && values[name] !== undefined) {
-      throw new QueryError('UNKNOWN_PARAM', `${query.name} takes no parameter ${name}.`);
+      throw new QueryError('unknown_param', `${query.name} takes no parameter ${name}.`);
     }
   }
   const bound: Record<string, unknown> = {};
   for (const { name, type } of query.params) {
     const value = values[name] ?? paramDefaults[name];
     if (value === undefined)
-      throw new QueryError('MISSING_PARAM', `${query.name} needs the parameter ${name}.`);
+      throw new QueryError('missing_param', `${query.name} needs the parameter ${name}.`);
     bound[name] = convert(query.name, name, type, value);
   }
   return bound;
 }
 
 function convert(query: string, name: string, type: string, value: unknown): unknown {
-  const invalid = (why: string) => new QueryError('INVALID_PARAM', `${query}: ${name} ${why}.`);
+  const invalid = (why: string) => new QueryError('invalid_param', `${query}: ${name} ${why}.`);
   if (type === 'String') {
     if (typeof value !== 'string') throw invalid('must be a string');
     const values = allowed[name];
@@ -69,5 +69,5 @@ function convert(query: string, name: string, type: string, value: unknown): unk
     if (name === 'steps' && (value.length < 1 || value.length > 8)) throw invalid('must hold 1 to 8 steps');
     return value;
   }
-  throw new QueryError('QUERY_FILE_INVALID', `${query}: no binding for ${name} of type ${type}.`);
+  throw new QueryError('query_file_invalid', `${query}: no binding for ${name} of type ${type}.`);
 }

@@ -1,22 +1,22 @@
 /** Every failure of the query library, by stable code. Callers branch on `code`, never on the message. */
 export type QueryErrorCode =
   /** No query of that name in the library. */
-  | 'UNKNOWN_QUERY'
+  | 'unknown_query'
   /** A parameter the query needs was not given (and has no default). */
-  | 'MISSING_PARAM'
+  | 'missing_param'
   /** A parameter was given that the query does not use: most often a typo, so it is refused, not ignored. */
-  | 'UNKNOWN_PARAM'
+  | 'unknown_param'
   /** A parameter's value does not fit its ClickHouse type or its allowed values. */
-  | 'INVALID_PARAM'
+  | 'invalid_param'
   /** A query file could not be read or uses a placeholder type this library cannot bind. */
-  | 'QUERY_FILE_INVALID';
+  | 'query_file_invalid';
 
 const statusByCode: Record<QueryErrorCode, number> = {
-  UNKNOWN_QUERY: 404,
-  MISSING_PARAM: 400,
-  UNKNOWN_PARAM: 400,
-  INVALID_PARAM: 400,
-  QUERY_FILE_INVALID: 500,
+  unknown_query: 404,
+  missing_param: 400,
+  unknown_param: 400,
+  invalid_param: 400,
+  query_file_invalid: 500,
 };
 
 /** An error as data: a stable `code`, an HTTP status for the read API, and `retriable` (never, here). */

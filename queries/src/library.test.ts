@@ -92,19 +92,19 @@ describe('bindParams', () => {
 
   it('refuses a missing parameter and a parameter the query does not take', () => {
     const { project: _, ...noProject } = ok;
-    expect(code(noProject)).toBe('MISSING_PARAM');
-    expect(code({ ...ok, device: 'mobile' })).toBe('UNKNOWN_PARAM');
+    expect(code(noProject)).toBe('missing_param');
+    expect(code({ ...ok, device: 'mobile' })).toBe('unknown_param');
   });
 
   it('refuses values that do not fit the placeholder type or the allowed values', () => {
-    expect(code({ ...ok, project: 7 })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, window: -1 })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, window: 1.5 })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, from: '1 March 2026' })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, from: new Date(Number.NaN) })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, steps: [] })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, steps: Array.from({ length: 9 }, () => '/a') })).toBe('INVALID_PARAM');
-    expect(code({ ...ok, interval: 'fortnight' })).toBe('INVALID_PARAM');
+    expect(code({ ...ok, project: 7 })).toBe('invalid_param');
+    expect(code({ ...ok, window: -1 })).toBe('invalid_param');
+    expect(code({ ...ok, window: 1.5 })).toBe('invalid_param');
+    expect(code({ ...ok, from: '1 March 2026' })).toBe('invalid_param');
+    expect(code({ ...ok, from: new Date(Number.NaN) })).toBe('invalid_param');
+    expect(code({ ...ok, steps: [] })).toBe('invalid_param');
+    expect(code({ ...ok, steps: Array.from({ length: 9 }, () => '/a') })).toBe('invalid_param');
+    expect(code({ ...ok, interval: 'fortnight' })).toBe('invalid_param');
     expect(code(ok)).toBe('bound');
   });
 
@@ -116,14 +116,14 @@ describe('bindParams', () => {
   });
 
   it('reports errors as data: a code, a status and never retriable', () => {
-    const err = new QueryError('UNKNOWN_QUERY', 'x');
+    const err = new QueryError('unknown_query', 'x');
     expect([err.status, err.retriable]).toEqual([404, false]);
-    expect(new QueryError('MISSING_PARAM', 'x').status).toBe(400);
+    expect(new QueryError('missing_param', 'x').status).toBe(400);
   });
 });
 
 it('loadQuery refuses a name outside the library', async () => {
   await expect(loadQuery('../store/sql/001_events' as never)).rejects.toMatchObject({
-    code: 'UNKNOWN_QUERY',
+    code: 'unknown_query',
   });
 });

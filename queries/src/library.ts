@@ -137,7 +137,7 @@ export function parseParams(sql: string): QueryParam[] {
       const seen = params.get(name);
       if (seen !== undefined && seen !== type) {
         throw new QueryError(
-          'QUERY_FILE_INVALID',
+          'query_file_invalid',
           `Parameter ${name} is declared as ${seen} and as ${type}.`,
         );
       }
@@ -155,12 +155,12 @@ export function isQueryName(name: string): name is QueryName {
 
 /** Reads `<dir>/<name>.sql` and its placeholders. `dir` defaults to this package's folder. */
 export async function loadQuery(name: QueryName, dir: string = queriesDir): Promise<LoadedQuery> {
-  if (!isQueryName(name)) throw new QueryError('UNKNOWN_QUERY', `No query named ${JSON.stringify(name)}.`);
+  if (!isQueryName(name)) throw new QueryError('unknown_query', `No query named ${JSON.stringify(name)}.`);
   let sql: string;
   try {
     sql = await readFile(`${dir.replace(/\/?$/, '/')}${name}.sql`, 'utf8');
   } catch (err) {
-    throw new QueryError('QUERY_FILE_INVALID', `Cannot read the query ${name}.`, { cause: err });
+    throw new QueryError('query_file_invalid', `Cannot read the query ${name}.`, { cause: err });
   }
   const params = parseParams(sql).map((param) =>
     param.name in paramDefaults ? { ...param, default: paramDefaults[param.name] } : param,

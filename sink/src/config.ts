@@ -34,7 +34,7 @@ const topicName = /^[A-Za-z0-9._-]{1,249}$/;
 
 /**
  * Reads and validates the sink's environment (names as in the contract). Throws one SinkError with code
- * `CONFIG_INVALID` listing every problem, so a misconfigured deployment is fixed in one round.
+ * `config_invalid` listing every problem, so a misconfigured deployment is fixed in one round.
  */
 export function loadSinkConfig(env: Env = process.env): SinkConfig {
   const problems: string[] = [];
@@ -97,7 +97,7 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     },
   };
   if (problems.length > 0) {
-    throw new SinkError('CONFIG_INVALID', `Invalid sink configuration:\n- ${problems.join('\n- ')}`);
+    throw new SinkError('config_invalid', `Invalid sink configuration:\n- ${problems.join('\n- ')}`);
   }
   return config;
 }

@@ -19,7 +19,7 @@ import {
 } from './kafka.js';
 import { createConsoleLogger, describeError, type Logger } from './log.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
-import { unstoredLines } from './unstored-lines.js';
+import { unstoredLines } from './unstoredLines.js';
 
 /** A snapshot for `GET /healthz` and tests. */
 export type SinkStatus = {

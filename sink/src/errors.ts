@@ -1,7 +1,7 @@
 /** Every failure the sink process reports itself, by stable code; ClickHouse's come as `StoreError`. */
 export type SinkErrorCode =
   /** An environment variable or option is missing or malformed. */
-  'CONFIG_INVALID';
+  'config_invalid';
 
 /** An error as data: a stable `code`, an HTTP-like `status` and whether trying again may succeed. */
 export class SinkError extends Error {

@@ -2,7 +2,7 @@
 -- came from. A flush is announced in the committed offset's metadata, inserted under a deduplication token, then
 -- committed; a sink that takes over a partition replays the announced flush with the same token (DESIGN §6.3).
 -- ClickHouse can hold a token without its rows (a SIGKILL between the two), so after a replay or a retry the sink
--- counts the range's rows per message by this lineage and inserts what is missing again (src/unstored-lines.ts).
+-- counts the range's rows per message by this lineage and inserts what is missing again (src/unstoredLines.ts).
 -- Rows written in embedded mode keep `_topic` empty.
 --
 -- Only comments changed here since the migration first shipped: the runner records a checksum but does not

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
-import { clickHouseCode } from './clickhouse-error.js';
-import { insertEvents } from './insert-events.js';
+import { clickHouseCode } from './clickhouseError.js';
+import { insertEvents } from './insertEvents.js';
 import { migrate } from './migrate.js';
 import { makeRow, toJsonEachRow } from './row.fixture.js';
 

@@ -9,8 +9,8 @@ import {
   createClient,
   drainStream,
 } from '@clickhouse/client';
-import { type ChdbAccess, chdbAccessArgs } from './chdb-access.js';
-import { toInsertError } from './clickhouse-error.js';
+import { type ChdbAccess, chdbAccessArgs } from './chdbAccess.js';
+import { toInsertError } from './clickhouseError.js';
 import { StoreError } from './errors.js';
 
 /** Where ClickHouse lives: a server when `url` is set, otherwise chDB in this process. */
@@ -36,7 +36,7 @@ export type ClickHouseConfig = {
    */
   clientLogs?: boolean;
   /**
-   * chDB only: the grants of the engine's one user in this process (chdb-access.ts). `writer` (the default):
+   * chDB only: the grants of the engine's one user in this process (chdbAccess.ts). `writer` (the default):
    * the analytics database and nothing outside it, no files, URLs or other servers. The engine takes them when
    * the process first opens its data directory; a later client asking for other grants is refused.
    */
@@ -118,7 +118,7 @@ function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release
   const path = resolve(config.chdbPath ?? defaultChdbPath);
   if (chdbSlot && chdbSlot.path !== path) {
     throw new StoreError(
-      'CHDB_PATH_IN_USE',
+      'chdb_path_in_use',
       `chDB is already using ${chdbSlot.path} in this process and binds one data directory per process; ` +
         `close that client before opening ${path}, or run a separate process.`,
     );
@@ -126,7 +126,7 @@ function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release
   const access = config.chdbAccess ?? 'writer';
   if (chdbSlot && chdbSlot.access !== access) {
     throw new StoreError(
-      'CHDB_PATH_IN_USE',
+      'chdb_path_in_use',
       `chDB is open in this process with ${chdbSlot.access} grants; the engine takes its grants once, so a client ` +
         `asking for ${access} grants needs a separate process.`,
     );
@@ -193,7 +193,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
   let closed = false;
 
   function assertOpen(): void {
-    if (closed) throw new StoreError('CLICKHOUSE_CLOSED', 'The ClickHouse client is closed.');
+    if (closed) throw new StoreError('clickhouse_closed', 'The ClickHouse client is closed.');
   }
 
   let readQueue: Promise<unknown> = Promise.resolve();
@@ -201,7 +201,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
   async function readOnce(sql: string, opts: ReadOptions): Promise<ReadResult> {
     const settings = opts.settings ?? {};
     for (const name of Object.keys(settings)) {
-      if (!settingName.test(name)) throw new StoreError('CONFIG_INVALID', `Not a setting name: ${name}`);
+      if (!settingName.test(name)) throw new StoreError('config_invalid', `Not a setting name: ${name}`);
     }
     // chDB's connection turns clickhouse_settings into session-wide SET statements, which would outlive this
     // statement (and, on a shared session, reach the writer's inserts). A SETTINGS clause holds for this
@@ -252,7 +252,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
     async insertJsonEachRow(table, body, opts = {}) {
       assertOpen();
       if (!tableName.test(table)) {
-        throw new StoreError('INVALID_TABLE_NAME', `Not a table name: ${JSON.stringify(table)}`);
+        throw new StoreError('invalid_table_name', `Not a table name: ${JSON.stringify(table)}`);
       }
       if (body.length === 0) return;
       // The token goes into the statement's SETTINGS clause rather than clickhouse_settings: chDB's

@@ -1,28 +1,28 @@
 /** Every failure of the ClickHouse library, by stable code. Callers branch on `code` or `retriable`, never on text. */
 export type StoreErrorCode =
   /** An environment variable or option is missing or malformed. */
-  | 'CONFIG_INVALID'
+  | 'config_invalid'
   /** chDB is already bound to another data directory in this process. */
-  | 'CHDB_PATH_IN_USE'
+  | 'chdb_path_in_use'
   /** A table name that is not a plain `name` or `database.name` identifier. */
-  | 'INVALID_TABLE_NAME'
+  | 'invalid_table_name'
   /** ClickHouse refused the rows themselves (parse or type error): retrying the same body cannot succeed. */
-  | 'INSERT_REJECTED'
+  | 'insert_rejected'
   /** The insert failed for a reason that may pass (network, overload, too many parts): retry it. */
-  | 'INSERT_FAILED'
+  | 'insert_failed'
   /** A migration file could not be read or one of its statements failed. */
-  | 'MIGRATION_FAILED'
+  | 'migration_failed'
   /** The ClickHouse client was used after `close()`. */
-  | 'CLICKHOUSE_CLOSED';
+  | 'clickhouse_closed';
 
 const statusByCode: Record<StoreErrorCode, number> = {
-  CONFIG_INVALID: 500,
-  CHDB_PATH_IN_USE: 500,
-  INVALID_TABLE_NAME: 500,
-  INSERT_REJECTED: 500,
-  INSERT_FAILED: 503,
-  MIGRATION_FAILED: 500,
-  CLICKHOUSE_CLOSED: 503,
+  config_invalid: 500,
+  chdb_path_in_use: 500,
+  invalid_table_name: 500,
+  insert_rejected: 500,
+  insert_failed: 503,
+  migration_failed: 500,
+  clickhouse_closed: 503,
 };
 
 /** An error as data: a stable `code`, an HTTP-like `status` and whether trying again may succeed. */

@@ -1,28 +1,28 @@
 // @tidemark/store: ClickHouse for every Tidemark process — the client for a server and for chDB, the schema and
 // its migrations, the row shape, the insert with its quarantine, and the environment every process reads.
-export type { ChdbAccess } from './chdb-access.js';
-export { chdbAccessArgs } from './chdb-access.js';
+export type { ChdbAccess } from './chdbAccess.js';
+export { chdbAccessArgs } from './chdbAccess.js';
 export type { ClickHouse, ClickHouseConfig, ReadOptions, ReadResult } from './clickhouse.js';
 export { createClickHouse } from './clickhouse.js';
-export { clickHouseCode } from './clickhouse-error.js';
+export { clickHouseCode } from './clickhouseError.js';
 export type { ClickHouseEnv } from './config.js';
 export { loadClickHouseConfig } from './config.js';
 export type { StoreErrorCode } from './errors.js';
 export { StoreError } from './errors.js';
-export type { QuarantinedRow, RejectedRow } from './insert-events.js';
+export type { QuarantinedRow, RejectedRow } from './insertEvents.js';
 export {
   eventsTable,
   insertEvents,
   lineageOf,
   quarantineRows,
   quarantineTable,
-} from './insert-events.js';
+} from './insertEvents.js';
 export type { MigrateOptions } from './migrate.js';
 export { migrate } from './migrate.js';
-export type { RenderedMigration, RenderOptions } from './migration-render.js';
-export { migrationsDir, renderMigrations } from './migration-render.js';
+export type { RenderedMigration, RenderOptions } from './migrationRender.js';
+export { migrationsDir, renderMigrations } from './migrationRender.js';
 export type { EventRow } from './row.js';
-export type { LineageRange, StoredInRange, UniqueInsert } from './unique-events.js';
+export type { LineageRange, StoredInRange, UniqueInsert } from './uniqueEvents.js';
 export {
   eventIdOf,
   eventIdsTable,
@@ -30,6 +30,6 @@ export {
   knownIds,
   recordIds,
   storedInRange,
-} from './unique-events.js';
+} from './uniqueEvents.js';
 export type { Writer } from './writer.js';
 export { createWriter } from './writer.js';

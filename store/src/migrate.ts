@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
-import { applyEventsTtl } from './events-ttl.js';
-import { type RenderOptions, renderMigrations } from './migration-render.js';
+import { applyEventsTtl } from './eventsTtl.js';
+import { type RenderOptions, renderMigrations } from './migrationRender.js';
 
 /** What `migrate` applies beyond the files: the cluster rendering and the events TTL. */
 export type MigrateOptions = RenderOptions & {
@@ -49,7 +49,7 @@ export async function migrate(
         await ch.command(statement);
       } catch (err) {
         const detail = err instanceof Error ? err.message : String(err);
-        throw new StoreError('MIGRATION_FAILED', `Migration ${file} failed: ${detail}`, { cause: err });
+        throw new StoreError('migration_failed', `Migration ${file} failed: ${detail}`, { cause: err });
       }
     }
     const checksum = createHash('sha256').update(sql).digest('hex');
@@ -62,6 +62,6 @@ export async function migrate(
   } catch (err) {
     if (err instanceof StoreError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
-    throw new StoreError('MIGRATION_FAILED', `Setting the events TTL failed: ${detail}`, { cause: err });
+    throw new StoreError('migration_failed', `Setting the events TTL failed: ${detail}`, { cause: err });
   }
 }

@@ -1,6 +1,6 @@
 import type { ClickHouse } from './clickhouse.js';
-import { type QuarantinedRow, quarantineRows } from './insert-events.js';
-import { insertUniqueEvents, recordIds } from './unique-events.js';
+import { type QuarantinedRow, quarantineRows } from './insertEvents.js';
+import { insertUniqueEvents, recordIds } from './uniqueEvents.js';
 
 /** Where the embedded gateway hands its rows: resolves only once ClickHouse has them. */
 export type Writer = {

@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js';
  *
  * It is one of two fences, each meant to hold alone. The other is ClickHouse's access control: a server user
  * granted SELECT on `tidemark.*` only, and in embedded mode a chDB whose only user has no grant outside the
- * analytics database and none of the SOURCES grants (`file`, `url`, `remote`, …; store/src/chdb-access.ts).
+ * analytics database and none of the SOURCES grants (`file`, `url`, `remote`, …; store/src/chdbAccess.ts).
  *
  * The check runs twice (reader.ts): on the text as sent, for a message that quotes the user's own words, and on
  * the same statement as ClickHouse's own parser prints it back (`formatQuery`), which is then the text that runs.

@@ -1,5 +1,5 @@
 import type { ClickHouse, Writer } from '@tidemark/store';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit } from './groupCommit.js';
 import type { GatewayDeadLetter, Transport } from './types.js';
 
 /**

@@ -9,7 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit } from './groupCommit.js';
 import { useFastGzip } from './gzip.js';
 import type { GatewayDeadLetter, KafkaTransport } from './types.js';
 

@@ -10,7 +10,7 @@ import {
 } from '@platformatic/kafka';
 import type { FastifyBaseLogger } from 'fastify';
 import type { KafkaConfig } from '../config.js';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit } from './groupCommit.js';
 import type { GatewayDeadLetter, KafkaTransport } from './types.js';
 
 type Log = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'>;

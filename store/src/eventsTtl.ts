@@ -16,7 +16,7 @@ export function ttlStatement(
   cluster?: string,
 ): string | undefined {
   if (ttlDays !== undefined && (!Number.isInteger(ttlDays) || ttlDays < 1)) {
-    throw new StoreError('CONFIG_INVALID', `TTL days must be a positive integer, got ${ttlDays}`);
+    throw new StoreError('config_invalid', `TTL days must be a positive integer, got ${ttlDays}`);
   }
   const table = cluster ? `tidemark.events_local ON CLUSTER ${cluster}` : 'tidemark.events';
   const current = ttlPattern.exec(engineFull)?.[1];

@@ -5,7 +5,7 @@ import { type ClickHouse, createClickHouse, insertEvents, migrate } from '@tidem
 import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addLineage } from './batcher.js';
-import { unstoredLines } from './unstored-lines.js';
+import { unstoredLines } from './unstoredLines.js';
 
 // The real engine (chDB), one data directory for this file's process (DESIGN §7).
 let dir: string;

@@ -47,12 +47,12 @@ export function toInsertError(table: string, err: unknown): StoreError {
   const code = clickHouseCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && rejectedRowCodes.has(code)) {
-    return new StoreError('INSERT_REJECTED', `ClickHouse rejected rows for ${table}: ${detail}`, {
+    return new StoreError('insert_rejected', `ClickHouse rejected rows for ${table}: ${detail}`, {
       retriable: false,
       cause: err,
     });
   }
-  return new StoreError('INSERT_FAILED', `Insert into ${table} failed: ${detail}`, {
+  return new StoreError('insert_failed', `Insert into ${table} failed: ${detail}`, {
     retriable: true,
     cause: err,
   });

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError } from './errors.js';
-import { splitStatements } from './sql-statements.js';
+import { splitStatements } from './sqlStatements.js';
 
 /**
  * The numbered migrations shipped with the package: store/sql, next to src; in a build (gateway/build.mjs,
@@ -49,7 +49,7 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
   if (cluster !== undefined && !clusterName.test(cluster)) {
-    throw new StoreError('CONFIG_INVALID', `Not a cluster name: ${JSON.stringify(cluster)}`);
+    throw new StoreError('config_invalid', `Not a cluster name: ${JSON.stringify(cluster)}`);
   }
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
@@ -74,12 +74,12 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
     const marker = clusterOnly ? '{{cluster_only}}' : thisNode ? '{{this_node}}' : '';
     const text = statement.slice(marker.length).trim();
     if (text.includes('{{')) {
-      throw new StoreError('MIGRATION_FAILED', `Unknown placeholder in: ${text.slice(0, 200)}`);
+      throw new StoreError('migration_failed', `Unknown placeholder in: ${text.slice(0, 200)}`);
     }
     // A DDL without ON CLUSTER would change one node only and leave the cluster inconsistent: refuse it.
     if (cluster && !thisNode && !text.includes(onCluster)) {
       throw new StoreError(
-        'MIGRATION_FAILED',
+        'migration_failed',
         `Statement is not cluster-ready (add {{on_cluster}}): ${text.slice(0, 200)}`,
       );
     }

@@ -49,7 +49,7 @@ export async function quarantineRows(
 }
 
 function isRejected(err: unknown): err is StoreError {
-  return err instanceof StoreError && err.code === 'INSERT_REJECTED';
+  return err instanceof StoreError && err.code === 'insert_rejected';
 }
 
 /**

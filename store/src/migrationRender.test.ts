@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
-import { ttlStatement } from './events-ttl.js';
-import { renderMigrations, renderSql } from './migration-render.js';
+import { ttlStatement } from './eventsTtl.js';
+import { renderMigrations, renderSql } from './migrationRender.js';
 
 // The real engine (chDB), one data directory for this file's process (DESIGN §7): its parser judges the
 // cluster rendering, which no single process can run.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clickHouseCode, toInsertError } from './clickhouse-error.js';
+import { clickHouseCode, toInsertError } from './clickhouseError.js';
 
 describe('clickHouseCode', () => {
   it('reads the code of a parsed ClickHouse error, from either backend', () => {
@@ -26,12 +26,12 @@ describe('toInsertError', () => {
       type: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
     });
     expect(toInsertError('tidemark.events', badEscape)).toMatchObject({
-      code: 'INSERT_REJECTED',
+      code: 'insert_rejected',
       retriable: false,
     });
     const network = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(toInsertError('tidemark.events', network)).toMatchObject({
-      code: 'INSERT_FAILED',
+      code: 'insert_failed',
       retriable: true,
     });
   });

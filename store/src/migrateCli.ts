@@ -2,9 +2,9 @@ import { parseArgs } from 'node:util';
 import { createClickHouse } from './clickhouse.js';
 import { loadClickHouseConfig } from './config.js';
 import { StoreError } from './errors.js';
-import { ttlStatement } from './events-ttl.js';
+import { ttlStatement } from './eventsTtl.js';
 import { type MigrateOptions, migrate } from './migrate.js';
-import { renderMigrations } from './migration-render.js';
+import { renderMigrations } from './migrationRender.js';
 
 // `pnpm --filter @tidemark/store migrate [--cluster name] [--ttl-days N] [--print]`: applies the migrations the
 // sink applies at start, against CLICKHOUSE_URL (CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, TLS files) or chDB in
@@ -27,7 +27,7 @@ function options(argv: string[], schema: MigrateOptions) {
   const rawTtl = values['ttl-days'];
   if (rawTtl !== undefined && !/^[1-9]\d*$/.test(rawTtl)) {
     throw new StoreError(
-      'CONFIG_INVALID',
+      'config_invalid',
       `--ttl-days must be a positive integer, got ${JSON.stringify(rawTtl)}`,
     );
   }
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   // The environment as the gateway and the sink read it (ClickHouse, TLS, schema options).
   const config = loadClickHouseConfig(process.env);
   if (config.problems.length > 0) {
-    throw new StoreError('CONFIG_INVALID', `Invalid configuration:\n- ${config.problems.join('\n- ')}`);
+    throw new StoreError('config_invalid', `Invalid configuration:\n- ${config.problems.join('\n- ')}`);
   }
   const opts = options(process.argv.slice(2), config.schema);
   if (opts.help) {

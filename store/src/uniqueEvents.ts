@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
-import { eventsTable, insertEvents, quarantineTable, type RejectedRow } from './insert-events.js';
+import { eventsTable, insertEvents, quarantineTable, type RejectedRow } from './insertEvents.js';
 
 /** The ids of stored events, kept 30 days after they were last written (store/sql/008_event_ids.sql). */
 export const eventIdsTable = 'tidemark.event_ids';
