@@ -19,23 +19,29 @@ export function eventIdOf(line: string): string | undefined {
   return eventIdField.exec(line)?.[1]?.toLowerCase();
 }
 
-/** Ids per lookup: each statement stays far below ClickHouse's `max_query_size` (256 KiB) at 39 bytes an id. */
+/** Ids per lookup on a server: each statement stays far below `max_query_size` (256 KiB) at 39 bytes an id. */
 const lookupChunk = 2_000;
 
 /**
- * Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. The ids go into the
- * statement's text, which travels in the request body: as a bound parameter a flush's ids would go in the URL
- * of a server request, past its length limit (1 MiB on a ClickHouse server, 16 KiB on Node's HTTP parser).
- * They are UUIDs by `eventIdOf`, hex digits and dashes only, so they need no escaping.
+ * Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. chDB binds them as one
+ * parameter (measured here: 50 000 ids in 170 ms, against 400 ms in chunks of text). A server gets them in the
+ * statement's text, which travels in the request body: a bound parameter goes in the URL of a server request,
+ * past its length limit (1 MiB on a ClickHouse server, 16 KiB on Node's HTTP parser). They are UUIDs by
+ * `eventIdOf`, hex digits and dashes only, so they need no escaping.
  */
 export async function knownIds(ch: ClickHouse, ids: readonly string[]): Promise<Set<string>> {
+  const valid = ids.filter((id) => uuid.test(id));
+  const select = `SELECT toString(event_id) AS id FROM ${eventIdsTable} WHERE event_id IN`;
   const known = new Set<string>();
-  for (let i = 0; i < ids.length; i += lookupChunk) {
-    const chunk = ids.slice(i, i + lookupChunk).filter((id) => uuid.test(id));
-    if (chunk.length === 0) continue;
-    const rows = await ch.query<{ id: string }>(
-      `SELECT toString(event_id) AS id FROM ${eventIdsTable} WHERE event_id IN ('${chunk.join("','")}')`,
-    );
+  if (ch.backend === 'chdb') {
+    if (valid.length === 0) return known;
+    const rows = await ch.query<{ id: string }>(`${select} {ids:Array(UUID)}`, { ids: valid });
+    for (const row of rows) known.add(row.id);
+    return known;
+  }
+  for (let i = 0; i < valid.length; i += lookupChunk) {
+    const chunk = valid.slice(i, i + lookupChunk);
+    const rows = await ch.query<{ id: string }>(`${select} ('${chunk.join("','")}')`);
     for (const row of rows) known.add(row.id);
   }
   return known;
