@@ -96,6 +96,46 @@ export interface ClickHouseProcess {
   output: string;
 }
 
+/** A TypeScript script of this repository run with tsx, once it printed `listening <url>`. */
+export interface ListeningScript {
+  url: string;
+  process: ChildProcess;
+  exited: Promise<number | null>;
+  /** Everything it printed on stdout and stderr so far. */
+  output: string;
+}
+
+/**
+ * Runs `script` (a path from the repository's root) with tsx and `args`, with `env` added to a bare environment,
+ * and resolves with the URL once it printed `listening <url>`; fails when it exits first or takes over a minute.
+ */
+export async function startListeningScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ListeningScript> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  const running: ListeningScript = {
+    url: '',
+    process: child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  const collect = (chunk: Buffer) => {
+    running.output += chunk;
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const listening = /^listening (http:\/\/\S+)$/m;
+  await until(running, () => listening.test(running.output), `${script} to listen`);
+  running.url = listening.exec(running.output)?.[1] ?? '';
+  return running;
+}
+
 /**
  * Starts the endpoint over `dataDir` on `port` (a fixed one, so a restart is found at the same URL; 0 picks a free
  * one), with the grants of `access` (scripts/clickhouse-http.ts --access) and `env` added to a bare environment.
@@ -105,31 +145,12 @@ export async function startClickHouseProcess(
   port = 0,
   { access = 'writer', env = {} }: { access?: ChdbAccess; env?: Record<string, string> } = {},
 ): Promise<ClickHouseProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...['--import', 'tsx', 'scripts/clickhouse-http.ts'],
-      ...['--data', dataDir, '--port', String(port), '--access', access],
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } },
+  const server = await startListeningScript(
+    'scripts/clickhouse-http.ts',
+    ['--data', dataDir, '--port', String(port), '--access', access],
+    env,
   );
-  const server: ClickHouseProcess = {
-    url: '',
-    port,
-    dataDir,
-    process: child,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  const collect = (chunk: Buffer) => {
-    server.output += chunk;
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  await until(server, () => /^listening http:\/\/\S+$/m.test(server.output), 'clickhouse-http to listen');
-  server.url = /^listening (http:\/\/\S+)$/m.exec(server.output)?.[1] ?? '';
-  server.port = Number(new URL(server.url).port);
-  return server;
+  return Object.assign(server, { dataDir, port: Number(new URL(server.url).port) });
 }
 
 /** Sends SIGTERM and waits for the exit; SIGKILL after `graceMs`. Safe on a process that already ended. */

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,17 +5,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { openReader, type Reader } from '@tidemark/gateway';
 import { createClickHouse, migrate } from '@tidemark/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CorpusCase, hostileSqlCorpus } from '../chaos/hostile/sql-corpus.js';
 import {
   type ClickHouseProcess,
+  type ListeningScript,
   type Running,
   startClickHouseProcess,
   startGatewayProcess,
+  startListeningScript,
   stopProcess,
 } from '../harness/processes.js';
 import { freePort } from '../scripts/kafka.mjs';
@@ -26,7 +25,6 @@ import { freePort } from '../scripts/kafka.mjs';
 // Every process that runs chDB here is started with secrets in its environment, a file holds a marker, and a
 // loopback HTTP server counts requests: no answer may hold a secret or the marker, no request may arrive, no
 // file may be written, no row may change.
-const root = fileURLToPath(new URL('..', import.meta.url));
 const secret = () => `s3cr3t-${randomBytes(12).toString('hex')}`;
 const secrets = {
   TIDEMARK_ADMIN_TOKEN: secret(),
@@ -243,35 +241,23 @@ async function sql(url: string, statement: string, params?: Record<string, unkno
   return { status: response.status, text: await response.text() };
 }
 
-type Target = {
-  process: ChildProcess;
-  exited: Promise<unknown>;
+type Target = ListeningScript & {
   send(path: '/checked' | '/unchecked', sql: string, params?: Record<string, unknown>): Promise<Answer>;
 };
 
 async function startTarget(access: 'writer' | 'unrestricted'): Promise<Target> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/sql-target.ts', '--data', join(dir, access), '--access', access],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '', ...secrets } },
+  const target = await startListeningScript(
+    'test/support/sql-target.ts',
+    ['--data', join(dir, access), '--access', access],
+    secrets,
   );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`sql-target exited with ${code} before listening`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const match = /^listening (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
-  return {
-    process: child,
-    exited,
-    async send(path, statement, params) {
-      const response = await fetch(`${url}${path}`, {
+  return Object.assign(target, {
+    async send(path: string, statement: string, params?: Record<string, unknown>): Promise<Answer> {
+      const response = await fetch(`${target.url}${path}`, {
         method: 'POST',
         body: JSON.stringify({ sql: statement, ...(params ? { params } : {}) }),
       });
       return { status: response.status, text: await response.text() };
     },
-  };
+  });
 }
