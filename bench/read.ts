@@ -1,6 +1,6 @@
 // Read speed (issue 18, "Exact at insert, fast at read"): how long the ready queries of queries/ and a full dashboard
 // refresh take over N events of realistic traffic, and what the events and their rollups cost on disk.
-//   npx tsx bench/read.ts [--events 1000000] [--runs 5] [--optimize]
+//   npx tsx bench/read.ts [--events 1000000] [--runs 5] [--optimize] [--data DIR]
 // In a fresh chDB directory, through the real migrations (@tidemark/store `migrate`), N events over the last 30 days
 // are written by ClickHouse itself (bench/read-events.ts: INSERT … SELECT FROM numbers in chunks, minutes at 10M),
 // so every materialized view of the schema fills its rollup. Background merges are let finish (the parts they leave,
@@ -15,6 +15,9 @@
 // included) and the load average, since on a shared machine wall time grows with the others' load; storage per
 // event (bytes on disk of tidemark.* in system.parts, with and without the rollup tables) with the 100M size it
 // implies; the generation time.
+// `--data DIR` keeps the chDB directory in DIR instead of a scratch one, and a later run with the same DIR reads the
+// events already there instead of generating them (to time the reads again after a change to the queries; a change
+// to the migrations needs a fresh DIR).
 // Numbers, not a test: it exits non-zero only when something fails to run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '5' },
     optimize: { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 });
 const events = Number(args.events);
@@ -43,7 +47,7 @@ const goals = { atEvents: 10_000_000, panelMs: 100, panelMs100M: 300, refreshMs1
 const project = 'bench';
 const day = 86_400_000;
 const span = 30 * day;
-const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-read-'));
+const scratch = args.data ?? (await mkdtemp(join(tmpdir(), 'tidemark-bench-read-')));
 const ch = createClickHouse({ chdbPath: join(scratch, 'chdb') });
 const count = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => (n < 10 ? n.toFixed(1) : Math.round(n).toString());
@@ -72,7 +76,11 @@ try {
   let begun = performance.now();
   await migrate(ch);
   const migrateSeconds = (performance.now() - begun) / 1000;
-  const end = Date.now();
+  const [kept] = await ch.query<{ n: number; last: number }>(
+    'SELECT count() AS n, toUnixTimestamp64Milli(max(timestamp)) AS last FROM tidemark.events',
+  );
+  const reused = Number(kept?.n ?? 0);
+  const end = reused > 0 ? Number(kept?.last) : Date.now();
   const visitors = Math.max(10, Math.round(events / 50));
   const traffic = {
     project,
@@ -83,13 +91,19 @@ try {
     daily: true,
   };
   const chunkEvents = Math.min(1_000_000, Math.ceil(events / 2));
-  const main = await generate(ch, traffic, events, {
-    chunkEvents,
-    onChunk: (stored) =>
-      console.log(
-        `  ${count(stored)} of ${count(events)} events, ${((performance.now() - begun) / 1000).toFixed(0)} s`,
-      ),
-  });
+  // Reused events: the live ones below continue them with session numbers far past any the generation drew, and
+  // past those of an earlier run over the same DIR (fewer than one per ms of time passed).
+  const main =
+    reused > 0
+      ? { events: reused, sessions: Date.now(), seconds: 0, chunks: 0 }
+      : await generate(ch, traffic, events, {
+          chunkEvents,
+          onChunk: (stored) =>
+            console.log(
+              `  ${count(stored)} of ${count(events)} events, ${((performance.now() - begun) / 1000).toFixed(0)} s`,
+            ),
+        });
+  if (reused > 0) console.log(`reusing the ${count(reused)} events in ${scratch}`);
   // Traffic keeps arriving as on a live site: the sessions started since the last write, at the main chunks' rate,
   // are written after the generation (the minutes it took) and again before each run of reads, so that the
   // dashboard's "active in the last 5 minutes" always finds what a live site would show.
@@ -334,5 +348,5 @@ try {
   report('read.ts', figures);
 } finally {
   await ch.close();
-  await rm(scratch, { recursive: true, force: true });
+  if (args.data === undefined) await rm(scratch, { recursive: true, force: true });
 }

@@ -12,10 +12,11 @@
 -- page view have none and are left out. Returns host, path, entries (sessions that started there), visitors,
 -- bounces (of those sessions, the ones with exactly one page view), bounce_rate; most entries first.
 --
--- Read from the rollup tidemark.session_hours_state (store/sql/010_session_hours.sql) for the whole UTC hours of
--- the range, and from tidemark.events for the minutes before the first and after the last whole hour, merged per
--- session as the same states: a session is counted from its events inside the range, as on raw events. Each
--- event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
+-- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
+-- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- range, as on raw events.
+-- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -23,54 +24,18 @@
 --     --queries-file queries/entry_pages.sql
 
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
-    -- Each session's rows: its whole hours from the rollup, its events in the edge minutes as the same states.
-    session_states AS
-    (
-        SELECT session_id, visitor, pageviews, entry
-        FROM tidemark.session_hours_state
-        WHERE project_id = {project:String}
-          AND hour >= hours_from
-          AND hour < hours_to
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-        UNION ALL
-        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-        SELECT
-            session_id,
-            any(anonymous_id) AS visitor,
-            toUInt64(countIf(type = 'page')) AS pageviews,
-            argMinIfState(
-                (toString(host), path, toString(referrer_host), toString(utm_source), toString(utm_medium),
-                 utm_campaign),
-                timestamp, type = 'page') AS entry
-        FROM tidemark.events
-        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-          AND project_id = {project:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND (timestamp < hours_from OR timestamp >= hours_to)
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND session_id != ''
-        GROUP BY session_id
-    ),
     by_session AS
     (
         SELECT
-            session_id,
+            session,
             any(visitor) AS visitor,
-            -- The first page view's host and path: the first two of the entry tuple.
-            argMinIfMerge(entry) AS entry,
+            -- The first page view's host and path: the second and third of the entry tuple, after its time.
+            argMin((entry.2, entry.3), entry.1) AS entry,
             sum(pageviews) AS pageviews
-        FROM session_states
-        GROUP BY session_id
+        FROM tidemark.session_rows(
+            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+        GROUP BY session
         HAVING pageviews > 0
     )
 SELECT

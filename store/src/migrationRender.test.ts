@@ -49,6 +49,7 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'INSERT INTO tidemark.traffic_hourly_state',
     'INSERT INTO tidemark.session_hours_state',
     'INSERT INTO tidemark.web_vital_samples',
+    'INSERT INTO tidemark.session_hours',
   ]);
   expect(backfills.slice(1).every((s) => s.includes('FROM tidemark.events FINAL'))).toBe(true);
   const events = statements.find((s) => s.includes('CREATE TABLE IF NOT EXISTS tidemark.events_local '));

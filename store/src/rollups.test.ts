@@ -296,12 +296,12 @@ it('backfills the hourly rollups from the events stored before their migration; 
   const p = 'backfill';
   const rows = [...firstInsert, ...secondInsert].map((r) => ({ ...r, project_id: p }));
   await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(rows));
-  // A database that held these events before migrations 009, 010 and 011: their rollups did not exist yet.
+  // A database that held these events before migrations 009 to 012: their rollups did not exist yet.
   for (const table of [
     'traffic_hourly_mv',
     'traffic_hourly_state',
-    'session_hours_mv',
-    'session_hours_state',
+    'session_hours_plain_mv',
+    'session_hours',
     'web_vital_samples_mv',
     'web_vital_samples',
   ]) {
@@ -317,8 +317,8 @@ it('backfills the hourly rollups from the events stored before their migration; 
           WHERE project_id = {p:String} AND dimension = '') AS events,
          (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.traffic_hourly_state
           WHERE project_id = {p:String} AND dimension = 'page') AS page_visitors,
-         (SELECT toString(count()) FROM (SELECT session_id FROM tidemark.session_hours_state
-          WHERE project_id = {p:String} GROUP BY session_id HAVING sum(pageviews) > 0)) AS sessions,
+         (SELECT toString(count()) FROM (SELECT session FROM tidemark.session_hours
+          WHERE project_id = {p:String} GROUP BY session HAVING sum(pageviews) > 0)) AS sessions,
          (SELECT toString(count()) || ' ' || toString(quantileExact(0.75)(value)) || ' ' || toString(countIf(rating = 'poor'))
           FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS vitals`,
       { p },
@@ -335,6 +335,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     '009_traffic_hourly.sql',
     '010_session_hours.sql',
     '011_web_vital_samples.sql',
+    '012_session_hours_plain.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
