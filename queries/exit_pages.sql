@@ -15,8 +15,8 @@
 -- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged per session: a session is counted from its events inside the
--- range, as on raw events; the pages' views from tidemark.traffic_hourly_state (009) and the edges' events the
--- same way. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
+-- range, as on raw events; the pages' views through tidemark.page_rows (013), which stitches
+-- them the same way. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -24,10 +24,6 @@
 --     --queries-file queries/exit_pages.sql
 
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
     exits AS
     (
         SELECT exit.1 AS host, exit.2 AS path, count() AS exits
@@ -35,45 +31,20 @@ WITH
         (
             SELECT session, argMax((exit.2, exit.3), exit.1) AS exit, sum(pageviews) AS pageviews
             FROM tidemark.session_rows(
-            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+                project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                host = {host:String}, country = {country:String}, device_type = {device_type:String})
             GROUP BY session
             HAVING pageviews > 0
         )
         GROUP BY host, path
     ),
-    -- Each page's views in sessions: the 'page' rows of tidemark.traffic_hourly_state (009) for the whole hours,
-    -- the edges' page views from tidemark.events.
+    -- Each page's views in sessions, from the daily and hourly page rollups and the edges' events (013).
     views AS
     (
-        SELECT host, path, sum(pageviews) AS pageviews
-        FROM
-        (
-            SELECT toString(host) AS host, value AS path, session_pageviews AS pageviews
-            FROM tidemark.traffic_hourly_state
-            WHERE project_id = {project:String}
-              AND dimension = 'page'
-              AND hour >= hours_from
-              AND hour < hours_to
-              AND ({host:String} = '' OR host = {host:String})
-              AND ({country:String} = '' OR country = {country:String})
-              AND ({device_type:String} = '' OR device_type = {device_type:String})
-            UNION ALL
-            SELECT toString(host) AS host, path, toUInt64(count()) AS pageviews
-            FROM tidemark.events
-            WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-              AND project_id = {project:String}
-              AND timestamp >= {from:DateTime64(3, 'UTC')}
-              AND timestamp < {to:DateTime64(3, 'UTC')}
-              AND (timestamp < hours_from OR timestamp >= hours_to)
-              AND type = 'page'
-              AND session_id != ''
-              AND bot_reason = ''
-              AND ({host:String} = '' OR host = {host:String})
-              AND ({country:String} = '' OR country = {country:String})
-              AND ({device_type:String} = '' OR device_type = {device_type:String})
-            GROUP BY host, path
-        )
+        SELECT host, path, sum(session_pageviews) AS pageviews
+        FROM tidemark.page_rows(
+            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+            host = {host:String}, country = {country:String}, device_type = {device_type:String})
         GROUP BY host, path
     )
 SELECT

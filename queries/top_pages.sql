@@ -11,10 +11,11 @@
 -- Returns host, path, pageviews, visitors (distinct anonymous ids that viewed the page); most views first,
 -- then by host and path so that ties come back in a stable order.
 --
--- Read from the rollup tidemark.traffic_hourly_state (store/sql/009_traffic_hourly.sql) for the whole UTC hours
--- of the range, and from tidemark.events for the minutes before the first and after the last whole hour; the
--- visitors of both merge as exact uniqExact states. Each event counts once: tidemark.events stores an event_id
--- once (store/sql/008). Events flagged as bots are left out.
+-- Read through tidemark.page_rows (store/sql/013_daily_pages_vitals.sql): whole UTC days from the daily rollup
+-- when no country or device filter is set, the other whole hours from tidemark.traffic_hourly_state (009), and the
+-- minutes before the first and after the last whole hour from tidemark.events; the visitors of all three merge as
+-- exact uniqExact states. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events
+-- flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -22,39 +23,23 @@
 --     --queries-file queries/top_pages.sql
 
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
-    states AS
+    -- The most viewed pages first, from the page views alone: merging the visitor sets, the costly part, is then
+    -- done for these pages only.
+    top AS
     (
-        SELECT host, value AS path, pageviews, visitors
-        FROM tidemark.traffic_hourly_state
-        WHERE project_id = {project:String}
-          AND dimension = 'page'
-          AND hour >= hours_from
-          AND hour < hours_to
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-        UNION ALL
-        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-        SELECT host, path, toUInt64(count()) AS pageviews, uniqExactState(anonymous_id) AS visitors
-        FROM tidemark.events
-        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-          AND project_id = {project:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND (timestamp < hours_from OR timestamp >= hours_to)
-          AND type = 'page'
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
+        SELECT host, path
+        FROM tidemark.page_rows(
+            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+            host = {host:String}, country = {country:String}, device_type = {device_type:String})
         GROUP BY host, path
+        ORDER BY sum(pageviews) DESC, host, path
+        LIMIT {limit:UInt32}
     )
 SELECT host, path, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
-FROM states
+FROM tidemark.page_rows(
+    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+    host = {host:String}, country = {country:String}, device_type = {device_type:String})
+WHERE (host, path) IN (SELECT host, path FROM top)
 GROUP BY host, path
 ORDER BY pageviews DESC, host, path
 LIMIT {limit:UInt32}

@@ -365,6 +365,23 @@ it('top_pages: page views and visitors per page, most viewed first, limited', as
   );
 });
 
+it('top_pages: a country or device filter reads whole days from the hours, an unfiltered range from the days', async () => {
+  // The daily rollup (store/sql/013) has no country or device in its key: with either filter set, the whole days
+  // of the range come from the hourly one. The range below has whole days, whole hours and edge minutes.
+  const cut = { from: '2026-03-02 09:00:20.000', to: '2026-03-19 11:10:00.000' };
+  const within = [Date.parse('2026-03-02T09:00:20Z'), Date.parse('2026-03-19T11:10:00Z')] as const;
+  for (const f of [
+    {},
+    { country: 'DE' },
+    { device_type: 'mobile' },
+    { country: 'FR', host: 'shop.example' },
+  ]) {
+    const want = pageRanking({ ...f, within });
+    expect(want.length).toBeGreaterThan(0);
+    expect(await run('top_pages', { ...common, ...cut, ...f, limit: 100 })).toEqual(want);
+  }
+});
+
 function bySessionStart<T extends Record<string, unknown>>(
   key: (s: Session) => string,
   row: (k: string, ss: Session[]) => T,
@@ -712,6 +729,14 @@ describe('web_vitals', () => {
     const want = expected(100, '', { within });
     expect(want).not.toEqual(expected(100));
     expect(await run('web_vitals', { ...common, ...edges, metric: '', limit: 100 })).toEqual(want);
+  });
+
+  it('a country or device filter reads the whole days from the hourly samples, and counts the same', async () => {
+    for (const f of [{ country: 'DE' }, { device_type: 'mobile' }]) {
+      const want = expected(100, '', { ...f, within });
+      expect(want.length).toBeGreaterThan(0);
+      expect(await run('web_vitals', { ...common, ...edges, ...f, metric: '', limit: 100 })).toEqual(want);
+    }
   });
 
   it('one metric, the most measured pages first', async () => {

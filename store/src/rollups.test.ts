@@ -296,7 +296,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
   const p = 'backfill';
   const rows = [...firstInsert, ...secondInsert].map((r) => ({ ...r, project_id: p }));
   await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(rows));
-  // A database that held these events before migrations 009 to 012: their rollups did not exist yet.
+  // A database that held these events before migrations 009 to 013: their rollups did not exist yet.
   for (const table of [
     'traffic_hourly_mv',
     'traffic_hourly_state',
@@ -304,6 +304,10 @@ it('backfills the hourly rollups from the events stored before their migration; 
     'session_hours',
     'web_vital_samples_mv',
     'web_vital_samples',
+    'page_days_mv',
+    'page_days_state',
+    'web_vital_days_mv',
+    'web_vital_days_state',
   ]) {
     await ch.command(`DROP TABLE tidemark.${table} SYNC`);
   }
@@ -320,7 +324,11 @@ it('backfills the hourly rollups from the events stored before their migration; 
          (SELECT toString(count()) FROM (SELECT session FROM tidemark.session_hours
           WHERE project_id = {p:String} GROUP BY session HAVING sum(pageviews) > 0)) AS sessions,
          (SELECT toString(count()) || ' ' || toString(quantileExact(0.75)(value)) || ' ' || toString(countIf(rating = 'poor'))
-          FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS vitals`,
+          FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS vitals,
+         (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.page_days_state
+          WHERE project_id = {p:String}) AS day_page_visitors,
+         (SELECT toString(sum(samples)) || ' ' || toString(quantileExactMerge(0.75)(p75)) || ' ' || toString(sum(poor))
+          FROM tidemark.web_vital_days_state WHERE project_id = {p:String}) AS day_vitals`,
       { p },
     );
   // 350 samples: LCP 10…3000 (none poor) and INP 0…343 (20 poor); p75 of all 350 values is the 262nd sorted.
@@ -329,13 +337,23 @@ it('backfills the hourly rollups from the events stored before their migration; 
     ...Array.from({ length: 50 }, (_, i) => i * 7),
   ].sort((a, b) => a - b);
   const vitals = `350 ${values[Math.floor(0.75 * 350)]} 20`;
-  const want = [{ events: String(rows.length), page_visitors: '3', sessions: '4', vitals }];
+  const want = [
+    {
+      events: String(rows.length),
+      page_visitors: '3',
+      sessions: '4',
+      vitals,
+      day_page_visitors: '3',
+      day_vitals: vitals,
+    },
+  ];
 
   expect((await migrate(ch)).applied).toEqual([
     '009_traffic_hourly.sql',
     '010_session_hours.sql',
     '011_web_vital_samples.sql',
     '012_session_hours_plain.sql',
+    '013_daily_pages_vitals.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
@@ -347,7 +365,14 @@ it('backfills the hourly rollups from the events stored before their migration; 
     toJsonEachRow([{ ...event('s5', 'v5', '2026-03-01 12:00:00.000', '/c'), project_id: p }]),
   );
   expect(await fromRollups()).toEqual([
-    { events: String(rows.length + 1), page_visitors: '4', sessions: '5', vitals },
+    {
+      events: String(rows.length + 1),
+      page_visitors: '4',
+      sessions: '5',
+      vitals,
+      day_page_visitors: '4',
+      day_vitals: vitals,
+    },
   ]);
 });
 
