@@ -66,6 +66,22 @@ describe('checkStatement', () => {
     expect(refusal('SELECT * FROM "system"."users"')).toMatch(/Only the tidemark database/);
   });
 
+  it("serves the analytics database's parameterized views, in the quoted form ClickHouse prints them", () => {
+    const call = "SELECT count() FROM `tidemark.session_rows`(project = 'p', host = '')";
+    expect(checkStatement(call)).toBe(call);
+    expect(checkStatement("SELECT * FROM tidemark.page_rows(project = 'p')")).toBe(
+      "SELECT * FROM tidemark.page_rows(project = 'p')",
+    );
+    for (const sql of [
+      "SELECT * FROM `system.users`(x = 1)",
+      "SELECT * FROM `tidemark.fi\\x6ce`('/etc/passwd')",
+      "SELECT * FROM `tidemark.session_rows.x`(x = 1)",
+      "SELECT `tidemark.session_rows`(1)",
+    ]) {
+      expect(refusal(sql), sql).toMatch(/in quotes is not served|Only the tidemark database|reads outside/);
+    }
+  });
+
   it('refuses SETTINGS that would lift a limit, wherever the clause is', () => {
     for (const setting of [
       'max_rows_to_read',

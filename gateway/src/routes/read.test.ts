@@ -204,6 +204,22 @@ describe('POST /v1/sql', () => {
     expect(text.json().rows).toEqual([['1']]);
   });
 
+  it("reads the rollups' parameterized views, as the README shows them", async () => {
+    const response = await sql({
+      query: `SELECT sum(pageviews) AS views FROM tidemark.page_rows(project = {p:String},
+        from = '2020-01-01 00:00:00', to = '2100-01-01 00:00:00', host = '', country = '', device_type = '')`,
+      params: { p: 'shop' },
+    });
+    // Served, and equal to the raw events' count (the rollups leave bots out, as every ready query does).
+    expect(response.statusCode).toBe(200);
+    const raw = await sql({
+      query: `SELECT count() AS views FROM tidemark.events
+        WHERE project_id = {p:String} AND type = 'page' AND bot_reason = ''`,
+      params: { p: 'shop' },
+    });
+    expect(response.json().rows).toEqual(raw.json().rows);
+  });
+
   it('keeps a SETTINGS clause that lifts no limit', async () => {
     const response = await sql('SELECT 1 AS x SETTINGS join_use_nulls = 1');
     expect(response.statusCode).toBe(200);
