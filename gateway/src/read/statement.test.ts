@@ -73,10 +73,10 @@ describe('checkStatement', () => {
       "SELECT * FROM tidemark.page_rows(project = 'p')",
     );
     for (const sql of [
-      "SELECT * FROM `system.users`(x = 1)",
+      'SELECT * FROM `system.users`(x = 1)',
       "SELECT * FROM `tidemark.fi\\x6ce`('/etc/passwd')",
-      "SELECT * FROM `tidemark.session_rows.x`(x = 1)",
-      "SELECT `tidemark.session_rows`(1)",
+      'SELECT * FROM `tidemark.session_rows.x`(x = 1)',
+      'SELECT `tidemark.session_rows`(1)',
     ]) {
       expect(refusal(sql), sql).toMatch(/in quotes is not served|Only the tidemark database|reads outside/);
     }
