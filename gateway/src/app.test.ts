@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate } from '@tidemark/store';
+import { type ClickHouse, createWriter, type EventRow } from '@tidemark/store';
+import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';
@@ -10,8 +10,8 @@ import { loadConfig } from './config.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
 
-// The real embedded path: the sink's writer over chDB. chDB binds one data directory per process, and vitest
-// runs each test file in its own fork, so this file owns one fresh directory.
+// The real embedded path: the sink's writer over chDB, in this file's own directory (tempChdb).
+let chdb: TempChdb;
 let dir: string;
 let clickhouse: ClickHouse;
 let app: FastifyInstance;
@@ -30,9 +30,8 @@ function configFor(extra: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-gateway-app-'));
-  clickhouse = createClickHouse({ chdbPath: dir });
-  await migrate(clickhouse);
+  chdb = await tempChdb('tidemark-gateway-app-');
+  ({ dir, clickhouse } = chdb);
   app = build(configFor(), {
     transport: createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse }),
   });
@@ -41,8 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await clickhouse?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await chdb?.close();
 });
 
 let seq = 0;
