@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
+import { auditStored, gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
 import { logLines, type Running, startSinkProcess as startSink } from '../harness/processes.js';
-import { auditStored, gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 under fire: the sink process (chDB in it) is killed with SIGKILL at random moments while 100 000
 // events flow in, and started again on the same data directory each time. Whatever a kill interrupts (a fetch,

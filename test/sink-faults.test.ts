@@ -12,8 +12,8 @@ import { makeRow } from '@tidemark/store/fixture';
 import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal, readTopic } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal, readTopic } from '../harness/offsets.js';
 
 // The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
 // committed and then went away, and the events table gone for a while. Real broker, real chDB; the only

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
+import { gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
 import { logLines, type Running, startSinkProcess as startSink } from '../harness/processes.js';
-import { gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { eventually } from './support/stack.js';
 
 // The window behind the chaos test's one loss (96 760 of 100 000 events stored, the group's lag at 0), held open
 // on purpose. chDB's MergeTree appends an insert's deduplication token to its log, then renames the new part

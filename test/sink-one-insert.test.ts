@@ -5,8 +5,8 @@ import { makeRow } from '@tidemark/store/fixture';
 import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal } from '../harness/offsets.js';
 
 // ClickHouse's cost per INSERT barely depends on its rows at a flush's sizes, so the sink sends the rows of every
 // partition in a flush as one INSERT (sink/src/consumer.ts, insertsOf), not one INSERT per partition. Real broker,

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
+import { eventually } from '../../harness/eventually.js';
+import { groupLag } from '../../harness/offsets.js';
 import { startClickHouseProcess, stopProcess } from '../../harness/processes.js';
 import { logLines, type Running, runService } from '../../harness/service.js';
 import { freePort, type KafkaBroker, startKafka } from '../../scripts/kafka.mjs';
-import { groupLag } from '../../test/support/offsets.js';
-import { eventually } from '../../test/support/stack.js';
 
 const _root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
+import { eventually } from '../../harness/eventually.js';
+import { kafkaClientEnv } from '../../harness/kafkaClientEnv.js';
 import { startClickHouseProcess } from '../../harness/processes.js';
 import { type Running, runService } from '../../harness/service.js';
 import { freePort, startKafka } from '../../scripts/kafka.mjs';
-import { kafkaClientEnv } from '../../test/support/kafka-client.js';
-import { eventually } from '../../test/support/stack.js';
 
 const _root = fileURLToPath(new URL('../..', import.meta.url));
 
