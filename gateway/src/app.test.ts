@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';
 import { loadConfig } from './config.js';
+import { embeddedConfig } from './embeddedConfig.fixture.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
 
@@ -19,15 +20,7 @@ let app: FastifyInstance;
 const CHROME =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
-function configFor(extra: Record<string, string> = {}) {
-  return loadConfig({
-    TIDEMARK_MODE: 'embedded',
-    TIDEMARK_CHDB_PATH: dir,
-    TIDEMARK_LOG_LEVEL: 'silent',
-    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
-    ...extra,
-  });
-}
+const configFor = (extra: Record<string, string> = {}) => embeddedConfig(dir, extra);
 
 beforeAll(async () => {
   chdb = await tempChdb('tidemark-gateway-app-');

@@ -3,7 +3,7 @@ import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../app.js';
-import { loadConfig } from '../config.js';
+import { embeddedConfig } from '../embeddedConfig.fixture.js';
 import { GatewayError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { openReader, type Reader } from '../read/reader.js';
@@ -21,11 +21,7 @@ let app: FastifyInstance;
 let disabled: FastifyInstance;
 
 function configFor(extra: Record<string, string> = {}) {
-  return loadConfig({
-    TIDEMARK_MODE: 'embedded',
-    TIDEMARK_CHDB_PATH: dir,
-    TIDEMARK_LOG_LEVEL: 'silent',
-    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
+  return embeddedConfig(dir, {
     TIDEMARK_ADMIN_TOKEN: TOKEN,
     TIDEMARK_READ_MAX_RESULT_ROWS: '100',
     TIDEMARK_READ_MAX_EXECUTION_SECONDS: '1',
