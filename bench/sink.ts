@@ -16,8 +16,8 @@ import { createSinkMetrics, loadSinkConfig, type SinkConfig, startSink } from '@
 import { createClickHouse, type EventRow, migrate } from '@tidemark/store';
 import { makeRow } from '@tidemark/store/fixture';
 import { Kafka, logLevel } from 'kafkajs';
+import { produceAsGateway } from '../harness/offsets.js';
 import { startKafka } from '../scripts/kafka.mjs';
-import { produceAsGateway } from '../test/support/offsets.js';
 import { report } from './report.js';
 
 const [events = 200_000, partitions = 6, rounds = 3] = process.argv.slice(2).map(Number);

@@ -1,12 +1,11 @@
 // A load generator that sends like the browser SDK (sdk/src/sender.ts `deliver`), so the chaos scenarios judge
 // the pipeline by what real pages would get: N visitors, each with its own queue and one request at a time; the
-// SDK's own body builder (sdk/src/batch.ts: the Segment envelope with `sentAt` stamped per attempt, bodies under
+// SDK's bodies (harness/batchBodies.ts: the Segment envelope with `sentAt` stamped per attempt, bodies under
 // 64 000 bytes); and its retry rules: 408, 429, 5xx and network errors resend the same events (same messageId)
 // after an exponential back-off from 1 s capped at 60 s with 50–100 % jitter, never before `Retry-After`; a 2xx
 // settles the batch, its `rejected` events included; 400 and 413 drop the batch.
-import { chunks, envelope } from '../sdk/src/batch.js';
-import type { Entry } from '../sdk/src/queue.js';
-import { uuidv7 } from '../sdk/src/uuid.js';
+import { uuidv7 } from 'uuidv7';
+import { batchBodies, batchEnvelope, type QueuedEvent } from '../harness/batchBodies.js';
 
 /** Options of `startLoad`. */
 export interface LoadOptions {
@@ -74,7 +73,7 @@ interface Visitor {
   anonymousId: string;
   sessionId: string;
   /** Waiting events, oldest first, and when each was created. */
-  pending: Entry[];
+  pending: QueuedEvent[];
   createdAt: number[];
   /** Ids sent at least once: a request carrying one of them is a resend. */
   tried: Set<string>;
@@ -164,7 +163,7 @@ export function startLoad(options: LoadOptions): Load {
       response = await fetch(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'text/plain;charset=UTF-8' },
-        body: envelope(writeKey, jsons, 0),
+        body: batchEnvelope(writeKey, jsons),
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
       body = await response.text();
@@ -228,8 +227,8 @@ export function startLoad(options: LoadOptions): Load {
         continue;
       }
       // What is waiting now, in bodies as the SDK cuts them, one after another until one fails.
-      for (const chunk of chunks([...visitor.pending], writeKey, 0)) {
-        if (!(await deliver(visitor, chunk.ids, chunk.jsons))) break;
+      for (const body of batchBodies([...visitor.pending], writeKey)) {
+        if (!(await deliver(visitor, body.ids, body.jsons))) break;
       }
     }
   }

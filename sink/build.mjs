@@ -4,26 +4,15 @@
 // measured 297–300 MB under tsx and 275 MB compiled (most of it is libchdb itself; a sink on a ClickHouse server
 // does not load it). Development and tests that import the sink still run its sources.
 //
-// One ESM bundle of our own code, the workspace's store included; npm packages stay external (chdb is a native
-// addon and must stay a real module), which is why the store's dependencies are also the sink's. The store
-// reads its migrations from `sql/` beside or above its module (store/src/migrationRender.ts): dist/sql.
-import { cp, readFile, rm } from 'node:fs/promises';
+// The bundle and the store's migrations as every service builds them (scripts/bundleService.mjs), with the
+// store's migration CLI beside the server.
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleService } from '../scripts/bundleService.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const { dependencies } = JSON.parse(await readFile(here('./package.json'), 'utf8'));
 
-await rm(here('./dist'), { recursive: true, force: true });
-await build({
-  entryPoints: { server: here('./src/server.ts'), migrate: here('../store/src/migrateCli.ts') },
-  outdir: here('./dist'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external: Object.keys(dependencies).filter((name) => !dependencies[name].startsWith('workspace:')),
-  sourcemap: true,
-  logLevel: 'warning',
+await bundleService(build, here('.'), {
+  server: here('./src/server.ts'),
+  migrate: here('../store/src/migrateCli.ts'),
 });
-await cp(here('../store/sql'), here('./dist/sql'), { recursive: true });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
 
 // The README's first command, as a user runs it (`npx -y pnpm@<pinned> start`, after the install the test command
 // already did), then a click in Chromium.

@@ -3,8 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { build, createKafkaTransport, type KafkaTransport, loadConfig } from '@tidemark/gateway';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { kafkaClientEnv } from './support/kafka-client.js';
-import { eventIdsOf, readTopic } from './support/offsets.js';
+import { kafkaClientEnv } from '../harness/kafkaClientEnv.js';
+import { eventIdsOf, readTopic } from '../harness/offsets.js';
 
 // Hostile input, generated: fast-check throws malformed bodies and headers at the gateway, which produces to
 // the real broker. Whatever arrives, the process stays up and answers a 4xx that says what was wrong (or a

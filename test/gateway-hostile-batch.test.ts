@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { kafkaClientEnv } from './support/kafka-client.js';
+import { kafkaClientEnv } from '../harness/kafkaClientEnv.js';
 
 // A hostile batch against a gateway producing to the real broker: a body within the size limit whose `batch`
 // holds a huge number of items, none of them usable. It must be answered at once, write no dead letter, and

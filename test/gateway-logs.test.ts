@@ -4,9 +4,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
 import { type Running, runService } from '../harness/service.js';
 import { freePort } from '../scripts/kafka.mjs';
-import { eventually } from './support/stack.js';
 
 // Secrets and visitors' addresses never reach the gateway's log, at its most verbose level: the gateway process
 // started as its Docker image starts it (embedded mode here: no broker needed, the read API reads its chDB), at

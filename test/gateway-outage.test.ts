@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
+import { kafkaClientEnv } from '../harness/kafkaClientEnv.js';
+import { eventIdsOf, readTopic } from '../harness/offsets.js';
 import { type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
-import { kafkaClientEnv } from './support/kafka-client.js';
-import { eventIdsOf, readTopic } from './support/offsets.js';
 
 // The broker stopped under load, for real: a broker of this test's own (the shared one must keep running),
 // stopped mid-run and started again on the same port and data directory. The gateway may only answer 200 or

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { readTopic } from './support/offsets.js';
-import { eventually, type Pipeline, startPipeline } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { readTopic } from '../harness/offsets.js';
+import { type Pipeline, startPipeline } from '../harness/pipeline.js';
 
 // The distributed path with nothing faked: gateway (kafkajs, acks=all) → Kafka broker → sink consumer group → chDB.
 let pipeline: Pipeline;

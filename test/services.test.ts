@@ -11,10 +11,10 @@ import { loadSinkConfig, SinkError } from '@tidemark/sink';
 import { createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { eventually } from '../harness/eventually.js';
 import { type Running, runService } from '../harness/service.js';
 import { dockerStage } from '../scripts/dockerfile.mjs';
 import { freePort } from '../scripts/kafka.mjs';
-import { eventually } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so this runs what it describes the way its images do:
 // the gateway and sink entry points as the Dockerfile's CMDs start them (both compiled), as processes, with the

@@ -1,13 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/store';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { logLines, type Running, startSinkProcess as startSink } from '../harness/processes.js';
-import { auditStored, gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { auditStored, gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
+import { logLines, type Running } from '../harness/processes.js';
+import { sinkRestarts } from './support/sinkRestarts.js';
 
 // DESIGN §6.3 under fire: the sink process (chDB in it) is killed with SIGKILL at random moments while 100 000
 // events flow in, and started again on the same data directory each time. Whatever a kill interrupts (a fetch,
@@ -15,49 +11,18 @@ import { eventually } from './support/stack.js';
 const events = 100_000;
 const rowsPerMessage = 20;
 const kills = 4;
-const partitions = 4;
-const id = randomUUID().slice(0, 8);
-const topic = `tidemark.chaos.${id}`;
-const groupId = `chaos-${id}`;
-const brokers = inject('kafkaBrokers');
-const kafka = new Kafka({ clientId: 'tidemark-chaos-test', brokers, logLevel: logLevel.NOTHING });
-const admin = kafka.admin();
-let chdbPath: string;
-const runs: Running[] = [];
+const sinks = sinkRestarts({
+  name: 'chaos',
+  brokers: inject('kafkaBrokers'),
+  partitions: 4,
+  // Small flushes: many inserts and commits for the kills to land between and inside.
+  env: { TIDEMARK_SINK_MAX_ROWS: '4000' },
+});
+const { topic, groupId, kafka, admin, runs } = sinks;
 let sink: Running | undefined;
 
-beforeAll(async () => {
-  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chaos-'));
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-});
-
-afterAll(async () => {
-  sink?.process.kill('SIGKILL');
-  await admin.disconnect();
-  await rm(chdbPath, { recursive: true, force: true });
-});
-
-async function startSinkProcess(): Promise<Running> {
-  const running = await startSink({
-    env: {
-      KAFKA_BROKERS: brokers.join(','),
-      TIDEMARK_KAFKA_TOPIC: topic,
-      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-      TIDEMARK_SINK_GROUP: groupId,
-      TIDEMARK_CHDB_PATH: chdbPath,
-      // Small flushes: many inserts and commits for the kills to land between and inside.
-      TIDEMARK_SINK_MAX_ROWS: '4000',
-      TIDEMARK_SINK_MAX_WAIT_MS: '200',
-      // The killed member leaves the group when its session times out; keep that short.
-      TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
-    },
-    // The test waits for `sink started` itself, and kills the sink a random moment after.
-    waitStarted: false,
-  });
-  runs.push(running);
-  return running;
-}
+beforeAll(sinks.setup);
+afterAll(sinks.teardown);
 
 /** A sink's JSON log line; undefined for anything else, such as the line a SIGKILL cut short. */
 function parseLogLine(line: string): { msg?: string; partition?: unknown } | undefined {
@@ -105,18 +70,15 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
     }
   })();
 
-  sink = await startSinkProcess();
+  sink = await sinks.start();
   for (let k = 0; k < kills; k++) {
     // Kill once the sink is consuming (it inserted something), a random moment later.
     const current = sink;
-    await eventually(async () => (logLines(current, 'sink started').length > 0 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'the sink to join its group',
-    });
+    await sinks.joined(current);
     await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 2_500));
     current.process.kill('SIGKILL');
     expect(await current.exited).toBeNull();
-    sink = await startSinkProcess();
+    sink = await sinks.start();
   }
   await produce;
   await producer.disconnect();
@@ -124,10 +86,7 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
   // Everything committed: the last sink inserted and committed every message. It must be up first, or the
   // SIGTERM below could reach it before it installed its handler.
   const final = sink;
-  await eventually(async () => (logLines(final, 'sink started').length > 0 ? true : undefined), {
-    timeoutMs: 60_000,
-    what: 'the last sink to join its group',
-  });
+  await sinks.joined(final, 'the last sink to join its group');
   await eventually(async () => ((await groupLag(admin, groupId, topic)) === 0 ? true : undefined), {
     timeoutMs: 120_000,
     intervalMs: 500,
@@ -138,7 +97,7 @@ it('stores 100 000 events exactly once although the sink is killed with SIGKILL 
   expect(await last.exited).toBe(0);
   sink = undefined;
 
-  const clickhouse = createClickHouse({ chdbPath });
+  const clickhouse = createClickHouse({ chdbPath: sinks.chdbPath });
   try {
     // No FINAL, no OPTIMIZE: the rows as they are, duplicates would be counted; and under FINAL, as the shipped
     // queries read them.

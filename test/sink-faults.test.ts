@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   createKafkaConsumer,
   createKafkaDeadLetters,
@@ -10,12 +7,13 @@ import {
   type Sink,
   startSink,
 } from '@tidemark/sink';
-import { type ClickHouse, createClickHouse, eventsTable, migrate, StoreError } from '@tidemark/store';
+import { type ClickHouse, eventsTable, StoreError } from '@tidemark/store';
 import { makeRow } from '@tidemark/store/fixture';
+import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal, readTopic } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal, readTopic } from '../harness/offsets.js';
 
 // The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
 // committed and then went away, and the events table gone for a while. Real broker, real chDB; the only
@@ -24,22 +22,20 @@ const brokers = inject('kafkaBrokers');
 const kafka = new Kafka({ clientId: 'tidemark-sink-faults', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const quiet = { info() {}, warn() {}, error() {} };
-let chdbPath: string;
+let chdb: TempChdb;
 let clickhouse: ClickHouse;
 const running: Sink[] = [];
 
 beforeAll(async () => {
-  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
-  clickhouse = createClickHouse({ chdbPath });
-  await migrate(clickhouse);
+  chdb = await tempChdb();
+  ({ clickhouse } = chdb);
   await admin.connect();
 });
 
 afterAll(async () => {
   await Promise.allSettled(running.map((s) => s.stop()));
   await admin.disconnect();
-  await clickhouse.close();
-  await rm(chdbPath, { recursive: true, force: true });
+  await chdb.close();
 });
 
 /** A topic and group of the case's own, and the sink settings for them. */

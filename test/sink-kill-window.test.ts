@@ -1,14 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClickHouse } from '@tidemark/store';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { logLines, type Running, startSinkProcess as startSink } from '../harness/processes.js';
-import { gatewayMessages, groupLag, produceAsGateway } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
+import { logLines, type Running } from '../harness/processes.js';
+import { sinkRestarts } from './support/sinkRestarts.js';
 
 // The window behind the chaos test's one loss (96 760 of 100 000 events stored, the group's lag at 0), held open
 // on purpose. chDB's MergeTree appends an insert's deduplication token to its log, then renames the new part
@@ -18,46 +14,16 @@ const strace = spawnSync('strace', ['-V']).status === 0;
 // CI installs strace (.ci/run does) and must hold the window open: there, no strace, or one that cannot attach,
 // fails the test. Elsewhere it skips, saying what it lacks.
 const ci = process.env.CI === 'true';
-const id = randomUUID().slice(0, 8);
-const topic = `tidemark.killwindow.${id}`;
-const groupId = `killwindow-${id}`;
-const brokers = inject('kafkaBrokers');
-const kafka = new Kafka({ clientId: 'tidemark-kill-window-test', brokers, logLevel: logLevel.NOTHING });
-const admin = kafka.admin();
-let chdbPath: string;
-const sinks: Running[] = [];
+const sinks = sinkRestarts({ name: 'killwindow', brokers: inject('kafkaBrokers'), partitions: 1 });
+const { topic, groupId, kafka, admin } = sinks;
 
-beforeAll(async () => {
-  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-killwindow-'));
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-});
+beforeAll(sinks.setup);
+afterAll(sinks.teardown);
 
-afterAll(async () => {
-  for (const sink of sinks) sink.process.kill('SIGKILL');
-  await admin.disconnect();
-  await rm(chdbPath, { recursive: true, force: true });
-});
-
+/** A sink that joined its group. */
 async function startSinkProcess(): Promise<Running> {
-  // Not waited for inside startSink: listed first, so afterAll kills it even when it never joins its group.
-  const sink = await startSink({
-    env: {
-      KAFKA_BROKERS: brokers.join(','),
-      TIDEMARK_KAFKA_TOPIC: topic,
-      TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-      TIDEMARK_SINK_GROUP: groupId,
-      TIDEMARK_CHDB_PATH: chdbPath,
-      TIDEMARK_SINK_MAX_WAIT_MS: '200',
-      TIDEMARK_SINK_SESSION_TIMEOUT_MS: '6000',
-    },
-    waitStarted: false,
-  });
-  sinks.push(sink);
-  await eventually(async () => (logLines(sink, 'sink started').length > 0 ? true : undefined), {
-    timeoutMs: 60_000,
-    what: 'the sink to join its group',
-  });
+  const sink = await sinks.start();
+  await sinks.joined(sink);
   return sink;
 }
 
@@ -111,7 +77,7 @@ it.skipIf(!strace && !ci)(
     second.process.kill('SIGTERM');
     expect(await second.exited).toBe(0);
 
-    const clickhouse = createClickHouse({ chdbPath });
+    const clickhouse = createClickHouse({ chdbPath: sinks.chdbPath });
     try {
       const [stored] = await clickhouse.query<{ rows: string; distinct: string; final: string }>(
         `SELECT count() AS rows, uniqExact(event_id) AS distinct,

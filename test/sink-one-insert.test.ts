@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadSinkConfig, type Sink, startSink } from '@tidemark/sink';
-import { type ClickHouse, createClickHouse, eventsTable, migrate } from '@tidemark/store';
+import { type ClickHouse, eventsTable } from '@tidemark/store';
 import { makeRow } from '@tidemark/store/fixture';
+import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal } from '../harness/offsets.js';
 
 // ClickHouse's cost per INSERT barely depends on its rows at a flush's sizes, so the sink sends the rows of every
 // partition in a flush as one INSERT (sink/src/consumer.ts, insertsOf), not one INSERT per partition. Real broker,
@@ -17,22 +15,20 @@ const brokers = inject('kafkaBrokers');
 const kafka = new Kafka({ clientId: 'tidemark-sink-one-insert', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const quiet = { info() {}, warn() {}, error() {} };
-let chdbPath: string;
+let chdb: TempChdb;
 let clickhouse: ClickHouse;
 let sink: Sink | undefined;
 
 beforeAll(async () => {
-  chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
-  clickhouse = createClickHouse({ chdbPath });
-  await migrate(clickhouse);
+  chdb = await tempChdb();
+  ({ clickhouse } = chdb);
   await admin.connect();
 });
 
 afterAll(async () => {
   await sink?.stop();
   await admin.disconnect();
-  await clickhouse.close();
-  await rm(chdbPath, { recursive: true, force: true });
+  await chdb.close();
 });
 
 it('inserts the rows of every partition in a flush as one INSERT, each row once', async () => {

@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
+import { gatewayMessages, groupLag } from '../harness/offsets.js';
 import { startClickHouseProcess } from '../harness/processes.js';
 import { logLines, type Running, runService } from '../harness/service.js';
 import { freePort } from '../scripts/kafka.mjs';
-import { gatewayMessages, groupLag } from './support/offsets.js';
-import { eventually } from './support/stack.js';
 
 // DESIGN §6.3 with replicas: three sink processes in one consumer group share the partitions of one topic and
 // write to one ClickHouse (scripts/clickhouse-http.ts over a chDB directory, standing in for the server they

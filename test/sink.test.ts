@@ -6,8 +6,8 @@ import { loadSinkConfig, startSink } from '@tidemark/sink';
 import { type ClickHouse, createClickHouse, migrate, StoreError } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal } from '../harness/offsets.js';
 
 // DESIGN §6.3 broken on purpose: ClickHouse fails, then loses the answer to an insert it performed. Offsets must
 // not move before an insert returned, and the retried insert (same deduplication token) must store nothing twice.

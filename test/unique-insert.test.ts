@@ -7,8 +7,8 @@ import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate
 import { makeRow, toJsonEachRow } from '@tidemark/store/fixture';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { committedTotal } from './support/offsets.js';
-import { eventually } from './support/stack.js';
+import { eventually } from '../harness/eventually.js';
+import { committedTotal } from '../harness/offsets.js';
 
 // DESIGN §6: a row whose event_id is stored already, or earlier in the same flush, is never inserted again, so a
 // plain count() (no FINAL) counts events. A third of a fixture's events is sent twice, through the embedded

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { startClickHouseProcess } from '../../harness/processes.js';
+import { startClickHouseProcess, stopProcess } from '../../harness/processes.js';
 import { type Running, runService } from '../../harness/service.js';
 import { freePort } from '../../scripts/kafka.mjs';
 import { pidListeningOn } from './procs.js';
@@ -67,15 +67,6 @@ function profiling(cpuProfDir: string | undefined, service: string): { nodeArgs?
   return cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, service)}`] } : {};
 }
 
-/** SIGTERM (both services close gracefully), SIGKILL after 15 s. */
-async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Waits until `url` answers 200, or fails when the service exited or 60 s passed. */
 async function ready(name: string, service: Running, url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -94,12 +85,6 @@ function guard(child: ChildProcess): () => void {
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   return () => process.off('exit', kill);
-}
-
-/** scripts/clickhouse-http.ts in a child process: the ClickHouse server the sink and the poller talk to. */
-async function startClickHouseServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const { url, process: child } = await startClickHouseProcess(dataDir);
-  return { url, child };
 }
 
 async function storedOf(run: (sql: string, params: Record<string, unknown>) => Promise<unknown[][]>) {
@@ -127,11 +112,12 @@ export async function startDistributed(opts: {
   let gateway: Running | undefined;
   let sink: Running | undefined;
   try {
-    const server = await startClickHouseServer(join(scratch, 'chdb'));
-    const unguardServer = guard(server.child);
-    const serverExited = new Promise((resolve) => server.child.once('exit', resolve));
+    // scripts/clickhouse-http.ts in a child process: the ClickHouse server the sink and the poller talk to.
+    const server = await startClickHouseProcess(join(scratch, 'chdb'));
+    const unguardServer = guard(server.process);
     stops.push(async () => {
-      await stopChild(server.child, serverExited);
+      // SIGTERM (every process here closes gracefully), SIGKILL after 15 s.
+      await stopProcess(server, 15_000);
       unguardServer();
     });
     const clickhouse: ClickHouse = createClickHouse({ url: server.url });
@@ -160,7 +146,7 @@ export async function startDistributed(opts: {
     const gatewayRun = gateway;
     const unguardGateway = guard(gatewayRun.process);
     stops.push(async () => {
-      await stopChild(gatewayRun.process, gatewayRun.exited);
+      await stopProcess(gatewayRun, 15_000);
       unguardGateway();
     });
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
@@ -185,7 +171,7 @@ export async function startDistributed(opts: {
     const sinkRun = sink;
     const unguardSink = guard(sinkRun.process);
     stops.push(async () => {
-      await stopChild(sinkRun.process, sinkRun.exited);
+      await stopProcess(sinkRun, 15_000);
       unguardSink();
     });
     const sinkUrl = `http://127.0.0.1:${sinkPort}`;
@@ -202,7 +188,7 @@ export async function startDistributed(opts: {
       ['gateway', gatewayRun.process.pid ?? 0],
       ['Kafka broker', brokerPid ?? 0],
       ['sink', sinkRun.process.pid ?? 0],
-      ['ClickHouse', server.child.pid ?? 0],
+      ['ClickHouse', server.process.pid ?? 0],
       ['load generator', process.pid],
     ]);
     if (brokerPid === undefined) pids.delete('Kafka broker');
@@ -275,7 +261,7 @@ export async function startEmbedded(opts: { scratch: string; cpuProfDir?: string
     );
     const unguard = guard(gateway.process);
     stops.push(async () => {
-      await stopChild(gateway.process, gateway.exited);
+      await stopProcess(gateway, 15_000);
       unguard();
     });
     const gatewayUrl = `http://127.0.0.1:${port}`;

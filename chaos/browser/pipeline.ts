@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
 import { Kafka, logLevel } from 'kafkajs';
+import { eventually } from '../../harness/eventually.js';
+import { groupLag } from '../../harness/offsets.js';
 import { startClickHouseProcess, stopProcess } from '../../harness/processes.js';
-import { logLines, type Running, runService } from '../../harness/service.js';
+import { logLines, runService } from '../../harness/service.js';
 import { freePort, type KafkaBroker, startKafka } from '../../scripts/kafka.mjs';
-import { groupLag } from '../../test/support/offsets.js';
-import { eventually } from '../../test/support/stack.js';
 
 const _root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -87,7 +87,7 @@ export async function startProcessPipeline(brokers?: string[]): Promise<ProcessP
       // Every visitor posts from 127.0.0.1; a site's visitors come from many addresses.
       TIDEMARK_RATE_LIMIT_PER_IP: '0',
     });
-    cleanups.push(() => terminate(gateway));
+    cleanups.push(() => stopProcess(gateway, 15_000));
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await eventually(async () => ((await fetch(`${gatewayUrl}/readyz`)).ok ? true : undefined), {
       timeoutMs: 60_000,
@@ -103,7 +103,7 @@ export async function startProcessPipeline(brokers?: string[]): Promise<ProcessP
       TIDEMARK_SINK_MAX_WAIT_MS: '200',
       CLICKHOUSE_URL: clickhouseServer.url,
     });
-    cleanups.push(() => terminate(sink));
+    cleanups.push(() => stopProcess(sink, 15_000));
     await eventually(async () => (logLines(sink, 'sink started').length > 0 ? true : undefined), {
       timeoutMs: 60_000,
       what: 'the sink to join its group',
@@ -134,15 +134,6 @@ export async function startProcessPipeline(brokers?: string[]): Promise<ProcessP
     await stop();
     throw error;
   }
-}
-
-/** SIGTERM, and the exit it leads to (a graceful close); SIGKILL if it takes longer than 15 s. */
-async function terminate(running: Running): Promise<void> {
-  if (running.process.exitCode !== null || running.process.signalCode !== null) return;
-  running.process.kill('SIGTERM');
-  const timer = setTimeout(() => running.process.kill('SIGKILL'), 15_000);
-  await running.exited;
-  clearTimeout(timer);
 }
 
 /** scripts/clickhouse-http.ts as a child process on a free port, and how to stop it. */

@@ -29,6 +29,9 @@ export interface RawOutcome {
 }
 
 const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
+/** The head of a plain-text `POST /v1/batch` whose body is framed by `framing` (a Content-Length or chunked). */
+const postHead = (framing: string) =>
+  head(['POST /v1/batch HTTP/1.1', 'Host: x', 'Content-Type: text/plain', framing]);
 
 export function rawCase(random: Random, target: Target): RawCase {
   const batch = JSON.stringify({ writeKey: target.writeKey, batch: [{ type: 'page', anonymousId: 'raw' }] });
@@ -78,14 +81,7 @@ export function rawCase(random: Random, target: Target): RawCase {
         const cut = random.int(1, batch.length - 1);
         return {
           kind,
-          bytes: Buffer.from(
-            head([
-              'POST /v1/batch HTTP/1.1',
-              'Host: x',
-              'Content-Type: text/plain',
-              `Content-Length: ${cut}`,
-            ]) + batch,
-          ),
+          bytes: Buffer.from(postHead(`Content-Length: ${cut}`) + batch),
           expect: [
             { status: 400, code: 'invalid_body' },
             { status: 400, code: 'invalid_request' },
@@ -96,14 +92,7 @@ export function rawCase(random: Random, target: Target): RawCase {
       const sent = random.int(1, batch.length - 1);
       return {
         kind,
-        bytes: Buffer.from(
-          head([
-            'POST /v1/batch HTTP/1.1',
-            'Host: x',
-            'Content-Type: text/plain',
-            `Content-Length: ${batch.length}`,
-          ]) + batch.slice(0, sent),
-        ),
+        bytes: Buffer.from(postHead(`Content-Length: ${batch.length}`) + batch.slice(0, sent)),
         halfClose: true,
         expect: [
           { status: 400, code: 'invalid_request' },
@@ -156,7 +145,7 @@ export function slowCase(random: Random, target: Target, part: 'headers' | 'body
   return {
     kind: 'slow-body',
     bytes: Buffer.from(
-      head(['POST /v1/batch HTTP/1.1', 'Host: x', 'Content-Type: text/plain', framing]) +
+      postHead(framing) +
         (chunked ? 'fffff\r\n' : '') +
         `{"writeKey":${JSON.stringify(target.writeKey)},"batch":[`,
     ),

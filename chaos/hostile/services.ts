@@ -1,14 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouse, createClickHouse } from '@tidemark/store';
-import { startClickHouseProcess } from '../../harness/processes.js';
+import { eventually } from '../../harness/eventually.js';
+import { kafkaClientEnv } from '../../harness/kafkaClientEnv.js';
+import { startClickHouseProcess, stopProcess } from '../../harness/processes.js';
 import { type Running, runService } from '../../harness/service.js';
 import { freePort, startKafka } from '../../scripts/kafka.mjs';
-import { kafkaClientEnv } from '../../test/support/kafka-client.js';
-import { eventually } from '../../test/support/stack.js';
 
 const _root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,14 +34,6 @@ async function healthy(url: string, service: Running, what: string): Promise<voi
   } catch (error) {
     throw new Error(`${(error as Error).message}; it printed:\n${service.output}`);
   }
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**
@@ -74,9 +65,7 @@ export async function startHostileStack(
     }
 
     const clickhouseProcess = await startClickHouseProcess(join(tmp, 'chdb'));
-    const server = clickhouseProcess.process;
-    const serverExited = clickhouseProcess.exited;
-    cleanups.push(() => stopProcess(server, serverExited));
+    cleanups.push(() => stopProcess(clickhouseProcess, 15_000));
     const chUrl = clickhouseProcess.url;
     const clickhouse = createClickHouse({ url: chUrl });
     cleanups.push(() => clickhouse.close());
@@ -134,7 +123,7 @@ export async function startHostileStack(
 
     await writeProjects(true);
     const first = startGateway();
-    const firstStop = () => stopProcess(first.process, first.exited);
+    const firstStop = () => stopProcess(first, 15_000);
     cleanups.push(firstStop);
     await healthy(gatewayHealth, first, 'the gateway to start');
     // Retried as the SDK would: a busy machine can make the new gateway shed (503) its first requests.
@@ -159,7 +148,7 @@ export async function startHostileStack(
 
     await writeProjects(false);
     const gateway = startGateway();
-    cleanups.push(() => stopProcess(gateway.process, gateway.exited));
+    cleanups.push(() => stopProcess(gateway, 15_000));
     await healthy(gatewayHealth, gateway, 'the gateway to restart');
 
     const sinkPort = await freePort();
@@ -170,7 +159,7 @@ export async function startHostileStack(
       TIDEMARK_SINK_MAX_WAIT_MS: '200',
       CLICKHOUSE_URL: chUrl,
     });
-    cleanups.push(() => stopProcess(sink.process, sink.exited));
+    cleanups.push(() => stopProcess(sink, 15_000));
     // After the gateway, which creates the topics; the sink runs the migrations before it answers, so the read
     // API finds its tables once the flood starts.
     await healthy(`http://127.0.0.1:${sinkPort}/healthz`, sink, 'the sink to answer /healthz');

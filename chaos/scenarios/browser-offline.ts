@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
 import { serveSite, vanillaRoot } from '../../examples/vanilla/serve.js';
+import { eventually } from '../../harness/eventually.js';
+import { queuedInBrowser } from '../../harness/rows.js';
 import { runQuery } from '../../queries/src/index.js';
-import { queuedInBrowser } from '../../test/support/rows.js';
-import { eventually } from '../../test/support/stack.js';
 import { type ProcessPipeline, startProcessPipeline } from '../browser/pipeline.js';
 import {
   clickProducts,

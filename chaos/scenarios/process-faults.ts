@@ -4,7 +4,13 @@
 // (chaos/count.ts). The short versions are what CI runs (test/chaos-faults.test.ts).
 
 import { logLines, sampleProcess } from '../../harness/processes.js';
-import { type Harness, type HarnessOptions, startHarness } from '../harness.js';
+import {
+  type BrokerControl,
+  type Harness,
+  type HarnessOptions,
+  type Service,
+  startHarness,
+} from '../harness.js';
 import { type Answer, type Load, type LoadSummary, startLoad } from '../load.js';
 import type { DeliveryResult, Scenario, ScenarioOptions } from '../report.js';
 
@@ -48,23 +54,52 @@ function statusesBetween(answers: readonly Answer[], from: number, to: number): 
   return counts;
 }
 
+/** SIGKILLs the service, starts it again at once (a supervisor's restart) and measures the recovery from the kill. */
+async function killAndRestart(harness: Harness, service: Service, load: Load): Promise<Recovery> {
+  await service.kill();
+  const killedAt = Date.now();
+  await service.start();
+  return recover(harness, load, killedAt);
+}
+
+/** The checks of a kill scenario: every one of `kills` processes of the service died of SIGKILL. */
+function killsLanded(service: Service, kills: number, name: string): { killed: number; failed: string[] } {
+  const killed = service.history.filter((run) => run.process.signalCode === 'SIGKILL').length;
+  return { killed, failed: killed === kills ? [] : [`${killed} of ${kills} ${name} died of SIGKILL`] };
+}
+
+/** The harness's own broker, which a broker scenario stops or freezes. */
+function ownBroker(harness: Harness, scenario: string): BrokerControl {
+  if (!harness.broker) throw new Error(`${scenario} needs the harness’s own broker`);
+  return harness.broker;
+}
+
+/** Answers other than 503 or none while the broker was `state`: each a lie about durability or a wrong status. */
+function besides503(during: Record<string, number>, state: string): string[] {
+  const wrong = Object.keys(during).filter((status) => status !== '503' && status !== '0');
+  return wrong.length ? [`answers other than 503 while the broker was ${state}: ${wrong.join(', ')}`] : [];
+}
+
 interface Plan {
   /** e.g. `gateway SIGKILL ×3`. */
   label: string;
   harness: Omit<HarnessOptions, 'brokers' | 'log'>;
   /** The scenario needs a broker of its own (it stops or freezes it). */
   ownBroker?: boolean;
-  rate: number;
-  visitors: number;
-  /** Load before the first fault. */
-  warmupMs: number;
+  /** Events per second. Default 200. */
+  rate?: number;
+  /** Default 20. */
+  visitors?: number;
+  /** Load before the first fault. Default 5 s. */
+  warmupMs?: number;
   act(harness: Harness, load: Load, log: (line: string) => void): Promise<Applied>;
-  /** Load after the last recovery. */
-  tailMs: number;
+  /** Load after the last recovery. Default 3 s. */
+  tailMs?: number;
 }
 
 /** Starts the pipeline and the load, applies the plan's faults, stops the load and counts. */
 async function runPlan(plan: Plan, options: ScenarioOptions): Promise<DeliveryResult> {
+  const { rate = 200, visitors = 20, warmupMs = 5_000, tailMs = 3_000 } = plan;
   const log = options.log ?? ((line: string) => console.log(line));
   const started = Date.now();
   const harness = await startHarness({
@@ -77,15 +112,15 @@ async function runPlan(plan: Plan, options: ScenarioOptions): Promise<DeliveryRe
     const load = startLoad({
       url: harness.gatewayUrl,
       writeKey: harness.writeKey,
-      rate: plan.rate,
-      visitors: plan.visitors,
+      rate,
+      visitors,
     });
     let applied: Applied;
     let summary: LoadSummary;
     try {
-      await sleep(plan.warmupMs);
+      await sleep(warmupMs);
       applied = await plan.act(harness, load, log);
-      await sleep(plan.tailMs);
+      await sleep(tailMs);
     } finally {
       // Also after a failed plan: the visitors must not go on sending into a pipeline that is being stopped.
       summary = await load.stop();
@@ -113,7 +148,7 @@ async function runPlan(plan: Plan, options: ScenarioOptions): Promise<DeliveryRe
       ...(recoveryMs === undefined ? {} : { recoveryMs }),
       durationMs: Date.now() - started,
       notes: [
-        `rate: ${plan.rate} events/s from ${plan.visitors} visitors`,
+        `rate: ${rate} events/s from ${visitors} visitors`,
         `answers: ${JSON.stringify(summary.statuses)}, ${summary.resends} resends`,
         ...applied.recoveries.map(
           (r, i) =>
@@ -140,31 +175,24 @@ export const gatewayKills: Scenario<DeliveryResult> = (options) => {
     {
       label: `gateway SIGKILL ×${kills}`,
       harness: {},
-      rate: 200,
-      visitors: 20,
-      warmupMs: 5_000,
-      tailMs: 3_000,
       async act(harness, load, log) {
         const recoveries: Recovery[] = [];
         for (let k = 0; k < kills; k++) {
           // Somewhere inside the spacing, so the kill lands in different moments of requests and produces.
           await sleep(Math.random() * spacingMs * 0.5);
-          await harness.gateway.kill();
-          const killedAt = Date.now();
-          await harness.gateway.start();
-          const recovery = await recover(harness, load, killedAt);
+          const recovery = await killAndRestart(harness, harness.gateway, load);
           log(
             `gateway kill ${k + 1}: 2xx after ${seconds(recovery.okMs)}, fresh after ${seconds(recovery.freshMs)}`,
           );
           recoveries.push(recovery);
           await sleep(Math.max(0, spacingMs * 0.5 - recovery.freshMs));
         }
-        const killed = harness.gateway.history.filter((run) => run.process.signalCode === 'SIGKILL').length;
+        const { killed, failed } = killsLanded(harness.gateway, kills, 'gateways');
         return {
           faults: killed,
           recoveries,
           notes: [`gateway processes: ${harness.gateway.history.length}`],
-          failed: killed === kills ? [] : [`${killed} of ${kills} gateways died of SIGKILL`],
+          failed,
         };
       },
     },
@@ -181,23 +209,17 @@ export const sinkKills: Scenario<DeliveryResult> = (options) => {
       label: `sink SIGKILL ×${kills}`,
       harness: { sinkEnv: { TIDEMARK_SINK_MAX_ROWS: '2000' } },
       rate: 300,
-      visitors: 20,
-      warmupMs: 5_000,
-      tailMs: 3_000,
       async act(harness, load, log) {
         const recoveries: Recovery[] = [];
         for (let k = 0; k < kills; k++) {
           await sleep(500 + Math.random() * 2_500);
-          await harness.sink.kill();
-          const killedAt = Date.now();
-          await harness.sink.start();
-          const recovery = await recover(harness, load, killedAt);
+          const recovery = await killAndRestart(harness, harness.sink, load);
           log(`sink kill ${k + 1}: fresh after ${seconds(recovery.freshMs)}`);
           recoveries.push(recovery);
           await sleep(Math.max(0, spacingMs - recovery.freshMs - 1_500));
         }
         const runs = harness.sink.history;
-        const killed = runs.filter((run) => run.process.signalCode === 'SIGKILL').length;
+        const { killed, failed } = killsLanded(harness.sink, kills, 'sinks');
         const replayed = runs.flatMap((run) => logLines(run, 'replaying an announced flush')).length;
         const reinserted = runs.flatMap((run) =>
           logLines(run, 'rows missing although ClickHouse took their token; inserting them again'),
@@ -209,7 +231,7 @@ export const sinkKills: Scenario<DeliveryResult> = (options) => {
             `announced flushes replayed: ${replayed}`,
             `flushes found short and inserted again: ${reinserted}`,
           ],
-          failed: killed === kills ? [] : [`${killed} of ${kills} sinks died of SIGKILL`],
+          failed,
         };
       },
     },
@@ -225,13 +247,8 @@ export const brokerRestart: Scenario<DeliveryResult> = (options) => {
       label: `broker stop ${seconds(downMs).replace('.0', '')} + restart`,
       harness: {},
       ownBroker: true,
-      rate: 200,
-      visitors: 20,
-      warmupMs: 5_000,
-      tailMs: 3_000,
       async act(harness, load, log) {
-        const broker = harness.broker;
-        if (!broker) throw new Error('brokerRestart needs the harness’s own broker');
+        const broker = ownBroker(harness, 'brokerRestart');
         const stopping = Date.now();
         await broker.stop();
         const stopped = Date.now();
@@ -244,11 +261,10 @@ export const brokerRestart: Scenario<DeliveryResult> = (options) => {
         const down = statusesBetween(load.answers, stopped + 1_000, restarting);
         const recovery = await recover(harness, load, restarted);
         log(`broker: stopped in ${seconds(stopped - stopping)}, answers while down ${JSON.stringify(down)}`);
-        const failed: string[] = [];
-        if (!down['503']) failed.push('no 503 while the broker was down');
-        const wrong = Object.keys(down).filter((status) => status !== '503' && status !== '0');
-        if (wrong.length)
-          failed.push(`answers other than 503 while the broker was down: ${wrong.join(', ')}`);
+        const failed = [
+          ...(down['503'] ? [] : ['no 503 while the broker was down']),
+          ...besides503(down, 'down'),
+        ];
         return {
           faults: 1,
           recoveries: [recovery],
@@ -272,13 +288,8 @@ export const brokerFreeze: Scenario<DeliveryResult> = (options) => {
       label: `broker SIGSTOP ${seconds(frozenMs).replace('.0', '')}`,
       harness: {},
       ownBroker: true,
-      rate: 200,
-      visitors: 20,
-      warmupMs: 5_000,
-      tailMs: 3_000,
       async act(harness, load, log) {
-        const broker = harness.broker;
-        if (!broker) throw new Error('brokerFreeze needs the harness’s own broker');
+        const broker = ownBroker(harness, 'brokerFreeze');
         broker.freeze();
         const frozen = Date.now();
         await sleep(frozenMs);
@@ -287,14 +298,11 @@ export const brokerFreeze: Scenario<DeliveryResult> = (options) => {
         const during = statusesBetween(load.answers, frozen + 1_000, thawed);
         const recovery = await recover(harness, load, thawed);
         log(`broker frozen ${seconds(thawed - frozen)}: answers meanwhile ${JSON.stringify(during)}`);
-        const wrong = Object.keys(during).filter((s) => s !== '503' && s !== '0');
         return {
           faults: 1,
           recoveries: [recovery],
           notes: [`answers while the broker was frozen: ${JSON.stringify(during)}`],
-          failed: wrong.length
-            ? [`answers other than 503 while the broker was frozen: ${wrong.join(', ')}`]
-            : [],
+          failed: besides503(during, 'frozen'),
         };
       },
     },
@@ -313,10 +321,6 @@ export const clickhouseOutage: Scenario<DeliveryResult> = (options) => {
     {
       label: `ClickHouse down ${seconds(outageMs).replace('.0', '')} (hung, then refused)`,
       harness: { clickhouse: 'http' },
-      rate: 200,
-      visitors: 20,
-      warmupMs: 5_000,
-      tailMs: 3_000,
       async act(harness, load, log) {
         const clickhouse = harness.clickhouse;
         if (!clickhouse) throw new Error('clickhouseOutage needs the ClickHouse process');

@@ -1,17 +1,18 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type ClickHouse, createClickHouse, createWriter, type EventRow, migrate } from '@tidemark/store';
+import { type ClickHouse, createWriter, type EventRow } from '@tidemark/store';
+import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './app.js';
 import { loadConfig } from './config.js';
+import { embeddedConfig } from './embeddedConfig.fixture.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
 
-// The real embedded path: the sink's writer over chDB. chDB binds one data directory per process, and vitest
-// runs each test file in its own fork, so this file owns one fresh directory.
+// The real embedded path: the sink's writer over chDB, in this file's own directory (tempChdb).
+let chdb: TempChdb;
 let dir: string;
 let clickhouse: ClickHouse;
 let app: FastifyInstance;
@@ -19,20 +20,11 @@ let app: FastifyInstance;
 const CHROME =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
-function configFor(extra: Record<string, string> = {}) {
-  return loadConfig({
-    TIDEMARK_MODE: 'embedded',
-    TIDEMARK_CHDB_PATH: dir,
-    TIDEMARK_LOG_LEVEL: 'silent',
-    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
-    ...extra,
-  });
-}
+const configFor = (extra: Record<string, string> = {}) => embeddedConfig(dir, extra);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-gateway-app-'));
-  clickhouse = createClickHouse({ chdbPath: dir });
-  await migrate(clickhouse);
+  chdb = await tempChdb('tidemark-gateway-app-');
+  ({ dir, clickhouse } = chdb);
   app = build(configFor(), {
     transport: createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse }),
   });
@@ -41,8 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await clickhouse?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await chdb?.close();
 });
 
 let seq = 0;

@@ -44,6 +44,20 @@ export type SinkStatus = {
   lastError?: string;
 };
 
+/**
+ * The status of a sink that has read nothing yet; `running: false` where no sink runs (the health endpoint's
+ * fallback).
+ */
+export const initialStatus = (running: boolean): SinkStatus => ({
+  running,
+  bufferedRows: 0,
+  insertedRows: 0,
+  duplicateRows: 0,
+  quarantinedRows: 0,
+  replayedRows: 0,
+  flushes: 0,
+});
+
 /** A running sink. */
 export type Sink = {
   /** Flushes what is buffered (a few tries at most), commits it, then leaves the group. Idempotent. */
@@ -208,15 +222,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   const { deadLetters } = deps;
   const metrics = deps.metrics ?? createSinkMetrics();
   const batcher = createBatcher({ topic, ...config.batch });
-  const status: SinkStatus = {
-    running: true,
-    bufferedRows: 0,
-    insertedRows: 0,
-    duplicateRows: 0,
-    quarantinedRows: 0,
-    replayedRows: 0,
-    flushes: 0,
-  };
+  const status = initialStatus(true);
 
   // Bumped on every group (re)join: kafkajs then restarts each partition at its committed offset, so
   // whatever we buffered or queued from before will be read again and is dropped here.

@@ -1,6 +1,6 @@
 import { createClickHouse, migrate } from '@tidemark/store';
 import { loadSinkConfig } from './config.js';
-import { type Sink, startSink } from './consumer.js';
+import { initialStatus, type Sink, startSink } from './consumer.js';
 import { startHealthServer } from './health.js';
 import { createKafkaDeadLetters } from './kafka.js';
 import { createConsoleLogger, describeError } from './log.js';
@@ -50,23 +50,17 @@ async function main(): Promise<void> {
       log,
     });
     sink = await startSink(config, { clickhouse, log, metrics, deadLetters });
-    health = await startHealthServer(config.health, () => sink?.status() ?? emptyStatus, metrics.registry);
+    health = await startHealthServer(
+      config.health,
+      () => sink?.status() ?? initialStatus(false),
+      metrics.registry,
+    );
     log.info('health endpoint listening', { url: `${health.url}/healthz` });
   } catch (err) {
     await close('startup failed');
     throw err;
   }
 }
-
-const emptyStatus = {
-  running: false,
-  bufferedRows: 0,
-  insertedRows: 0,
-  duplicateRows: 0,
-  quarantinedRows: 0,
-  replayedRows: 0,
-  flushes: 0,
-};
 
 main().catch((err) => {
   log.error('sink failed', { error: describeError(err), code: (err as { code?: unknown }).code });

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { type ServedSite, serveSite } from '@tidemark/example-vanilla/serve';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../../../harness/browser.js';
-import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
-import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+import { eventually } from '../../../harness/eventually.js';
+import { type Pipeline, startPipeline } from '../../../harness/pipeline.js';
+import { clickRows, queuedInBrowser } from '../../../harness/rows.js';
 
 // The production build of the React example (`vite build`, run by `pnpm build`), served by the project's
 // example server, clicked in Chromium, through gateway → Kafka → sink → chDB. The last test loads the

@@ -5,8 +5,9 @@ import type { TidemarkClient } from '@tidemark/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser } from '../../../harness/browser.js';
-import { queuedInBrowser } from '../../../test/support/rows.js';
-import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+import { eventually } from '../../../harness/eventually.js';
+import { type Pipeline, startPipeline } from '../../../harness/pipeline.js';
+import { queuedInBrowser } from '../../../harness/rows.js';
 import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';
 
 declare global {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser } from '../../../harness/browser.js';
-import { clickRows, queuedInBrowser } from '../../../test/support/rows.js';
-import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+import { eventually } from '../../../harness/eventually.js';
+import { type Pipeline, startPipeline } from '../../../harness/pipeline.js';
+import { clickRows, queuedInBrowser } from '../../../harness/rows.js';
 import { type ServedSite, serveSite, vanillaRoot } from '../serve.js';
 
 // The vanilla example, served by the project, in Debian's Chromium, through the distributed path:

@@ -2,8 +2,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { launchBrowser } from '../../../harness/browser.js';
-import { clickRows, type StoredRow } from '../../../test/support/rows.js';
-import { eventually, type Pipeline, startPipeline } from '../../../test/support/stack.js';
+import { eventually } from '../../../harness/eventually.js';
+import { type Pipeline, startPipeline } from '../../../harness/pipeline.js';
+import { clickRows, type StoredRow } from '../../../harness/rows.js';
 import { type ServedSite, serveSite } from '../serve.js';
 
 // The Web Vitals chunk in Debian's Chromium, loaded by a page of its own after the core script tag, through

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../app.js';
-import { loadConfig } from '../config.js';
+import { embeddedConfig } from '../embeddedConfig.fixture.js';
 import type { LiveEvent } from '../live/broadcaster.js';
 import type { Reader } from '../read/reader.js';
 import type { Transport } from '../transport/types.js';
@@ -25,16 +25,8 @@ const reader: Reader = {
   close: async () => {},
 };
 
-function configFor(extra: Record<string, string> = {}) {
-  return loadConfig({
-    TIDEMARK_MODE: 'embedded',
-    TIDEMARK_CHDB_PATH: '/nonexistent',
-    TIDEMARK_LOG_LEVEL: 'silent',
-    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
-    TIDEMARK_ADMIN_TOKEN: TOKEN,
-    ...extra,
-  });
-}
+const configFor = (extra: Record<string, string> = {}) =>
+  embeddedConfig('/nonexistent', { TIDEMARK_ADMIN_TOKEN: TOKEN, ...extra });
 
 beforeAll(async () => {
   app = build(configFor(), { transport, reader });

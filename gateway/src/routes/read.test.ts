@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ClickHouse, createClickHouse, createWriter, migrate } from '@tidemark/store';
+import { type ClickHouse, createWriter } from '@tidemark/store';
+import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../app.js';
-import { loadConfig } from '../config.js';
+import { embeddedConfig } from '../embeddedConfig.fixture.js';
 import { GatewayError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { openReader, type Reader } from '../read/reader.js';
@@ -15,6 +13,7 @@ import { createEmbeddedTransport } from '../transport/embedded.js';
 // The read API over the real engine: chDB in this file's own fork and directory (DESIGN §7), written by the
 // gateway's embedded path and read through a second session, as start.ts wires it.
 const TOKEN = 'test-admin-token-0123456789';
+let chdb: TempChdb;
 let dir: string;
 let clickhouse: ClickHouse;
 let reader: Reader;
@@ -22,11 +21,7 @@ let app: FastifyInstance;
 let disabled: FastifyInstance;
 
 function configFor(extra: Record<string, string> = {}) {
-  return loadConfig({
-    TIDEMARK_MODE: 'embedded',
-    TIDEMARK_CHDB_PATH: dir,
-    TIDEMARK_LOG_LEVEL: 'silent',
-    TIDEMARK_WRITE_KEYS: 'key-shop:shop,key-blog:blog',
+  return embeddedConfig(dir, {
     TIDEMARK_ADMIN_TOKEN: TOKEN,
     TIDEMARK_READ_MAX_RESULT_ROWS: '100',
     TIDEMARK_READ_MAX_EXECUTION_SECONDS: '1',
@@ -36,9 +31,8 @@ function configFor(extra: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-gateway-read-'));
-  clickhouse = createClickHouse({ chdbPath: dir });
-  await migrate(clickhouse);
+  chdb = await tempChdb('tidemark-gateway-read-');
+  ({ dir, clickhouse } = chdb);
   const config = configFor();
   reader = await openReader(config.clickhouse, config.read);
   const transport = createEmbeddedTransport({ writer: createWriter({ clickhouse }), clickhouse });
@@ -52,8 +46,7 @@ afterAll(async () => {
   await app?.close();
   await disabled?.close();
   await reader?.close();
-  await clickhouse?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await chdb?.close();
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -1,11 +1,11 @@
+// The distributed pipeline in this process, for the tests that drive it end to end (test/pipeline.test.ts, the
+// examples' e2e tests): started through the products' package exports, each on a topic of its own.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig, startGateway } from '@tidemark/gateway';
 import { loadSinkConfig, startSink } from '@tidemark/sink';
-import { type ClickHouse, createClickHouse, migrate } from '@tidemark/store';
-import { kafkaClientEnv } from './kafka-client.js';
+import type { ClickHouse } from '@tidemark/store';
+import { tempChdb } from '@tidemark/store/tempChdb';
+import { kafkaClientEnv } from './kafkaClientEnv.js';
 
 /** The distributed pipeline, for real: gateway → Kafka broker → sink (consumer group) → chDB. */
 export interface Pipeline {
@@ -26,9 +26,8 @@ export async function startPipeline(brokers: string[]): Promise<Pipeline> {
   const topic = `tidemark.test.${id}`;
   const writeKey = `key-${id}`;
   const projectId = `project-${id}`;
-  const chdbPath = await mkdtemp(join(tmpdir(), 'tidemark-chdb-'));
-  const clickhouse = createClickHouse({ chdbPath });
-  await migrate(clickhouse);
+  const chdb = await tempChdb();
+  const { clickhouse } = chdb;
 
   const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), TIDEMARK_KAFKA_TOPIC: topic };
   const gateway = await startGateway(
@@ -57,27 +56,7 @@ export async function startPipeline(brokers: string[]): Promise<Pipeline> {
     async stop() {
       await gateway.close();
       await sink.stop();
-      await clickhouse.close();
-      await rm(chdbPath, { recursive: true, force: true });
+      await chdb.close();
     },
   };
-}
-
-/** Polls until `check` returns a value that is not `undefined`, or fails with what it saw last. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 250, what = 'condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import type { Pipeline } from './stack.js';
+import type { Pipeline } from './pipeline.js';
 
 /** The columns the browser tests look at. */
 export interface StoredRow {
