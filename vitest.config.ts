@@ -18,6 +18,10 @@ export default defineConfig({
             'queries/src/**/*.test.ts',
             'cli/src/**/*.test.ts',
           ],
+          // Some unit files open chDB and run every migration (backfills included): seconds on a quiet machine,
+          // more when the 2 cores are shared.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {
