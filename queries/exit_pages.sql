@@ -15,8 +15,9 @@
 -- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged per session: a session is counted from its events inside the
--- range, as on raw events; the pages' views through tidemark.page_rows (013), which stitches
--- them the same way. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
+-- range, as on raw events; the pages' views through tidemark.page_rows (013), which stitches them the same way.
+-- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are
+-- left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \

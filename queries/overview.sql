@@ -13,8 +13,8 @@
 -- avg_duration_ms, median_duration_ms (first to last event of a session inside the range),
 -- pageviews_per_session. Ratios are 0 when there are no sessions.
 --
--- Read from the rollups for the whole UTC hours of the range (store/sql/009_traffic_hourly.sql for visitors and
--- page views, tidemark.session_rows of store/sql/012_session_hours_plain.sql for sessions), and from
+-- Read from the rollups for the whole UTC hours of the range (through tidemark.traffic_rows of store/sql/014 for
+-- visitors and page views, tidemark.session_rows of store/sql/012_session_hours_plain.sql for sessions), and from
 -- tidemark.events for the minutes before the first and after the last whole hour, merged as the same exact
 -- states: every number equals the raw events' answer. Each event counts once: tidemark.events stores an event_id
 -- once (store/sql/008). Events flagged as bots (bot_reason not empty) are left out.
@@ -24,10 +24,6 @@
 --     --param_host= --param_country= --param_device_type= --queries-file queries/overview.sql
 
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
     by_session AS
     (
         SELECT session, dateDiff('millisecond', min(started_at), max(ended_at)) AS duration_ms,
@@ -39,30 +35,6 @@ WITH
         -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
         -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
         HAVING pageviews > 0
-    ),
-    traffic AS
-    (
-        SELECT pageviews, visitors
-        FROM tidemark.traffic_hourly_state
-        WHERE project_id = {project:String}
-          AND dimension = ''
-          AND hour >= hours_from
-          AND hour < hours_to
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-        UNION ALL
-        SELECT toUInt64(countIf(type = 'page')) AS pageviews, uniqExactState(anonymous_id) AS visitors
-        FROM tidemark.events
-        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-          AND project_id = {project:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND (timestamp < hours_from OR timestamp >= hours_to)
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
     )
 SELECT
     totals.visitors AS visitors,
@@ -76,7 +48,9 @@ SELECT
 FROM
 (
     SELECT uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
-    FROM traffic
+    FROM tidemark.traffic_rows(
+        project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+        host = {host:String}, country = {country:String}, device_type = {device_type:String}, dimension = '')
 ) AS totals
 CROSS JOIN
 (

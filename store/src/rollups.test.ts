@@ -354,6 +354,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     '011_web_vital_samples.sql',
     '012_session_hours_plain.sql',
     '013_daily_pages_vitals.sql',
+    '014_traffic_rows.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
