@@ -33,3 +33,18 @@ export {
 } from './uniqueEvents.js';
 export type { Writer } from './writer.js';
 export { createWriter } from './writer.js';
+export type { Erasure, ErasedKey } from './erasedIds.js';
+export { erasedIdsTable, isErased, loadErasures, withoutErased } from './erasedIds.js';
+export { personEvents, personJoinKey, personOf } from './people.js';
+export type { Regulation, RegulationStatus, RegulationType, RunOptions, SubjectType } from './regulations.js';
+export {
+  createRegulation,
+  getRegulation,
+  regulationLog,
+  regulationTypes,
+  runRegulation,
+  subjectTypes,
+  unfinishedRegulations,
+} from './regulations.js';
+export type { Rollup } from './rollupCorrection.js';
+export { correctRollups, findRollups } from './rollupCorrection.js';
