@@ -37,7 +37,9 @@ export async function loadErasures(ch: ClickHouse): Promise<Map<string, Erasure>
     `SELECT id, suppressed, if(toUnixTimestamp64Milli(deleted_before) = 0, '', toString(deleted_before))
        AS deleted_before FROM ${erasedIdsTable}`,
   );
-  return new Map(rows.map((r) => [r.id, { suppressed: r.suppressed === 1, deletedBefore: r.deleted_before }]));
+  return new Map(
+    rows.map((r) => [r.id, { suppressed: r.suppressed === 1, deletedBefore: r.deleted_before }]),
+  );
 }
 
 /**
@@ -66,7 +68,8 @@ export function isErased(line: string, erasures: ReadonlyMap<string, Erasure>): 
   return found.some(
     (e) =>
       e.deletedBefore !== '' &&
-      ((timestamp !== '' && timestamp < e.deletedBefore) || (receivedAt !== '' && receivedAt < e.deletedBefore)),
+      ((timestamp !== '' && timestamp < e.deletedBefore) ||
+        (receivedAt !== '' && receivedAt < e.deletedBefore)),
   );
 }
 

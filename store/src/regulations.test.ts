@@ -68,7 +68,8 @@ async function rollupsAndRaw() {
     traffic: await q(`SELECT hour, sum(events) AS events, uniqExactMerge(visitors) AS visitors
       FROM tidemark.traffic_hourly_state WHERE project_id = {project:String} AND dimension = ''
       GROUP BY hour ORDER BY hour`),
-    trafficRaw: await q(`SELECT toStartOfHour(timestamp) AS hour, count() AS events, uniqExact(anonymous_id) AS visitors
+    trafficRaw:
+      await q(`SELECT toStartOfHour(timestamp) AS hour, count() AS events, uniqExact(anonymous_id) AS visitors
       FROM tidemark.events WHERE project_id = {project:String} GROUP BY hour ORDER BY hour`),
     sessions: await q(`SELECT count(DISTINCT session) AS n FROM tidemark.session_hours
       WHERE project_id = {project:String}`),
@@ -89,8 +90,20 @@ async function rowsOf(where: string): Promise<number> {
 it('deletes a person across devices from events, quarantine, links and every rollup, and keeps everyone else', async () => {
   await insertUniqueEvents(ch, toJsonEachRow([...ada, ...others]));
   await quarantineRows(ch, [
-    { topic: '', partition: 0, offset: 0, error: 'test', row: JSON.stringify({ anonymous_id: 'ada-phone', user_id: '' }) },
-    { topic: '', partition: 0, offset: 1, error: 'test', row: JSON.stringify({ anonymous_id: 'cy-1', user_id: '' }) },
+    {
+      topic: '',
+      partition: 0,
+      offset: 0,
+      error: 'test',
+      row: JSON.stringify({ anonymous_id: 'ada-phone', user_id: '' }),
+    },
+    {
+      topic: '',
+      partition: 0,
+      offset: 1,
+      error: 'test',
+      row: JSON.stringify({ anonymous_id: 'cy-1', user_id: '' }),
+    },
   ]);
   const before = await rollupsAndRaw();
   expect(before.traffic).toEqual(before.trafficRaw);

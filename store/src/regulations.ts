@@ -100,7 +100,12 @@ async function audit(ch: ClickHouse, id: string, step: string, detail: unknown):
 /** Records a regulation (durable before this resolves) and its first audit line; `runRegulation` carries it out. */
 export async function createRegulation(
   ch: ClickHouse,
-  req: { regulationType: RegulationType; subjectType: SubjectType; subjectIds: string[]; requestedBy: string },
+  req: {
+    regulationType: RegulationType;
+    subjectType: SubjectType;
+    subjectIds: string[];
+    requestedBy: string;
+  },
 ): Promise<Regulation> {
   const [now] = await ch.query<{ at: string }>(`SELECT toString(now64(3, 'UTC')) AS at`);
   const at = now?.at ?? '';
@@ -183,7 +188,9 @@ async function recordErasures(ch: ClickHouse, reg: Regulation): Promise<void> {
           ? false
           : was.suppressed;
     const deletedBefore =
-      deletes && reg.createdAt > was.deletedBefore ? reg.createdAt : was.deletedBefore || '1970-01-01 00:00:00.000';
+      deletes && reg.createdAt > was.deletedBefore
+        ? reg.createdAt
+        : was.deletedBefore || '1970-01-01 00:00:00.000';
     return JSON.stringify({
       id,
       regulation_id: reg.id,
@@ -209,9 +216,15 @@ function subjectWhere(ids: readonly string[]): { where: string; params: Record<s
 function quarantineWhere(ids: readonly string[]): { where: string; params: Record<string, unknown> } {
   const needle = (column: string, id: string) => `"${column}":${JSON.stringify(id)}`;
   const any = ids.flatMap((id) =>
-    id.startsWith('u:') ? [needle('user_id', id.slice(2))] : id.startsWith('a:') ? [needle('anonymous_id', id.slice(2))] : [],
+    id.startsWith('u:')
+      ? [needle('user_id', id.slice(2))]
+      : id.startsWith('a:')
+        ? [needle('anonymous_id', id.slice(2))]
+        : [],
   );
-  const anonymousOnly = ids.filter((id) => id.startsWith('p:')).map((id) => needle('anonymous_id', id.slice(2)));
+  const anonymousOnly = ids
+    .filter((id) => id.startsWith('p:'))
+    .map((id) => needle('anonymous_id', id.slice(2)));
   return {
     where: `(multiSearchAny(row, {any:Array(String)}) OR (multiSearchAny(row, {p:Array(String)}) AND position(row, '"user_id":""') > 0))`,
     params: { any, p: anonymousOnly },
@@ -236,7 +249,8 @@ async function deletePass(ch: ClickHouse, reg: Regulation, removed: Record<strin
     const corrected = await correctRollups(ch, reg.id, rollups);
     await audit(ch, reg.id, 'rollups_corrected', corrected);
   }
-  if (inQuarantine > 0) await ch.command(`DELETE FROM ${quarantineTable} WHERE ${parked.where}`, parked.params);
+  if (inQuarantine > 0)
+    await ch.command(`DELETE FROM ${quarantineTable} WHERE ${parked.where}`, parked.params);
   removed[eventsTable] = (removed[eventsTable] ?? 0) + inEvents;
   removed[quarantineTable] = (removed[quarantineTable] ?? 0) + inQuarantine;
   await audit(ch, reg.id, 'deleted', { [eventsTable]: inEvents, [quarantineTable]: inQuarantine });
