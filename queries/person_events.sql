@@ -12,7 +12,7 @@
 -- user_id, session_id, device_type, browser, os, country, properties. FINAL: a timeline lists events, and a copy
 -- the id check missed would show twice.
 --
---   clickhouse client --param_project=demo --param_person=user-42 \
+--   clickhouse client --param_project=demo --param_person=v1 \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' --param_limit=1000 \
 --     --queries-file queries/person_events.sql
 
