@@ -92,15 +92,15 @@ it('deletes a person across devices from events, quarantine, links and every rol
   await quarantineRows(ch, [
     {
       topic: '',
-      partition: 0,
-      offset: 0,
+      partition: '0',
+      offset: '0',
       error: 'test',
       row: JSON.stringify({ anonymous_id: 'ada-phone', user_id: '' }),
     },
     {
       topic: '',
-      partition: 0,
-      offset: 1,
+      partition: '0',
+      offset: '1',
       error: 'test',
       row: JSON.stringify({ anonymous_id: 'cy-1', user_id: '' }),
     },
