@@ -72,6 +72,8 @@ export function paramsFor(project: string, range: Range): { [N in QueryName]: Qu
     custom_events: list,
     funnel: { ...common, steps: ['/', '/pricing', 'Signup Started', 'Signup Completed'], window: 3600 },
     retention: { ...common, interval: 'week', timezone: 'UTC' },
+    // A person the generated load does not hold: the cost of finding a person's ids and reading their rows.
+    person_events: { project, from: common.from, to: common.to, person: 'user-1', limit: 1000 },
     web_vitals: { ...list, metric: '' },
     active_visitors: { project, minutes: 5, ...filters },
   };

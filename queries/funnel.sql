@@ -9,6 +9,10 @@
 --   steps        Array(String)          1 to 8 steps, in order. A step starting with '/' is a page view of
 --                                       that path; any other step is a track event of that name.
 --   window       UInt32                 seconds after a visitor's first step within which later steps count
+--   count_by     String                 'person' (the default) or 'visitor': who goes through the funnel. A
+--                                       person's events from every device and before and after logging in
+--                                       count together (store/sql/030_person_links.sql); a visitor is one
+--                                       anonymous id. `visitors` then counts people or anonymous ids.
 --
 -- Built on windowFunnel, per visitor (anonymous_id): a visitor reaches step k when steps 1…k happened in this
 -- order with step k at most `window` seconds after step 1; other events in between do not matter. Returns one
@@ -24,7 +28,7 @@
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' \
---     --param_steps="['/pricing','Signup Started','Signup Completed']" --param_window=3600 \
+--     --param_steps="['/pricing','Signup Started','Signup Completed']" --param_window=3600 --param_count_by=person \
 --     --queries-file queries/funnel.sql
 
 WITH
@@ -46,7 +50,7 @@ WITH
         -- array's end reads '' and matches nothing, because events without a step key are filtered out.
         -- Milliseconds, not DateTime seconds, so that two steps within one second keep their order.
         SELECT
-            anonymous_id,
+            actor,
             windowFunnel(toUInt64({window:UInt32}) * 1000)(
                 toUInt64(toUnixTimestamp64Milli(timestamp)),
                 step = {steps:Array(String)}[1], step = {steps:Array(String)}[2],
@@ -55,12 +59,18 @@ WITH
                 step = {steps:Array(String)}[7], step = {steps:Array(String)}[8]) AS level
         FROM
         (
-            SELECT anonymous_id, timestamp, multiIf(type = 'page', path, type = 'track', event, '') AS step
-            FROM events
+            SELECT
+                if({count_by:String} = 'visitor', e.anonymous_id,
+               if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
+                e.timestamp AS timestamp,
+                multiIf(e.type = 'page', e.path, e.type = 'track', e.event, '') AS step
+            FROM events AS e
+            LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
+                ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
         )
         WHERE step != ''
           AND has({steps:Array(String)}, step)
-        GROUP BY anonymous_id
+        GROUP BY actor
     ),
     reached AS
     (
@@ -83,5 +93,6 @@ SELECT
 FROM reached
 ARRAY JOIN visitors_per_step AS visitors, arrayEnumerate(visitors_per_step) AS step
 WHERE throwIf(length({steps:Array(String)}) NOT BETWEEN 1 AND 8, 'funnel.sql takes 1 to 8 steps') = 0
+  AND throwIf({count_by:String} NOT IN ('person', 'visitor'), 'count_by is person or visitor') = 0
 WINDOW w AS (ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ORDER BY step

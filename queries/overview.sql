@@ -8,7 +8,9 @@
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --
--- Returns one row: visitors (distinct anonymous ids with any event), pageviews, sessions (session ids with at
+-- Returns one row: visitors (distinct anonymous ids with any event), people (distinct persons: an anonymous id
+-- counts as the user it was identified as, store/sql/030_person_links.sql, so one person on three devices is one),
+-- pageviews, sessions (session ids with at
 -- least one page view inside the range), bounces, bounce_rate (share of sessions with exactly one page view),
 -- avg_duration_ms, median_duration_ms (first to last event of a session inside the range),
 -- pageviews_per_session. Ratios are 0 when there are no sessions.
@@ -38,6 +40,7 @@ WITH
     )
 SELECT
     totals.visitors AS visitors,
+    persons.people AS people,
     totals.pageviews AS pageviews,
     per_session.sessions AS sessions,
     per_session.bounces AS bounces,
@@ -52,6 +55,27 @@ FROM
         project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
         host = {host:String}, country = {country:String}, device_type = {device_type:String}, dimension = '')
 ) AS totals
+CROSS JOIN
+(
+    -- From the raw events of the range: an event's person can change after it is stored (a later identify claims
+    -- earlier anonymous events), so no rollup written at insert can hold it. Two columns read, joined with the
+    -- project's linked ids only.
+    SELECT uniqExact(if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS people
+    FROM
+    (
+        SELECT user_id, anonymous_id
+        FROM tidemark.events
+        WHERE project_id = {project:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')}
+          AND timestamp < {to:DateTime64(3, 'UTC')}
+          AND bot_reason = ''
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+    ) AS e
+    LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
+        ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
+) AS persons
 CROSS JOIN
 (
     SELECT

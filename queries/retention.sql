@@ -8,6 +8,9 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   interval     String                 period: 'day', 'week' (starting Monday) or 'month'
 --   timezone     String                 time zone of the periods, e.g. 'Europe/Berlin' (or 'UTC')
+--   count_by     String                 'person' (the default) or 'visitor': a person's devices and log-ins
+--                                       count as one (store/sql/030_person_links.sql); a visitor is one
+--                                       anonymous id. `visitors` and `cohort_size` then count people.
 --
 -- A visitor (anonymous_id) belongs to the cohort of the period of their first event ever, if that event is
 -- inside the range; visitors first seen before `from` are in no cohort. A visitor is active in a period when
@@ -22,37 +25,45 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC --param_count_by=person \
 --     --queries-file queries/retention.sql
 
 WITH
     history AS
     (
         SELECT
-            anonymous_id,
-            timestamp,
+            if({count_by:String} = 'visitor', e.anonymous_id,
+               if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
+            e.timestamp AS timestamp,
             toDateTime(
-                date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
+                date_trunc({interval:String}, toDateTime(e.timestamp, {timezone:String})), {timezone:String})
                 AS period_start
-        FROM tidemark.events
-        WHERE project_id = {project:String}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
+        FROM
+        (
+            SELECT anonymous_id, user_id, timestamp
+            FROM tidemark.events
+            WHERE project_id = {project:String}
+              AND timestamp < {to:DateTime64(3, 'UTC')}
+              AND bot_reason = ''
+              AND ({host:String} = '' OR host = {host:String})
+              AND ({country:String} = '' OR country = {country:String})
+              AND ({device_type:String} = '' OR device_type = {device_type:String})
+        ) AS e
+        LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
+            ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
+        WHERE throwIf({count_by:String} NOT IN ('person', 'visitor'), 'count_by is person or visitor') = 0
     ),
     cohorts AS
     (
         SELECT
-            anonymous_id,
+            actor,
             -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, the
             -- zone makes the cohort print, and dateDiff count periods, as asked.
             arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
             arrayMin(active) AS cohort,
             arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
         FROM history
-        GROUP BY anonymous_id
+        GROUP BY actor
         HAVING min(timestamp) >= {from:DateTime64(3, 'UTC')}
     )
 SELECT

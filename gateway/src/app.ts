@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
+import type { EventRow } from '@tidemark/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import { GatewayError } from './errors.js';
@@ -11,6 +12,7 @@ import { createIngest } from './ingest.js';
 import { createBroadcaster, type LiveBroadcaster } from './live/broadcaster.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import type { Regulator } from './people/regulator.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './plugins/errorHandler.js';
 import type { Project } from './projects.js';
@@ -21,6 +23,7 @@ import { dashboardRoute } from './routes/dashboard.js';
 import { healthRoute, unshed } from './routes/health.js';
 import { liveRoute } from './routes/live.js';
 import { readRoutes } from './routes/read.js';
+import { regulationRoutes } from './routes/regulations.js';
 import { singleRoutes } from './routes/single.js';
 import type { Transport } from './transport/types.js';
 import { segmentEventSchema } from './validate.js';
@@ -38,6 +41,8 @@ export interface BuildDeps {
   readyQueries?: readonly ReadyQuery[];
   /** The live feed's fan-out; a fresh one by default. */
   live?: LiveBroadcaster;
+  /** Regulations (DESIGN §5b): the admin API and the drop of erased subjects' events; off when undefined. */
+  regulator?: Regulator;
   /** Where the dashboard's static files are; beside this module by default (build.mjs copies them to dist/). */
   dashboardDir?: string;
 }
@@ -158,6 +163,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
     reader: deps.reader,
     readyQueries: deps.readyQueries ?? [],
   });
+  app.register(regulationRoutes, { adminToken: config.read.adminToken, regulator: deps.regulator });
   app.register(liveRoute, { adminToken: config.read.adminToken, live });
   app.register(dashboardRoute, {
     adminToken: config.read.adminToken,
@@ -183,7 +189,13 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
         keyLimits.set(request, { key, max });
         enforce(await perKey(request));
       };
-      const ingest = createIngest(config, { transport: deps.transport, metrics, limitKey, live });
+      const ingest = createIngest(config, {
+        transport: deps.transport,
+        metrics,
+        limitKey,
+        live,
+        ...(deps.regulator ? { drops: (row: EventRow) => deps.regulator?.drops(row) ?? false } : {}),
+      });
       await scope.register(batchRoute, { ingest });
       await scope.register(singleRoutes, { ingest });
     },

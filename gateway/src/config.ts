@@ -117,6 +117,13 @@ export interface Config {
   /** What embedded mode's migrations create: `TIDEMARK_CLICKHOUSE_CLUSTER`, `TIDEMARK_EVENTS_TTL_DAYS`. */
   schema: MigrateOptions;
   read: ReadApiConfig;
+  /** Regulations (DESIGN §5b), on with the admin token where the gateway can write to ClickHouse. */
+  regulations: {
+    /** `TIDEMARK_REGULATION_SETTLE_MS`: wait before each sweep after a deletion (longer than an insert takes). */
+    settleMs: number;
+    /** `TIDEMARK_ERASURE_REFRESH_MS`: how often the gateway re-reads the erased ids. */
+    refreshMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -250,6 +257,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxExecutionSeconds: int('TIDEMARK_READ_MAX_EXECUTION_SECONDS', 10, 1, 3600),
       maxResultRows: int('TIDEMARK_READ_MAX_RESULT_ROWS', 10_000, 1, 10_000_000),
       maxRowsToRead: int('TIDEMARK_READ_MAX_ROWS_TO_READ', 0, 0, Number.MAX_SAFE_INTEGER),
+    },
+    regulations: {
+      settleMs: int('TIDEMARK_REGULATION_SETTLE_MS', 30_000, 0, 3_600_000),
+      refreshMs: int('TIDEMARK_ERASURE_REFRESH_MS', 5_000, 100, 3_600_000),
     },
   };
   if (config.limits.maxEventBytes > config.limits.maxBatchBytes) {

@@ -31,7 +31,11 @@ export type ErrorCode =
   | 'unknown_query'
   | 'invalid_param'
   | 'query_timeout'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  // Regulations and people (routes/regulations.ts).
+  | 'regulations_disabled'
+  | 'invalid_regulation'
+  | 'regulation_not_found';
 
 interface ErrorSpec {
   status: number;
@@ -93,6 +97,14 @@ const ERRORS: Record<ErrorCode, ErrorSpec> = {
   invalid_query: { status: 400, retriable: false, message: 'The statement is not allowed.' },
   query_failed: { status: 400, retriable: false, message: 'ClickHouse refused the query.' },
   result_too_large: { status: 400, retriable: false, message: 'The query hit a row limit.' },
+  regulations_disabled: {
+    status: 404,
+    retriable: false,
+    message:
+      'Regulations are off on this gateway: they need TIDEMARK_ADMIN_TOKEN, and in distributed mode CLICKHOUSE_URL.',
+  },
+  invalid_regulation: { status: 400, retriable: false, message: 'The regulation request is not valid.' },
+  regulation_not_found: { status: 404, retriable: false, message: 'No regulation has that id.' },
   unknown_query: { status: 404, retriable: false, message: 'No ready query of that name.' },
   invalid_param: { status: 400, retriable: false, message: 'A query parameter is missing or invalid.' },
   // Not retriable: the same query would run out of time again. 504 (not 408): the client sent its request in

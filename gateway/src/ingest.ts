@@ -50,6 +50,11 @@ export interface IngestDeps {
   limitKey?: (request: FastifyRequest, writeKey: string, project: Project) => Promise<void>;
   /** The live feed (`GET /v1/live`): told about each accepted event once it is durable. */
   live?: LiveBroadcaster;
+  /**
+   * Whether an event belongs to a subject a regulation suppressed or erased (people/regulator.ts): it is
+   * answered as accepted, so the client stops resending it, counted, and never reaches the transport.
+   */
+  drops?: (row: EventRow) => boolean;
 }
 
 /**
@@ -123,6 +128,14 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       throw new GatewayError('no_valid_events', { details: { accepted: 0, rejected } });
     }
 
+    // Suppressed and erased subjects (DESIGN §5b): after validation, so an invalid event is still answered as such.
+    const suppressed = deps.drops === undefined ? 0 : dropSuppressed(rows, deps.drops);
+    if (suppressed > 0) metrics.eventsSuppressed.inc({ project: project.id }, suppressed);
+    if (rows.length === 0 && rejected.length === 0) {
+      countDropped();
+      return { accepted: suppressed, rejected };
+    }
+
     // The refused events of a batch accepted in part are kept as dead letters: the 200 says which they were,
     // but a sender that only checks the status would never look.
     const at = new Date(receipt.receivedAtMs).toISOString();
@@ -141,7 +154,7 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     // resends the whole body, which repeats nothing but rows that event-id deduplication removes.
     const started = performance.now();
     const delivery = Promise.all([
-      transport.deliver(toMessages(rows)),
+      rows.length > 0 ? transport.deliver(toMessages(rows)) : undefined,
       letters.length > 0 ? transport.deadLetter(letters) : undefined,
     ]);
     // The backlog counts these events until the transport is done with them, also when the client was
@@ -169,8 +182,16 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     countRejected(metrics, rejected);
     countDropped();
     if (rejected.length > 0) request.log.info({ rejected }, 'events rejected');
-    return { accepted: rows.length, rejected };
+    return { accepted: rows.length + suppressed, rejected };
   };
+}
+
+/** Removes the rows `drops` says to drop, in place; answers how many. */
+function dropSuppressed(rows: EventRow[], drops: (row: EventRow) => boolean): number {
+  const kept = rows.filter((row) => !drops(row));
+  const dropped = rows.length - kept.length;
+  if (dropped > 0) rows.splice(0, rows.length, ...kept);
+  return dropped;
 }
 
 /** One counter update per reason, not per event: a batch of 2 000 refused events costs a handful. */

@@ -9,6 +9,8 @@ export interface GatewayMetrics {
   inFlight: Gauge;
   /** Events handed to the transport and acknowledged by it, by project. */
   eventsAccepted: Counter<'project'>;
+  /** Events of suppressed or erased subjects, answered 200 and dropped before the transport (DESIGN §5b). */
+  eventsSuppressed: Counter<'project'>;
   /** Events refused, by the reason listed in the response. */
   eventsRejected: Counter<'reason'>;
   /** Time for the transport to make a request's events durable (Kafka acks=all, or the chDB insert). */
@@ -46,6 +48,12 @@ export function createGatewayMetrics(opts: { processMetrics?: boolean } = {}): G
     inFlight: new Gauge({
       name: 'tidemark_gateway_requests_in_flight',
       help: 'Requests received and not yet answered.',
+      registers,
+    }),
+    eventsSuppressed: new Counter({
+      name: 'tidemark_gateway_events_suppressed_total',
+      help: 'Events of subjects a regulation suppressed or erased, answered 200 and dropped before the transport.',
+      labelNames: ['project'],
       registers,
     }),
     eventsAccepted: new Counter({

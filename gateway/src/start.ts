@@ -4,6 +4,7 @@ import { build } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics.js';
+import { createRegulator, type Regulator } from './people/regulator.js';
 import { openReader, type Reader } from './read/reader.js';
 import { libraryQueries, type ReadyQueryLoader } from './read/readyQueries.js';
 import { createEmbeddedTransport } from './transport/embedded.js';
@@ -64,6 +65,8 @@ export async function startGateway(
   }
 
   let reader: Reader | undefined;
+  let regulator: Regulator | undefined;
+  let regulationStore: ClickHouse | undefined;
   let readyQueries: Awaited<ReturnType<ReadyQueryLoader>>;
   const { read } = config;
   try {
@@ -85,7 +88,21 @@ export async function startGateway(
     } else {
       logger.info('read API off: set TIDEMARK_ADMIN_TOKEN to serve POST /v1/sql and GET /v1/queries');
     }
+    // Regulations write (deletions, the erased ids): the embedded store, or in distributed mode the server at
+    // CLICKHOUSE_URL, which the sinks write to. Without either they are off (404 regulations_disabled).
+    if (read.adminToken !== undefined && (clickhouse !== undefined || config.clickhouse.url !== undefined)) {
+      if (clickhouse === undefined) {
+        const { createClickHouse } = await import('@tidemark/store');
+        regulationStore = createClickHouse(config.clickhouse);
+      }
+      regulator = await createRegulator(clickhouse ?? (regulationStore as ClickHouse), {
+        ...config.regulations,
+        logger,
+      });
+    }
   } catch (error) {
+    await regulationStore?.close();
+    await reader?.close();
     await transport.close();
     await clickhouse?.close();
     throw error;
@@ -97,11 +114,14 @@ export async function startGateway(
     metrics: createGatewayMetrics({ processMetrics: true }),
     readyQueries,
     ...(reader ? { reader } : {}),
+    ...(regulator ? { regulator } : {}),
   });
   // Fastify runs onClose after the server stopped taking requests and in-flight ones were answered, so
   // nothing is delivered into a closed producer or client.
   app.addHook('onClose', async () => {
+    await regulator?.close();
     await reader?.close();
+    await regulationStore?.close();
     await transport.close();
     await clickhouse?.close();
   });

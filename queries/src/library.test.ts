@@ -22,8 +22,9 @@ const declared: Record<(typeof queryNames)[number], string[]> = {
   devices: [...range, 'limit'],
   countries: [...range, 'limit'],
   custom_events: [...range, 'limit'],
-  funnel: [...range, 'steps', 'window'],
-  retention: [...range, 'interval', 'timezone'],
+  funnel: [...range, 'steps', 'window', 'count_by'],
+  retention: [...range, 'interval', 'timezone', 'count_by'],
+  person_events: ['project', 'from', 'to', 'person', 'limit'],
   web_vitals: [...range, 'metric', 'limit'],
   active_visitors: ['project', 'minutes', 'host', 'country', 'device_type'],
 };

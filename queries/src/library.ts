@@ -31,6 +31,12 @@ type Limit = { limit: number };
 /** Where the buckets' days begin: an IANA time zone (`Europe/Berlin`); `UTC` when left out. */
 type Zoned = { timezone?: string };
 
+/**
+ * Who a funnel or retention counts: `person` (the default) joins a person's devices and log-ins
+ * (store/sql/030_person_links.sql); `visitor` counts each anonymous id.
+ */
+type CountBy = { count_by?: 'person' | 'visitor' };
+
 /** Each query's parameters, by query name: the file `queries/<name>.sql` declares the same placeholders. */
 export type QueryParams = {
   overview: Common;
@@ -48,8 +54,10 @@ export type QueryParams = {
   countries: Common & Limit;
   custom_events: Common & Limit;
   /** `steps`: 1 to 8; '/path' is a page view, anything else a track event name. `window`: seconds. */
-  funnel: Common & { steps: readonly string[]; window: number };
-  retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> };
+  funnel: Common & { steps: readonly string[]; window: number } & CountBy;
+  retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> } & CountBy;
+  /** One person's events across devices: `person` is a user id, or an anonymous id never identified. */
+  person_events: RangeParams & Limit & { person: string };
   /** `metric`: LCP, INP, CLS, FCP or TTFB, or '' for all five. */
   web_vitals: Common & Limit & { metric: '' | 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB' };
   /** No range: the last `minutes` before the server's clock says now. */
@@ -77,6 +85,7 @@ export const queryNames: readonly QueryName[] = [
   'custom_events',
   'funnel',
   'retention',
+  'person_events',
   'web_vitals',
   'active_visitors',
 ];
@@ -87,6 +96,7 @@ export const paramDefaults: Readonly<Record<string, string>> = {
   country: '',
   device_type: '',
   timezone: 'UTC',
+  count_by: 'person',
 };
 
 /**

@@ -134,6 +134,8 @@ describe('overview', () => {
     const n = sessions.length;
     return {
       visitors: distinct(scope.map((e) => e.visitor)),
+      // Nobody in this dataset logs in: each visitor is a person (people.test.ts has people who do).
+      people: distinct(scope.map((e) => e.visitor)),
       pageviews: scope.filter((e) => e.type === 'page').length,
       sessions: n,
       bounces,
@@ -180,6 +182,7 @@ describe('overview', () => {
     ).toEqual([
       {
         visitors: 0,
+        people: 0,
         pageviews: 0,
         sessions: 0,
         bounces: 0,
@@ -650,7 +653,15 @@ describe('funnel', () => {
   it('refuses more than eight steps, in the SQL too (for clickhouse-client users)', async () => {
     const nine = Array.from({ length: 9 }, (_, i) => `/s${i}`);
     const { sql } = await loadQuery('funnel');
-    const params = { ...common, host: '', country: '', device_type: '', steps: nine, window: 60 };
+    const params = {
+      ...common,
+      host: '',
+      country: '',
+      device_type: '',
+      steps: nine,
+      window: 60,
+      count_by: 'person',
+    };
     await expect(ch.query(sql, params)).rejects.toThrow(/1 to 8 steps/);
   });
 });
@@ -812,6 +823,16 @@ it('runs the example invocation of every header as written', async () => {
     const rows = await ch.query(sql, { ...example, project });
     expect(rows.length, name).toBeGreaterThan(0);
   }
+});
+
+it('person_events: without log-ins a person is one visitor, their events oldest first', async () => {
+  // people.test.ts has people who switch devices and log in.
+  const rows = await run('person_events', { ...common, person: 'v1', limit: 1000 });
+  const want = inScope()
+    .filter((e) => e.visitor === 'v1')
+    .sort((a, b) => a.ts - b.ts)
+    .map((e) => [utc(e.ts), e.visitor]);
+  expect(rows.map((r) => [String(r.timestamp).slice(0, 19), r.anonymous_id])).toEqual(want);
 });
 
 it('has a test for every query, and a query for every .sql file', async () => {

@@ -389,8 +389,9 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         );
         metrics.insertSeconds.observe((performance.now() - startedAt) / 1000);
         metrics.flushRows.observe(ins.rows);
-        metrics.rowsInserted.inc(ins.rows - quarantined - sent.duplicates);
+        metrics.rowsInserted.inc(ins.rows - quarantined - sent.duplicates - sent.erased);
         metrics.rowsDuplicate.inc(sent.duplicates);
+        metrics.rowsErased.inc(sent.erased);
         metrics.bytesInserted.inc(ins.bytes);
         metrics.rowsQuarantined.inc(quarantined);
         status.insertedRows += ins.rows - quarantined;

@@ -9,6 +9,7 @@ export type SinkMetrics = {
   rowsReplayed: Counter;
   rowsReinserted: Counter;
   rowsDuplicate: Counter;
+  rowsErased: Counter;
   recountFound: Counter;
   insertFailures: Counter<'reason'>;
   insertSeconds: Histogram;
@@ -55,6 +56,11 @@ export function createSinkMetrics(opts: { processMetrics?: boolean } = {}): Sink
     rowsDuplicate: new Counter({
       name: 'tidemark_sink_rows_duplicate_total',
       help: 'Rows left out because their event_id was stored already (tidemark.event_ids) or earlier in the same flush.',
+      registers,
+    }),
+    rowsErased: new Counter({
+      name: 'tidemark_sink_rows_erased_total',
+      help: 'Rows left out because they belong to a subject a regulation erased or suppressed (tidemark.erased_ids).',
       registers,
     }),
     recountFound: new Counter({

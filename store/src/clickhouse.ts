@@ -62,8 +62,8 @@ export type ClickHouse = {
    * rows as arrays (ClickHouse's JSONCompact: 64-bit integers as strings) and what it read. For the read API.
    */
   read(sql: string, opts?: ReadOptions): Promise<ReadResult>;
-  /** Runs one statement that returns no rows (DDL, SET, …). */
-  command(sql: string): Promise<void>;
+  /** Runs one statement that returns no rows (DDL, SET, DELETE, INSERT … SELECT); `params` bind its placeholders. */
+  command(sql: string, params?: Record<string, unknown>): Promise<void>;
   /** Releases the connection (and, for chDB, the process's data-directory slot). */
   close(): Promise<void>;
 };
@@ -292,9 +292,9 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
       return run;
     },
 
-    async command(sql) {
+    async command(sql, params) {
       assertOpen();
-      await client.command({ query: sql });
+      await client.command({ query: sql, ...(params === undefined ? {} : { query_params: params }) });
     },
 
     async close() {

@@ -13,7 +13,11 @@ export type StoreErrorCode =
   /** A migration file could not be read or one of its statements failed. */
   | 'migration_failed'
   /** The ClickHouse client was used after `close()`. */
-  | 'clickhouse_closed';
+  | 'clickhouse_closed'
+  /** A materialized view over tidemark.events that a deletion cannot recompute (store/src/rollupCorrection.ts). */
+  | 'rollup_not_correctable'
+  /** No regulation has that id. */
+  | 'regulation_not_found';
 
 const statusByCode: Record<StoreErrorCode, number> = {
   config_invalid: 500,
@@ -23,6 +27,8 @@ const statusByCode: Record<StoreErrorCode, number> = {
   insert_failed: 503,
   migration_failed: 500,
   clickhouse_closed: 503,
+  rollup_not_correctable: 500,
+  regulation_not_found: 404,
 };
 
 /** An error as data: a stable `code`, an HTTP-like `status` and whether trying again may succeed. */

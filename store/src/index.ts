@@ -7,6 +7,8 @@ export { createClickHouse } from './clickhouse.js';
 export { clickHouseCode } from './clickhouseError.js';
 export type { ClickHouseEnv } from './config.js';
 export { loadClickHouseConfig } from './config.js';
+export type { ErasedKey, Erasure } from './erasedIds.js';
+export { erasedIdsTable, isErased, loadErasures, withoutErased } from './erasedIds.js';
 export type { StoreErrorCode } from './errors.js';
 export { StoreError } from './errors.js';
 export type { QuarantinedRow, RejectedRow } from './insertEvents.js';
@@ -21,6 +23,19 @@ export type { MigrateOptions } from './migrate.js';
 export { migrate } from './migrate.js';
 export type { RenderedMigration, RenderOptions } from './migrationRender.js';
 export { migrationsDir, renderMigrations } from './migrationRender.js';
+export { personEvents, personJoinKey, personOf } from './people.js';
+export type { Regulation, RegulationStatus, RegulationType, RunOptions, SubjectType } from './regulations.js';
+export {
+  createRegulation,
+  getRegulation,
+  regulationLog,
+  regulationTypes,
+  runRegulation,
+  subjectTypes,
+  unfinishedRegulations,
+} from './regulations.js';
+export type { Rollup } from './rollupCorrection.js';
+export { correctRollups, findRollups } from './rollupCorrection.js';
 export type { EventRow } from './row.js';
 export type { LineageRange, StoredInRange, UniqueInsert } from './uniqueEvents.js';
 export {

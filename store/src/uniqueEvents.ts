@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
+import { withoutErased } from './erasedIds.js';
 import { eventsTable, insertEvents, quarantineTable, type RejectedRow } from './insertEvents.js';
 
 /** The ids of stored events, kept 30 days after they were last written (store/sql/008_event_ids.sql). */
@@ -85,6 +86,8 @@ export type UniqueInsert = {
   duplicates: number;
   /** Rows left out because an earlier insert of their range stored them (`ranges` only). */
   storedBefore: number;
+  /** Rows left out because they belong to an erased or suppressed subject (store/src/erasedIds.ts). */
+  erased: number;
   /** The lines sent to ClickHouse, JSONEachRow text ('' when none). */
   text: string;
   /** The ids to `recordIds` once the caller trusts that `text` is stored: what was inserted and stored before. */
@@ -111,7 +114,12 @@ export async function insertUniqueEvents(
   body: string,
   opts: { dedupToken?: string; topic?: string; ranges?: readonly LineageRange[] } = {},
 ): Promise<UniqueInsert> {
-  const lines = body.split('\n').filter((l) => l.length > 0);
+  // First the rows of erased subjects (DESIGN §5b): read on every insert, so a regulation recorded before this
+  // insert began applies to it, whatever was waiting in Kafka or in a client's queue.
+  const { kept: lines, erased } = await withoutErased(
+    ch,
+    body.split('\n').filter((l) => l.length > 0),
+  );
   const ids = lines.map(eventIdOf);
   const known = await knownIds(ch, [...new Set(ids.filter((id) => id !== undefined))]);
   const stored = new Set<string>();
@@ -147,7 +155,7 @@ export async function insertUniqueEvents(
     }
   });
 
-  const all = kept.length === lines.length;
+  const all = erased === 0 && kept.length === lines.length;
   const dedupToken =
     opts.dedupToken === undefined || all
       ? opts.dedupToken
@@ -165,6 +173,7 @@ export async function insertUniqueEvents(
     rejected,
     duplicates,
     storedBefore,
+    erased,
     text,
     ids: [...sentIds.filter((id) => !refused.has(id)), ...storedIds],
     ...(dedupToken === undefined ? {} : { dedupToken }),
