@@ -8,7 +8,7 @@ import { type LiveBroadcaster, toLiveEvent } from './live/broadcaster.js';
 import { toMessages } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { indexProjects, originAllowed, type Project } from './projects.js';
-import type { SegmentEvent } from './segment.js';
+import type { JsonObject, SegmentEvent } from './segment.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
 import { jsonOf, messageIdOf, type RejectReason, validateEvent } from './validate.js';
 
@@ -30,6 +30,9 @@ export interface IngestResult {
 export interface IngestInput {
   writeKey: unknown;
   sentAt: unknown;
+  /** The batch's `context` and `integrations`, merged under each event's (Segment's batch API). */
+  context?: JsonObject | null | undefined;
+  integrations?: JsonObject | null | undefined;
   /** The batch's `dropped` report as sent: counted when a non-negative integer, else ignored. */
   dropped?: unknown;
   events: unknown[];
@@ -93,6 +96,8 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       userAgent: request.headers['user-agent'] ?? '',
       country: countryOf(request, config.countryHeader),
       skewThresholdMs: config.skewThresholdMs,
+      context: input.context ?? undefined,
+      integrations: input.integrations ?? undefined,
     };
     const rows: EventRow[] = [];
     const rejected: Rejected[] = [];
@@ -228,11 +233,22 @@ export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: numb
     if (error instanceof RangeError) return 'too_deep';
     throw error;
   }
-  const units = row.properties.length + row.traits.length + row.library.length;
+  const units =
+    row.properties.length +
+    row.traits.length +
+    row.library.length +
+    row.context.length +
+    row.integrations.length +
+    row.extra.length;
   // A UTF-16 unit is at most 3 bytes of UTF-8, and at least 1.
   if (units * 3 <= maxEventBytes) return row;
   if (units > maxEventBytes) return 'too_large';
   const bytes =
-    Buffer.byteLength(row.properties) + Buffer.byteLength(row.traits) + Buffer.byteLength(row.library);
+    Buffer.byteLength(row.properties) +
+    Buffer.byteLength(row.traits) +
+    Buffer.byteLength(row.library) +
+    Buffer.byteLength(row.context) +
+    Buffer.byteLength(row.integrations) +
+    Buffer.byteLength(row.extra);
   return bytes > maxEventBytes ? 'too_large' : row;
 }

@@ -14,6 +14,14 @@ const batchBody = {
   properties: {
     writeKey: { type: 'string' },
     sentAt: { type: 'string' },
+    context: {
+      type: ['object', 'null'],
+      description: 'Context for every event of the batch; each event’s own context is merged over it.',
+    },
+    integrations: {
+      type: ['object', 'null'],
+      description: 'Integrations for every event of the batch; each event’s own are merged over them.',
+    },
     dropped: {
       description:
         'Events the client deleted unsent because its local queue was over its limits (not part of Segment’s ' +
@@ -34,8 +42,16 @@ export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { 
       },
     },
     async (request) => {
-      const { writeKey, sentAt, dropped, batch } = request.body;
-      return ingest(request, { writeKey, sentAt, dropped, events: batch, bodyBytes: sentBodyBytes(request) });
+      const { writeKey, sentAt, context, integrations, dropped, batch } = request.body;
+      return ingest(request, {
+        writeKey,
+        sentAt,
+        context,
+        integrations,
+        dropped,
+        events: batch,
+        bodyBytes: sentBodyBytes(request),
+      });
     },
   );
 };
