@@ -1,6 +1,7 @@
 import type { EventRow } from '@tidemark/store';
 import type { FastifyRequest } from 'fastify';
 import { writeKeyOf } from './auth.js';
+import { hasBigIntegers, restoreBigIntegers } from './bigIntegers.js';
 import type { Config } from './config.js';
 import { normalize, type Receipt } from './enrich/normalize.js';
 import { GatewayError } from './errors.js';
@@ -101,9 +102,10 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
     };
     const rows: EventRow[] = [];
     const rejected: Rejected[] = [];
+    const bigIntegers = hasBigIntegers(request);
     input.events.forEach((raw, index) => {
       const verdict = validateEvent(raw, maxEventBytes, input.bodyBytes);
-      const row = verdict.ok ? rowOf(verdict.event, receipt, maxEventBytes) : verdict.reason;
+      const row = verdict.ok ? rowOf(verdict.event, receipt, maxEventBytes, bigIntegers) : verdict.reason;
       if (typeof row === 'string') rejected.push({ index, messageId: messageIdOf(raw), reason: row });
       else rows.push(row);
     });
@@ -138,7 +140,9 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       index,
       messageId,
       // A JSON string in place of a value too deep to serialize: the letter still says which event it was.
-      raw: jsonOf(input.events[index]) ?? JSON.stringify('(nested too deep to serialize)'),
+      raw: restoreBigIntegers(
+        jsonOf(input.events[index]) ?? JSON.stringify('(nested too deep to serialize)'),
+      ),
       at,
     }));
 
@@ -225,7 +229,12 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
  * never grow, so the row's three JSON columns are what is measured, from their lengths in UTF-16 units alone
  * unless a non-ASCII text could tip the balance.
  */
-export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: number): EventRow | RejectReason {
+export function rowOf(
+  event: SegmentEvent,
+  receipt: Receipt,
+  maxEventBytes: number,
+  bigIntegers = false,
+): EventRow | RejectReason {
   let row: EventRow;
   try {
     row = normalize(event, receipt);
@@ -233,6 +242,7 @@ export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: numb
     if (error instanceof RangeError) return 'too_deep';
     throw error;
   }
+  if (bigIntegers) restoreRow(row);
   const units =
     row.properties.length +
     row.traits.length +
@@ -251,4 +261,13 @@ export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: numb
     Buffer.byteLength(row.integrations) +
     Buffer.byteLength(row.extra);
   return bytes > maxEventBytes ? 'too_large' : row;
+}
+
+/** The row's text with each integer beyond 2^53 of its request's body back as its digits (bigIntegers.ts). */
+function restoreRow(row: EventRow): void {
+  const columns = row as unknown as Record<string, unknown>;
+  for (const key in columns) {
+    const value = columns[key];
+    if (typeof value === 'string') columns[key] = restoreBigIntegers(value);
+  }
 }

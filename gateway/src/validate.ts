@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { isBigIntegerMark } from './bigIntegers.js';
 import { parseTimestamp } from './enrich/time.js';
 import {
   EVENT_TYPES,
@@ -136,6 +137,9 @@ export function validateEvent(raw: unknown, maxEventBytes: number, bodyBytes?: n
   }
   const type = raw.type as EventType;
   const messageId = raw.messageId;
+  // A messageId is a string; an integer too large for a double reaches here as a marked string (bigIntegers.ts).
+  if (typeof messageId === 'string' && isBigIntegerMark(messageId))
+    return { ok: false, reason: 'invalid_message_id' };
   const anonymousId = idString(raw.anonymousId);
   const userId = idString(raw.userId);
 
@@ -214,7 +218,9 @@ function carried(key: string, valid: SegmentEvent): boolean {
 
 /** The client's messageId if it sent a usable one, for the `rejected` list. */
 export function messageIdOf(raw: unknown): string | null {
-  return isObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : null;
+  return isObject(raw) && typeof raw.messageId === 'string' && !isBigIntegerMark(raw.messageId)
+    ? raw.messageId
+    : null;
 }
 
 export function isObject(value: unknown): value is JsonObject {
