@@ -8,11 +8,15 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The proxy answered it with a failure of its own (`failNext`) instead of forwarding it. */
+  failed?: boolean;
 }
 
 export interface RecordingProxy {
   url: string;
   requests: RecordedRequest[];
+  /** Answers the next `times` POSTs that `match` selects with `status` itself, as a failing gateway would. */
+  failNext(match: (request: RecordedRequest) => boolean, times: number, status: number): void;
   close(): Promise<void>;
 }
 
@@ -24,6 +28,7 @@ export interface RecordingProxy {
 export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   const to = new URL(target);
   const requests: RecordedRequest[] = [];
+  const faults: { match: (request: RecordedRequest) => boolean; times: number; status: number }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -38,7 +43,25 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       } catch {
         body = `(undecodable ${encoding} body)`;
       }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      const recorded: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+      };
+      requests.push(recorded);
+      const fault = faults.find((f) => f.times > 0 && req.method === 'POST' && f.match(recorded));
+      if (fault) {
+        fault.times -= 1;
+        recorded.failed = true;
+        // Readable by a page, so a browser client sees the status rather than a CORS failure.
+        res.writeHead(fault.status, {
+          'content-type': 'application/json',
+          'access-control-allow-origin': '*',
+        });
+        res.end('{"code":"transport_unavailable","message":"injected by the test proxy"}');
+        return;
+      }
       const forward = httpRequest(
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -58,6 +81,9 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    failNext(match, times, status) {
+      faults.push({ match, times, status });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
