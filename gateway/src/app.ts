@@ -18,6 +18,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './plu
 import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
+import { analyticsJsRoutes } from './routes/analyticsJs.js';
 import { batchRoute } from './routes/batch.js';
 import { dashboardRoute } from './routes/dashboard.js';
 import { healthRoute, unshed } from './routes/health.js';
@@ -99,10 +100,10 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
   });
   app.register(cors, {
     origin: corsOrigins(config),
-    // Beacons and text/plain fetches need no preflight; the methods and headers are allowed anyway for
-    // senders that use application/json or Basic auth from a page.
+    // Beacons and text/plain fetches need no preflight. analytics.js sends every event with `Authorization:
+    // Basic`, so each needs one, and its retries add `X-Retry-Count`: both allowed, or the browser blocks them.
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count'],
     exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
   });
@@ -127,7 +128,8 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
         version: '1',
         description:
           'The Segment HTTP Tracking API. Send the write key in the body (`writeKey`) or as the HTTP Basic user ' +
-          'with an empty password. Bodies may be text/plain or application/json, optionally gzip-encoded. ' +
+          'with an empty password. Bodies are JSON, sent as text/plain, application/json, ' +
+          'application/x-www-form-urlencoded or without a Content-Type, optionally gzip- or deflate-encoded. ' +
           'A batch is accepted in part: each refused event is listed with its index, messageId and reason. ' +
           '429 and 503 answers carry Retry-After. The read API (tag `read`) takes the admin token as a Bearer ' +
           'token and is off (404 read_api_disabled) unless TIDEMARK_ADMIN_TOKEN is set.',
@@ -198,6 +200,11 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
       });
       await scope.register(batchRoute, { ingest });
       await scope.register(singleRoutes, { ingest });
+      await scope.register(analyticsJsRoutes, {
+        projects: config.projects,
+        pathPrefix: config.pathPrefix,
+        metrics,
+      });
     },
     { prefix: config.pathPrefix },
   );

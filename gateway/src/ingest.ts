@@ -1,6 +1,7 @@
 import type { EventRow } from '@tidemark/store';
 import type { FastifyRequest } from 'fastify';
 import { writeKeyOf } from './auth.js';
+import { hasBigIntegers, restoreBigIntegers } from './bigIntegers.js';
 import type { Config } from './config.js';
 import { normalize, type Receipt } from './enrich/normalize.js';
 import { GatewayError } from './errors.js';
@@ -8,7 +9,7 @@ import { type LiveBroadcaster, toLiveEvent } from './live/broadcaster.js';
 import { toMessages } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { indexProjects, originAllowed, type Project } from './projects.js';
-import type { SegmentEvent } from './segment.js';
+import type { JsonObject, SegmentEvent } from './segment.js';
 import type { GatewayDeadLetter, Transport } from './transport/types.js';
 import { jsonOf, messageIdOf, type RejectReason, validateEvent } from './validate.js';
 
@@ -30,6 +31,9 @@ export interface IngestResult {
 export interface IngestInput {
   writeKey: unknown;
   sentAt: unknown;
+  /** The batch's `context` and `integrations`, merged under each event's (Segment's batch API). */
+  context?: JsonObject | null | undefined;
+  integrations?: JsonObject | null | undefined;
   /** The batch's `dropped` report as sent: counted when a non-negative integer, else ignored. */
   dropped?: unknown;
   events: unknown[];
@@ -98,12 +102,15 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       userAgent: request.headers['user-agent'] ?? '',
       country: countryOf(request, config.countryHeader),
       skewThresholdMs: config.skewThresholdMs,
+      context: input.context ?? undefined,
+      integrations: input.integrations ?? undefined,
     };
     const rows: EventRow[] = [];
     const rejected: Rejected[] = [];
+    const bigIntegers = hasBigIntegers(request);
     input.events.forEach((raw, index) => {
       const verdict = validateEvent(raw, maxEventBytes, input.bodyBytes);
-      const row = verdict.ok ? rowOf(verdict.event, receipt, maxEventBytes) : verdict.reason;
+      const row = verdict.ok ? rowOf(verdict.event, receipt, maxEventBytes, bigIntegers) : verdict.reason;
       if (typeof row === 'string') rejected.push({ index, messageId: messageIdOf(raw), reason: row });
       else rows.push(row);
     });
@@ -146,7 +153,9 @@ export function createIngest(config: Config, deps: IngestDeps): Ingest {
       index,
       messageId,
       // A JSON string in place of a value too deep to serialize: the letter still says which event it was.
-      raw: jsonOf(input.events[index]) ?? JSON.stringify('(nested too deep to serialize)'),
+      raw: restoreBigIntegers(
+        jsonOf(input.events[index]) ?? JSON.stringify('(nested too deep to serialize)'),
+      ),
       at,
     }));
 
@@ -241,7 +250,12 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
  * never grow, so the row's three JSON columns are what is measured, from their lengths in UTF-16 units alone
  * unless a non-ASCII text could tip the balance.
  */
-export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: number): EventRow | RejectReason {
+export function rowOf(
+  event: SegmentEvent,
+  receipt: Receipt,
+  maxEventBytes: number,
+  bigIntegers = false,
+): EventRow | RejectReason {
   let row: EventRow;
   try {
     row = normalize(event, receipt);
@@ -249,11 +263,32 @@ export function rowOf(event: SegmentEvent, receipt: Receipt, maxEventBytes: numb
     if (error instanceof RangeError) return 'too_deep';
     throw error;
   }
-  const units = row.properties.length + row.traits.length + row.library.length;
+  if (bigIntegers) restoreRow(row);
+  const units =
+    row.properties.length +
+    row.traits.length +
+    row.library.length +
+    row.context.length +
+    row.integrations.length +
+    row.extra.length;
   // A UTF-16 unit is at most 3 bytes of UTF-8, and at least 1.
   if (units * 3 <= maxEventBytes) return row;
   if (units > maxEventBytes) return 'too_large';
   const bytes =
-    Buffer.byteLength(row.properties) + Buffer.byteLength(row.traits) + Buffer.byteLength(row.library);
+    Buffer.byteLength(row.properties) +
+    Buffer.byteLength(row.traits) +
+    Buffer.byteLength(row.library) +
+    Buffer.byteLength(row.context) +
+    Buffer.byteLength(row.integrations) +
+    Buffer.byteLength(row.extra);
   return bytes > maxEventBytes ? 'too_large' : row;
+}
+
+/** The row's text with each integer beyond 2^53 of its request's body back as its digits (bigIntegers.ts). */
+function restoreRow(row: EventRow): void {
+  const columns = row as unknown as Record<string, unknown>;
+  for (const key in columns) {
+    const value = columns[key];
+    if (typeof value === 'string') columns[key] = restoreBigIntegers(value);
+  }
 }

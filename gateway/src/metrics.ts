@@ -24,6 +24,8 @@ export interface GatewayMetrics {
    * batch's `dropped` field, by project: losses that happened before the gateway could see the events.
    */
   clientDropped: Counter<'project'>;
+  /** Counter series analytics.js posted about itself to `/v1/m` (read, counted, not stored). */
+  clientMetrics: Counter;
 }
 
 export function createGatewayMetrics(opts: { processMetrics?: boolean } = {}): GatewayMetrics {
@@ -89,6 +91,11 @@ export function createGatewayMetrics(opts: { processMetrics?: boolean } = {}): G
       name: 'tidemark_gateway_client_dropped_events_total',
       help: 'Events clients reported deleting unsent (the batch field `dropped`), by project.',
       labelNames: ['project'],
+      registers,
+    }),
+    clientMetrics: new Counter({
+      name: 'tidemark_gateway_client_metrics_total',
+      help: 'Series analytics.js posted about its own health to /v1/m (counted, not stored).',
       registers,
     }),
   };

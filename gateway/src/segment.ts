@@ -19,6 +19,10 @@ export interface BatchBody {
    * caps (the Tidemark SDK sends it when not 0). Not Segment's; counted only when a non-negative integer.
    */
   dropped?: unknown;
+  /** Context for every event of the batch, merged under each event's own (its values win), as Segment does. */
+  context?: JsonObject | null;
+  /** Integrations for every event of the batch, merged under each event's own the same way. */
+  integrations?: JsonObject | null;
   /** Events, each validated on its own: one bad event never sinks the batch. */
   batch: unknown[];
 }
@@ -28,7 +32,7 @@ export interface SegmentEvent {
   type: EventType;
   /** Client id of the event; resends carry the same one, which is what deduplicates them. */
   messageId?: string;
-  /** Client clock when the event happened (ISO 8601). */
+  /** Client clock when the event happened (ISO 8601); RudderStack's `originalTimestamp` when it sent no `timestamp`. */
   timestamp?: string;
   /** Per-event sentAt (analytics.js sets it on each event); wins over the batch's. */
   sentAt?: string;
@@ -38,6 +42,8 @@ export interface SegmentEvent {
   event?: string;
   /** Page or screen name. */
   name?: string;
+  /** Page or screen category. */
+  category?: string;
   /** Group calls. */
   groupId?: string;
   /** Alias calls. */
@@ -45,6 +51,10 @@ export interface SegmentEvent {
   properties?: JsonObject;
   traits?: JsonObject;
   context?: SegmentContext;
+  /** Which destinations the sender meant the event for (Segment's `integrations`). */
+  integrations?: JsonObject;
+  /** The event's other top-level fields, which no column holds (`_metadata`, `channel`, …), kept as sent. */
+  extra?: JsonObject;
 }
 
 export interface SegmentContext {

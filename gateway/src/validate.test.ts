@@ -50,12 +50,61 @@ describe('validateEvent', () => {
     });
   });
 
-  it('takes a userId when the anonymousId is blank, and ignores fields it does not know', () => {
+  it('takes a userId when the anonymousId is blank, and keeps what it has no column for in extra', () => {
     const verdict = validateEvent(
-      { type: 'page', anonymousId: '  ', userId: 'u1', extra: { any: 'thing' } },
+      {
+        type: 'page',
+        anonymousId: '  ',
+        userId: 'u1',
+        writeKey: 'k',
+        mine: { any: 'thing' },
+        _metadata: null,
+      },
       MAX,
     );
-    expect(verdict).toEqual({ ok: true, event: { type: 'page', userId: 'u1' } });
+    // The blank anonymousId is kept as sent; the write key (a credential) and a null (nothing) are not.
+    expect(verdict).toEqual({
+      ok: true,
+      event: { type: 'page', userId: 'u1', extra: { anonymousId: '  ', mine: { any: 'thing' } } },
+    });
+  });
+
+  it('keeps a call field of another call type, and an originalTimestamp beside a timestamp, in extra', () => {
+    const verdict = validateEvent(
+      {
+        ...track,
+        timestamp: '2025-01-01T00:00:00Z',
+        name: 'n',
+        category: 'c',
+        groupId: 'g',
+        originalTimestamp: '2025-01-01T00:00:01Z',
+      },
+      MAX,
+    );
+    expect(verdict.ok && verdict.event.extra).toEqual({
+      name: 'n',
+      category: 'c',
+      groupId: 'g',
+      originalTimestamp: '2025-01-01T00:00:01Z',
+    });
+  });
+
+  it('takes originalTimestamp as the event time when there is no timestamp, as RudderStack sends it', () => {
+    const { timestamp: _, ...untimed } = track as Record<string, unknown>;
+    const verdict = validateEvent({ ...untimed, originalTimestamp: '2015-2-02T00:30:08.276Z' }, MAX);
+    expect(verdict.ok && verdict.event.timestamp).toBe('2015-2-02T00:30:08.276Z');
+    expect(verdict.ok && verdict.event.extra).toBeUndefined();
+    expect(validateEvent({ ...untimed, originalTimestamp: 'soon' }, MAX)).toEqual({
+      ok: false,
+      reason: 'invalid_timestamp',
+    });
+  });
+
+  it('refuses integrations that are not an object', () => {
+    expect(validateEvent({ ...track, integrations: ['All'] }, MAX)).toEqual({
+      ok: false,
+      reason: 'invalid_integrations',
+    });
   });
 
   it('stores numeric ids as text, as Segment server libraries send them', () => {

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { isBigIntegerMark } from './bigIntegers.js';
 import { parseTimestamp } from './enrich/time.js';
 import {
   EVENT_TYPES,
@@ -20,7 +21,8 @@ export type RejectReason =
   | 'invalid_timestamp'
   | 'invalid_properties'
   | 'invalid_traits'
-  | 'invalid_context';
+  | 'invalid_context'
+  | 'invalid_integrations';
 
 export type Validation = { ok: true; event: SegmentEvent } | { ok: false; reason: RejectReason };
 
@@ -43,9 +45,11 @@ export const segmentEventSchema = {
     messageId: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: 200 }] },
     timestamp: timeSchema,
     sentAt: timeSchema,
+    originalTimestamp: timeSchema,
     properties: objectOrNull,
     traits: objectOrNull,
     context: objectOrNull,
+    integrations: objectOrNull,
   },
   allOf: [
     // Who it is about: an anonymousId or a userId, a number or a string that is not blank.
@@ -78,6 +82,7 @@ const PRECEDENCE: RejectReason[] = [
   'invalid_properties',
   'invalid_traits',
   'invalid_context',
+  'invalid_integrations',
 ];
 
 /** The stable reason code for one schema violation. */
@@ -93,6 +98,7 @@ function reasonOf(error: ErrorObject): RejectReason {
       return 'invalid_message_id';
     case 'timestamp':
     case 'sentAt':
+    case 'originalTimestamp':
       return 'invalid_timestamp';
     case 'properties':
       return 'invalid_properties';
@@ -100,6 +106,8 @@ function reasonOf(error: ErrorObject): RejectReason {
       return 'invalid_traits';
     case 'context':
       return 'invalid_context';
+    case 'integrations':
+      return 'invalid_integrations';
     default:
       return 'invalid_type';
   }
@@ -129,30 +137,90 @@ export function validateEvent(raw: unknown, maxEventBytes: number, bodyBytes?: n
   }
   const type = raw.type as EventType;
   const messageId = raw.messageId;
+  // A messageId is a string; an integer too large for a double reaches here as a marked string (bigIntegers.ts).
+  if (typeof messageId === 'string' && isBigIntegerMark(messageId))
+    return { ok: false, reason: 'invalid_message_id' };
   const anonymousId = idString(raw.anonymousId);
   const userId = idString(raw.userId);
-  const event = typeof raw.event === 'string' ? raw.event.trim() : '';
 
   const valid: SegmentEvent = { type };
   if (typeof messageId === 'string') valid.messageId = messageId;
+  // RudderStack sends the client's time as `originalTimestamp` and no `timestamp`.
   if (typeof raw.timestamp === 'string') valid.timestamp = raw.timestamp;
+  else if (typeof raw.originalTimestamp === 'string') valid.timestamp = raw.originalTimestamp;
   if (typeof raw.sentAt === 'string') valid.sentAt = raw.sentAt;
   if (anonymousId !== undefined) valid.anonymousId = anonymousId;
   if (userId !== undefined) valid.userId = userId;
-  if (event !== '') valid.event = event;
-  for (const field of ['name', 'groupId', 'previousId'] as const) {
-    const value = idString(raw[field]);
-    if (value !== undefined) valid[field] = value;
+  if (type === 'track') valid.event = (raw.event as string).trim();
+  if (type === 'page' || type === 'screen') {
+    const name = idString(raw.name);
+    if (name !== undefined) valid.name = name;
+    const category = idString(raw.category);
+    if (category !== undefined) valid.category = category;
+  } else if (type === 'group') {
+    const groupId = idString(raw.groupId);
+    if (groupId !== undefined) valid.groupId = groupId;
+  } else if (type === 'alias') {
+    const previousId = idString(raw.previousId);
+    if (previousId !== undefined) valid.previousId = previousId;
   }
   if (isObject(raw.properties)) valid.properties = raw.properties;
   if (isObject(raw.traits)) valid.traits = raw.traits;
   if (isObject(raw.context)) valid.context = raw.context as SegmentContext;
+  if (isObject(raw.integrations)) valid.integrations = raw.integrations;
+  const extra = extraFields(raw, valid);
+  if (extra !== undefined) valid.extra = extra;
   return { ok: true, event: valid };
+}
+
+/**
+ * The top-level fields of `raw` that `valid` does not carry into a column, so that they are kept as sent (the
+ * `extra` column) instead of lost: fields Tidemark has no column for (analytics.js' `_metadata`, RudderStack's
+ * `channel`), a call field of another call type (a track's `name`), an `originalTimestamp` beside a `timestamp`,
+ * and an id field whose value could not be used (an object as `anonymousId` beside a valid `userId`). Left out:
+ * `type`, the `writeKey` (a credential; the project it names is `project_id`), and nulls, which carry nothing.
+ * Undefined when there is nothing, which is every event of the Tidemark SDK.
+ */
+function extraFields(raw: JsonObject, valid: SegmentEvent): JsonObject | undefined {
+  let extra: JsonObject | undefined;
+  for (const key in raw) {
+    const value = raw[key];
+    if (value === null || key === 'type' || key === 'writeKey') continue;
+    if (key === 'originalTimestamp' ? valid.timestamp === value : carried(key, valid)) continue;
+    if (extra === undefined) extra = {};
+    extra[key] = value;
+  }
+  return extra;
+}
+
+/** Whether `valid` carries the field `key` into a column. */
+function carried(key: string, valid: SegmentEvent): boolean {
+  switch (key) {
+    case 'messageId':
+    case 'timestamp':
+    case 'sentAt':
+    case 'anonymousId':
+    case 'userId':
+    case 'event':
+    case 'name':
+    case 'category':
+    case 'groupId':
+    case 'previousId':
+    case 'properties':
+    case 'traits':
+    case 'context':
+    case 'integrations':
+      return valid[key] !== undefined;
+    default:
+      return false;
+  }
 }
 
 /** The client's messageId if it sent a usable one, for the `rejected` list. */
 export function messageIdOf(raw: unknown): string | null {
-  return isObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : null;
+  return isObject(raw) && typeof raw.messageId === 'string' && !isBigIntegerMark(raw.messageId)
+    ? raw.messageId
+    : null;
 }
 
 export function isObject(value: unknown): value is JsonObject {

@@ -39,6 +39,10 @@ export function makeRow(overrides: Partial<EventRow> = {}): EventRow {
     properties: '{"plan":"pro"}',
     traits: '{}',
     library: '{"name":"tidemark-sdk","version":"0.1.0"}',
+    message_id: '',
+    context: '{}',
+    integrations: '{}',
+    extra: '{}',
     ...overrides,
   };
 }

@@ -78,4 +78,12 @@ export type EventRow = {
   traits: string;
   /** `context.library` (`{name, version}`) as a JSON string. */
   library: string;
+  /** The event's `messageId` exactly as sent; the event_id's text when the client sent none (020). */
+  message_id: string;
+  /** The event's whole `context` merged over the batch's, as a JSON string, without `ip` (020). */
+  context: string;
+  /** The event's `integrations` merged over the batch's, as a JSON string (020). */
+  integrations: string;
+  /** Top-level fields of the event no other column holds, as a JSON object string; `{}` when none (020). */
+  extra: string;
 };

@@ -84,6 +84,10 @@ describe('normalize', () => {
       properties: '{"name":"Pricing","plan":"pro"}',
       traits: '{}',
       library: '{"name":"@tidemark/sdk","version":"0.1.0"}',
+      message_id: '0195802a-6b1e-7c3d-9f00-1a2b3c4d5e6f',
+      context: JSON.stringify(pageView.context),
+      integrations: '{}',
+      extra: '{}',
     });
   });
 
@@ -207,5 +211,67 @@ describe('normalize', () => {
     expect(visitorKey(normalize(pageView, receipt()))).toBe('shop:anon-42');
     const { anonymousId: _, ...identified } = pageView;
     expect(visitorKey(normalize({ ...identified, userId: 'u1' }, receipt()))).toBe('shop:u1');
+  });
+
+  it('merges the batch context under the event context, the event winning, and never stores the IP', () => {
+    const row = normalize(
+      {
+        ...pageView,
+        context: { page: { path: '/own' }, locale: 'fr-FR', ip: '203.0.113.9', device: { id: 'd1' } },
+      },
+      receipt({
+        context: {
+          library: { name: 'analytics-go', version: '3.3.0' },
+          locale: 'de-DE',
+          page: { url: 'https://shop.example/batch?a=1', path: '/batch' },
+          device: { model: 'Pixel' },
+          ip: '198.51.100.1',
+        },
+      }),
+    );
+    expect(row).toMatchObject({
+      url: 'https://shop.example/batch?a=1',
+      path: '/batch',
+      locale: 'fr-FR',
+      library: '{"name":"analytics-go","version":"3.3.0"}',
+    });
+    expect(JSON.parse(row.context)).toEqual({
+      library: { name: 'analytics-go', version: '3.3.0' },
+      locale: 'fr-FR',
+      page: { url: 'https://shop.example/batch?a=1', path: '/own' },
+      device: { model: 'Pixel', id: 'd1' },
+    });
+  });
+
+  it('merges batch integrations under the event integrations', () => {
+    const row = normalize(
+      { ...pageView, integrations: { All: false, Mixpanel: { key: 'k' } } },
+      receipt({ integrations: { All: true, Amplitude: true, Mixpanel: { region: 'eu' } } }),
+    );
+    expect(JSON.parse(row.integrations)).toEqual({
+      All: false,
+      Amplitude: true,
+      Mixpanel: { region: 'eu', key: 'k' },
+    });
+    expect(normalize(pageView, receipt()).integrations).toBe('{}');
+  });
+
+  it('keeps a page category and name in properties, and a conflicting call field in extra', () => {
+    const row = normalize({ ...pageView, category: 'Docs', name: 'Getting Started' }, receipt());
+    expect(JSON.parse(row.properties)).toEqual({ name: 'Getting Started', category: 'Docs', plan: 'pro' });
+    expect(row.extra).toBe('{}');
+    const clash = normalize(
+      { ...pageView, category: 'Docs', properties: { category: 'Guides' }, extra: { channel: 'web' } },
+      receipt(),
+    );
+    expect(JSON.parse(clash.properties)).toEqual({ name: 'Pricing', category: 'Guides' });
+    expect(JSON.parse(clash.extra)).toEqual({ channel: 'web', category: 'Docs' });
+  });
+
+  it('stores the messageId as sent, and the generated event id when none was sent', () => {
+    expect(normalize({ ...pageView, messageId: 'ajs-next-123' }, receipt()).message_id).toBe('ajs-next-123');
+    const { messageId: _, ...withoutId } = pageView;
+    const row = normalize(withoutId, receipt());
+    expect(row.message_id).toBe(row.event_id);
   });
 });

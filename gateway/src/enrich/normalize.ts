@@ -19,6 +19,10 @@ export interface Receipt {
   country: string;
   /** DESIGN §3 skew threshold. */
   skewThresholdMs: number;
+  /** The batch's `context`, merged under every event's own (the event's values win). */
+  context?: JsonObject | undefined;
+  /** The batch's `integrations`, merged the same way. */
+  integrations?: JsonObject | undefined;
 }
 
 const EVENT_NAMES: Record<Exclude<EventType, 'track'>, string> = {
@@ -60,8 +64,15 @@ function timesOf(receipt: Receipt): ReceiptTimes {
 
 /** Turns one validated Segment event into the row stored in `tidemark.events` (DESIGN §5). */
 export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
-  const context = event.context ?? {};
+  const context: JsonObject =
+    receipt.context === undefined ? (event.context ?? {}) : merged(receipt.context, event.context);
+  const integrations =
+    receipt.integrations === undefined
+      ? event.integrations
+      : merged(receipt.integrations, event.integrations);
   const properties = event.properties ?? {};
+  const eventId = eventIdFor(receipt.projectId, event.messageId);
+  const extra = withConflicts(event, properties, event.extra);
   // analytics.js copies the page fields into a page call's properties; other calls only have context.page.
   const page = pageFields(event.type === 'page' ? properties : undefined, asObject(context.page));
 
@@ -90,7 +101,7 @@ export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
   // One literal with every column, in the table's order: no spreads, so each row is built in one go.
   return {
     project_id: receipt.projectId,
-    event_id: eventIdFor(receipt.projectId, event.messageId),
+    event_id: eventId,
     type: event.type,
     event: event.type === 'track' ? (event.event ?? '') : EVENT_NAMES[event.type],
     timestamp:
@@ -135,7 +146,36 @@ export function normalize(event: SegmentEvent, receipt: Receipt): EventRow {
     properties: JSON.stringify(withCallFields(event, properties)),
     traits: JSON.stringify(event.traits ?? asObject(context.traits)),
     library: JSON.stringify(asObject(context.library)),
+    message_id: event.messageId ?? eventId,
+    context: JSON.stringify('ip' in context ? withoutIp(context) : context),
+    integrations: integrations === undefined ? '{}' : JSON.stringify(integrations),
+    extra: extra === undefined ? '{}' : JSON.stringify(extra),
   };
+}
+
+/**
+ * `inner` merged over `outer`, as Segment merges a batch's context and integrations into each event's: a key of
+ * both whose values are both objects is merged the same way, any other value of `inner` wins.
+ */
+export function merged(outer: JsonObject, inner: JsonObject | undefined): JsonObject {
+  if (inner === undefined) return outer;
+  const result: JsonObject = { ...outer };
+  for (const key in inner) {
+    const value = inner[key];
+    const under = result[key];
+    result[key] = isPlainObject(value) && isPlainObject(under) ? merged(under, value) : value;
+  }
+  return result;
+}
+
+/** The context without the client's IP address, which Tidemark never stores (DESIGN §3). */
+function withoutIp(context: JsonObject): JsonObject {
+  const { ip: _, ...rest } = context;
+  return rest;
+}
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The Kafka key that keeps one visitor's events in order on one partition (DESIGN §4). */
@@ -144,16 +184,47 @@ export function visitorKey(row: EventRow): string {
 }
 
 /**
- * Fields of a call that have no column of their own go into properties, unless the client already set
- * them there, so nothing a client sent is silently lost: a page or screen `name`, a group's `groupId`,
- * an alias's `previousId`.
+ * Fields of a call that have no column of their own go into properties, unless the client already set them
+ * there, so nothing a client sent is silently lost: a page or screen `name` and `category`, a group's `groupId`,
+ * an alias's `previousId`. Where properties hold the key with another value, `withConflicts` keeps the call's
+ * own value in `extra`.
  */
 function withCallFields(event: SegmentEvent, properties: JsonObject): JsonObject {
-  const extra: JsonObject = {};
-  if ((event.type === 'page' || event.type === 'screen') && event.name !== undefined) extra.name = event.name;
-  if (event.type === 'group' && event.groupId !== undefined) extra.groupId = event.groupId;
-  if (event.type === 'alias' && event.previousId !== undefined) extra.previousId = event.previousId;
-  return Object.keys(extra).length === 0 ? properties : { ...extra, ...properties };
+  const fields = callFields(event);
+  return fields === undefined ? properties : { ...fields, ...properties };
+}
+
+/** `extra` with each call field whose property of the same name holds another value. */
+function withConflicts(event: SegmentEvent, properties: JsonObject, extra: JsonObject | undefined) {
+  const fields = callFields(event);
+  if (fields === undefined) return extra;
+  let result = extra;
+  for (const key in fields) {
+    const own = properties[key];
+    if (own === undefined || own === fields[key]) continue;
+    result = { ...result, [key]: fields[key] };
+  }
+  return result;
+}
+
+/** The call fields an event has (see withCallFields), or undefined when none. */
+function callFields(event: SegmentEvent): JsonObject | undefined {
+  switch (event.type) {
+    case 'page':
+    case 'screen':
+      if (event.name === undefined && event.category === undefined) return undefined;
+      return event.category === undefined
+        ? { name: event.name }
+        : event.name === undefined
+          ? { category: event.category }
+          : { name: event.name, category: event.category };
+    case 'group':
+      return event.groupId === undefined ? undefined : { groupId: event.groupId };
+    case 'alias':
+      return event.previousId === undefined ? undefined : { previousId: event.previousId };
+    default:
+      return undefined;
+  }
 }
 
 type PageFields = Partial<Record<'url' | 'path' | 'referrer' | 'title' | 'search', string>>;

@@ -1,16 +1,43 @@
-// ISO 8601 as clients send it: date, time, optional fraction, optional zone (`Z` or `±hh:mm`).
-const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+// ISO 8601 as clients send it, read as leniently as Segment's API does: a four-digit year; month, day and hour in one
+// or two digits (Segment's own batch example writes `2015-2-02T00:30:08.276Z`); `T`, `t` or a space between date and
+// time; optional seconds and a fraction of up to nine digits after `.` or `,`; a zone `Z`, `±hh`, `±hhmm` or
+// `±hh:mm`, UTC when absent; or a date alone, midnight UTC.
+const ISO =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|([+-])(\d{2}):?(\d{2})?)?)?$/i;
 // DateTime64 stores far more, but `toYYYYMM` partitions and JSON clients only make sense in this range.
 const MIN_MS = 0;
 const MAX_MS = Date.UTC(2106, 0, 1);
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** Milliseconds since the epoch, or undefined for anything that is not an ISO 8601 date-time in range. */
+/**
+ * Milliseconds since the epoch, or undefined for anything that is not an ISO 8601 date-time (in the forms above)
+ * of a real calendar day and time in range. Built from the fields with Date.UTC rather than Date.parse, which
+ * reads the one-digit forms in the server's local zone or not at all, and rolls 31 February over into March.
+ */
 export function parseTimestamp(value: string): number | undefined {
-  const match = ISO.exec(value);
-  if (match === null) return undefined;
-  // A time without a zone would be read in the server's local zone by Date.parse; clients mean UTC.
-  const ms = Date.parse(match[3] === undefined ? `${value}Z` : value);
-  return Number.isNaN(ms) || ms < MIN_MS || ms >= MAX_MS ? undefined : ms;
+  const m = ISO.exec(value);
+  if (m === null) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || day > (DAYS[month - 1] ?? 0)) return undefined;
+  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
+    return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  // Milliseconds: the first three digits of the fraction; what is finer than DateTime64(3) keeps is cut.
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const hours = Number(m[10]);
+    const minutes = m[11] === undefined ? 0 : Number(m[11]);
+    if (hours > 23 || minutes > 59) return undefined;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (hours * 60 + minutes);
+  }
+  const at = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  return at < MIN_MS || at >= MAX_MS ? undefined : at;
 }
 
 /**

@@ -54,10 +54,13 @@ export function toGatewayError(error: unknown): GatewayError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GatewayError('invalid_body', { message: 'The body is not valid JSON.', cause: error });
-    // zlib's codes for a body that claims gzip but is not.
+    // zlib's codes for a body that claims gzip or deflate but is not.
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
-      return new GatewayError('invalid_body', { message: 'The body is not valid gzip.', cause: error });
+      return new GatewayError('invalid_body', {
+        message: 'The body is not valid gzip or deflate data, as its Content-Encoding says it is.',
+        cause: error,
+      });
   }
   // Any other client-side failure Fastify detects (bad Content-Length, aborted body, …).
   const status = e.statusCode;

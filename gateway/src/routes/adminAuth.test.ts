@@ -18,6 +18,17 @@ const PUBLIC = new Set([
   'POST /v1/identify',
   'POST /v1/group',
   'POST /v1/alias',
+  // The same calls under the paths analytics.js posts to, its settings (the API host and the write key the page
+  // already has) and its reports about itself (counted, never stored nor read back).
+  'POST /v1/b',
+  'POST /v1/t',
+  'POST /v1/p',
+  'POST /v1/s',
+  'POST /v1/i',
+  'POST /v1/g',
+  'POST /v1/a',
+  'GET /v1/projects/:writeKey/settings',
+  'POST /v1/m',
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',

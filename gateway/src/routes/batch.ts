@@ -14,6 +14,14 @@ const batchBody = {
   properties: {
     writeKey: { type: 'string' },
     sentAt: { type: 'string' },
+    context: {
+      type: ['object', 'null'],
+      description: 'Context for every event of the batch; each event’s own context is merged over it.',
+    },
+    integrations: {
+      type: ['object', 'null'],
+      description: 'Integrations for every event of the batch; each event’s own are merged over them.',
+    },
     dropped: {
       description:
         'Events the client deleted unsent because its local queue was over its limits (not part of Segment’s ' +
@@ -23,19 +31,33 @@ const batchBody = {
   },
 } as const;
 
-/** `POST /v1/batch`: the Segment batch call, which the Tidemark SDK uses for everything. */
+/**
+ * `POST /v1/batch`: the Segment batch call, which the Tidemark SDK uses for everything; and `POST /v1/b`, the same
+ * call under the path analytics.js batches to (its `deliveryStrategy: batching`).
+ */
 export const batchRoute: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { ingest }) => {
-  app.post<{ Body: BatchBody }>(
-    '/v1/batch',
-    {
-      schema: {
-        body: batchBody,
-        response: { 200: ingestResponse, '4xx': errorResponse, '5xx': errorResponse },
+  for (const url of ['/v1/batch', '/v1/b']) {
+    app.post<{ Body: BatchBody }>(
+      url,
+      {
+        config: { segment: true },
+        schema: {
+          body: batchBody,
+          response: { 200: ingestResponse, '4xx': errorResponse, '5xx': errorResponse },
+        },
       },
-    },
-    async (request) => {
-      const { writeKey, sentAt, dropped, batch } = request.body;
-      return ingest(request, { writeKey, sentAt, dropped, events: batch, bodyBytes: sentBodyBytes(request) });
-    },
-  );
+      async (request) => {
+        const { writeKey, sentAt, context, integrations, dropped, batch } = request.body;
+        return ingest(request, {
+          writeKey,
+          sentAt,
+          context,
+          integrations,
+          dropped,
+          events: batch,
+          bodyBytes: sentBodyBytes(request),
+        });
+      },
+    );
+  }
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ingest } from '../ingest.js';
-import { EVENT_TYPES } from '../segment.js';
+import { EVENT_TYPES, type EventType } from '../segment.js';
 import { errorResponse, ingestResponse } from './schemas.js';
 
 const eventBody = {
@@ -10,13 +10,19 @@ const eventBody = {
 
 /**
  * `POST /v1/track`, `/v1/page`, … with one event each (DESIGN §2), for Segment-compatible senders that do
- * not batch. The path names the type, as in Segment's API; the event goes through the same ingest.
+ * not batch, and the same under the one-letter paths analytics.js posts to (`/v1/t`, `/v1/p`, `/v1/i`, `/v1/g`,
+ * `/v1/a`, `/v1/s`). The path names the type, as in Segment's API; the event goes through the same ingest.
  */
 export const singleRoutes: FastifyPluginAsync<{ ingest: Ingest }> = async (app, { ingest }) => {
-  for (const type of EVENT_TYPES) {
+  const paths = EVENT_TYPES.flatMap((type) => [
+    [type, `/v1/${type}`],
+    [type, `/v1/${type.charAt(0)}`],
+  ]);
+  for (const [type, url] of paths as [EventType, string][]) {
     app.post<{ Body: Record<string, unknown> }>(
-      `/v1/${type}`,
+      url,
       {
+        config: { segment: true },
         schema: {
           body: eventBody,
           response: { 200: ingestResponse, '4xx': errorResponse, '5xx': errorResponse },
