@@ -57,24 +57,22 @@ FROM
 ) AS totals
 CROSS JOIN
 (
-    -- From the raw events of the range: an event's person can change after it is stored (a later identify claims
-    -- earlier anonymous events), so no rollup written at insert can hold it. Two columns read, joined with the
-    -- project's linked ids only.
-    SELECT uniqExact(if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS people
+    -- The range's distinct ids (store/sql/032: about one row per visitor and hour, plus the edge minutes),
+    -- each resolved to its person at read time: a later identify can claim earlier anonymous events, so no
+    -- rollup written at insert can hold the person itself.
+    SELECT uniqExact(if(pm.person_id != '', reinterpretAsUInt128(sipHash128(pm.person_id)), d.id)) AS people
     FROM
     (
-        SELECT user_id, anonymous_id
-        FROM tidemark.events
-        WHERE project_id = {project:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-    ) AS e
-    LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
-        ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
+        SELECT DISTINCT id
+        FROM tidemark.distinct_id_rows(
+            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+    ) AS d
+    LEFT JOIN
+    (
+        SELECT reinterpretAsUInt128(sipHash128(distinct_id)) AS id, person_id
+        FROM tidemark.person_map(project = {project:String})
+    ) AS pm ON pm.id = d.id
 ) AS persons
 CROSS JOIN
 (

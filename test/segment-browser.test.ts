@@ -9,9 +9,9 @@ import { build, createEmbeddedTransport, loadConfig } from '@tidemark/gateway';
 import { type ClickHouse, createClickHouse, createWriter, migrate } from '@tidemark/store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.js';
+import { eventually } from '../harness/eventually.js';
 import { type RecordedRequest, type RecordingProxy, startRecordingProxy } from './support/recordingProxy.js';
 import { eventsOf, expectEveryFieldStored, segmentRows } from './support/segmentFields.js';
-import { eventually } from './support/stack.js';
 
 // Segment's browser library, analytics.js (@segment/analytics-next from npm, its own UMD build), in Chromium on a
 // page of another origin, pointed at Tidemark the way a site switches: `cdnURL` names the gateway, which serves

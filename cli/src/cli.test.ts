@@ -156,10 +156,13 @@ it('lists the ready queries with the parameters each needs, the common filters s
   expect(run.code).toBe(0);
   const lines = run.stdout.split('\n');
   expect(lines[0]).toMatch(/^name +│ parameters$/);
-  expect(lines).toContain('funnel             │ --project --from --to --window --steps');
-  expect(lines).toContain('retention          │ --project --from --to --interval [--timezone UTC]');
+  expect(lines).toContain('funnel             │ --project --from --to --window --steps [--count_by person]');
+  // Cut to the table's cell width, as a terminal would show it.
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^retention {10}│ --project --from --to --interval \[--count_by person\] /),
+  );
   expect(run.stderr).toBe(
-    'Every query also takes --host, --country, --device_type; left out, they do not filter.\n',
+    'Every query but person_events also takes --host, --country, --device_type; left out, they do not filter.\n',
   );
 });
 

@@ -129,12 +129,15 @@ async function list(session: Session, args: ParsedArgs, rest: string[]): Promise
   } catch (error) {
     return reportError(session, error);
   }
-  // Optional parameters every query takes (the filters) are said once below the table, not on every row.
-  const common = (queries[0]?.params ?? [])
+  // Optional parameters every query with options takes (the filters) are said once below the table, not on every
+  // row; a query with none (person_events: one person, whatever the filters) is named there as the exception.
+  const filtered = queries.filter((q) => q.params.some((p) => !p.required));
+  const common = (filtered[0]?.params ?? [])
     .filter(
-      (p) => !p.required && queries.every((q) => q.params.some((o) => o.name === p.name && !o.required)),
+      (p) => !p.required && filtered.every((q) => q.params.some((o) => o.name === p.name && !o.required)),
     )
     .map((p) => p.name);
+  const without = queries.filter((q) => !filtered.includes(q)).map((q) => q.name);
   const describe = (p: ReadyQueryInfo['params'][number]) =>
     p.required ? `--${p.name}` : `[--${p.name}${p.default ? ` ${p.default}` : ''}]`;
   // The order a reader types them in: the range first, the query's own after, the optional ones last.
@@ -161,7 +164,8 @@ async function list(session: Session, args: ParsedArgs, rest: string[]): Promise
   session.io.stdout.write(formatResult(table, session.format, { maxCellWidth: session.maxCellWidth }));
   if (session.format === 'table' && common.length > 0) {
     session.io.stderr.write(
-      `Every query also takes ${common.map((n) => `--${n}`).join(', ')}; left out, they do not filter.\n`,
+      `Every query${without.length > 0 ? ` but ${without.join(', ')}` : ''} also takes ` +
+        `${common.map((n) => `--${n}`).join(', ')}; left out, they do not filter.\n`,
     );
   }
   return EXIT_OK;

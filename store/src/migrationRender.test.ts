@@ -52,6 +52,8 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'INSERT INTO tidemark.session_hours',
     'INSERT INTO tidemark.page_days_state',
     'INSERT INTO tidemark.web_vital_days_state',
+    'INSERT INTO tidemark.person_links',
+    'INSERT INTO tidemark.distinct_id_hours',
   ]);
   expect(backfills.slice(1).every((s) => s.includes('FROM tidemark.events FINAL'))).toBe(true);
   const events = statements.find((s) => s.includes('CREATE TABLE IF NOT EXISTS tidemark.events_local '));

@@ -361,6 +361,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     // Likewise: the person links (a rollup of their own, backfilled again) and the regulations' tables.
     '030_person_links.sql',
     '031_regulations.sql',
+    '032_distinct_id_hours.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');

@@ -1,0 +1,88 @@
+-- Who was there, per hour, for counting people fast: one row per project, UTC hour, host, country, device type
+-- and distinct id (its 128-bit hash: the event's user id when it has one, else its anonymous id: the id tidemark.person_map
+-- resolves). overview.sql counts people as the distinct persons these ids resolve to; reading them here instead
+-- of from tidemark.events takes the rows from one per event to about one per visitor and hour (bench/read.ts at
+-- 10M events: the overview's CPU from ~3 s to a fraction of it). A person is resolved at read time, never stored,
+-- because a later identify can claim earlier anonymous events (030_person_links.sql). Bots are left out.
+
+CREATE TABLE IF NOT EXISTS tidemark.distinct_id_hours{{local}} {{on_cluster}}
+(
+    project_id  LowCardinality(String),
+    hour        DateTime('UTC'),
+    host        LowCardinality(String),
+    country     LowCardinality(String),
+    device_type LowCardinality(String),
+    -- reinterpretAsUInt128(sipHash128(distinct id)): exact as uniqExact is, and no strings to group.
+    id          UInt128,
+    -- 1 on the rows the backfill below wrote, so that running it again replaces them instead of adding to them.
+    backfill    UInt8
+)
+-- No aggregates: merges keep one row per key, and readers take distinct ids anyway.
+ENGINE = {{engine distinct_id_hours AggregatingMergeTree()}}
+PARTITION BY toYYYYMM(hour)
+ORDER BY (project_id, hour, host, country, device_type, id, backfill)
+-- Deduplicates the view's block of a retried insert (see 005_pageviews_hourly.sql).
+SETTINGS non_replicated_deduplication_window = 1000;
+
+{{distributed distinct_id_hours cityHash64(id)}};
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS tidemark.distinct_id_hours_mv {{on_cluster}}
+TO tidemark.distinct_id_hours{{local}}
+AS SELECT DISTINCT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    host,
+    country,
+    device_type,
+    reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id,
+    toUInt8(0) AS backfill
+FROM tidemark.events{{local}}
+WHERE bot_reason = '';
+
+-- The backfill, as in 009_traffic_hourly.sql: rows stored before the view existed (by _inserted_at, to the second),
+-- without stopping ingestion; re-running it replaces what an earlier run wrote.
+DELETE FROM tidemark.distinct_id_hours{{local}} {{on_cluster}} WHERE backfill = 1;
+
+{{this_node}} INSERT INTO tidemark.distinct_id_hours
+SELECT DISTINCT
+    project_id,
+    toStartOfHour(timestamp) AS hour,
+    host,
+    country,
+    device_type,
+    reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id,
+    toUInt8(1) AS backfill
+FROM tidemark.events FINAL
+WHERE bot_reason = ''
+  AND _inserted_at < (
+      SELECT min(metadata_modification_time) FROM system.tables
+      WHERE database = 'tidemark' AND name = 'distinct_id_hours_mv');
+
+-- The distinct ids of a range and the dashboard's filters: whole UTC hours from the table above, the minutes
+-- before the first and after the last whole hour from tidemark.events. Parameters as in the ready queries.
+CREATE VIEW IF NOT EXISTS tidemark.distinct_id_rows {{on_cluster}} AS
+WITH
+    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to
+SELECT id
+FROM tidemark.distinct_id_hours
+WHERE project_id = {project:String}
+  AND hour >= hours_from
+  AND hour < hours_to
+  AND ({host:String} = '' OR host = {host:String})
+  AND ({country:String} = '' OR country = {country:String})
+  AND ({device_type:String} = '' OR device_type = {device_type:String})
+UNION ALL
+-- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+SELECT DISTINCT reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id
+FROM tidemark.events
+WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+  AND project_id = {project:String}
+  AND timestamp >= {from:DateTime64(3, 'UTC')}
+  AND timestamp < {to:DateTime64(3, 'UTC')}
+  AND (timestamp < hours_from OR timestamp >= hours_to)
+  AND bot_reason = ''
+  AND ({host:String} = '' OR host = {host:String})
+  AND ({country:String} = '' OR country = {country:String})
+  AND ({device_type:String} = '' OR device_type = {device_type:String});
