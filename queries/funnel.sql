@@ -32,9 +32,10 @@
 --     --queries-file queries/funnel.sql
 
 WITH
+    -- The steps' events only, so that the join with the people below meets no other event.
     events AS
     (
-        SELECT *
+        SELECT anonymous_id, user_id, timestamp, multiIf(type = 'page', path, type = 'track', event, '') AS step
         FROM tidemark.events
         WHERE project_id = {project:String}
           AND timestamp >= {from:DateTime64(3, 'UTC')}
@@ -43,6 +44,8 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+          AND step != ''
+          AND has({steps:Array(String)}, step)
     ),
     levels AS
     (
@@ -61,15 +64,13 @@ WITH
         (
             SELECT
                 if({count_by:String} = 'visitor', e.anonymous_id,
-               if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
+                    if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
                 e.timestamp AS timestamp,
-                multiIf(e.type = 'page', e.path, e.type = 'track', e.event, '') AS step
+                e.step AS step
             FROM events AS e
             LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
                 ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
         )
-        WHERE step != ''
-          AND has({steps:Array(String)}, step)
         GROUP BY actor
     ),
     reached AS

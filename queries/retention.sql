@@ -29,18 +29,24 @@
 --     --queries-file queries/retention.sql
 
 WITH
+    -- Each id's periods with its first event in each: the events grouped first (about a row per visitor and
+    -- period), so that the join with the people below meets those rows, not every event.
     history AS
     (
         SELECT
             if({count_by:String} = 'visitor', e.anonymous_id,
                if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
-            e.timestamp AS timestamp,
-            toDateTime(
-                date_trunc({interval:String}, toDateTime(e.timestamp, {timezone:String})), {timezone:String})
-                AS period_start
+            e.first_at AS timestamp,
+            e.period_start AS period_start
         FROM
         (
-            SELECT anonymous_id, user_id, timestamp
+            SELECT
+                anonymous_id,
+                user_id,
+                toDateTime(
+                    date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
+                    AS period_start,
+                min(timestamp) AS first_at
             FROM tidemark.events
             WHERE project_id = {project:String}
               AND timestamp < {to:DateTime64(3, 'UTC')}
@@ -48,6 +54,7 @@ WITH
               AND ({host:String} = '' OR host = {host:String})
               AND ({country:String} = '' OR country = {country:String})
               AND ({device_type:String} = '' OR device_type = {device_type:String})
+            GROUP BY anonymous_id, user_id, period_start
         ) AS e
         LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
             ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
