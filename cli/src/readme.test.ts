@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestTidemark, type TestTidemark } from './gateway.fixture.js';
 import { repoRoot, runShell } from './spawn.fixture.js';
 
-// README "Ten questions, answered" is the test's input: every command there runs through sh from the repository's
-// root, exactly as printed, against a gateway holding the dataset the README names, and must print exactly the
-// answer printed under it. Editing a command, a query or the dataset without the README fails here.
+// "Ten questions, answered" of docs/queries.md (the README links there) is the test's input: every command there
+// runs through sh from the repository's root, exactly as printed, against a gateway holding the dataset the page
+// names, and must print exactly the answer printed under it. Editing a command, a query or the dataset without
+// the page fails here.
 
-const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const readme = readFileSync(join(repoRoot, 'docs', 'queries.md'), 'utf8');
 const heading = '## Ten questions, answered\n';
 const start = readme.indexOf(heading);
 const end = readme.indexOf('\n## ', start + heading.length);
@@ -47,7 +48,7 @@ it('has ten numbered questions, each with a command and its answer, and the pinn
 
 for (const q of questions) {
   describe(`${q.number}. ${q.question}`, () => {
-    it('prints the answer the README shows', { timeout: 30_000 }, async () => {
+    it('prints the answer docs/queries.md shows', { timeout: 30_000 }, async () => {
       const run = await runShell(q.command, {
         TIDEMARK_URL: tidemark.url,
         TIDEMARK_ADMIN_TOKEN: ADMIN_TOKEN,
