@@ -128,7 +128,7 @@ it('sends one page view per URL change of a single-page app, never two for one c
     ]);
     // The title the router set for the view, not the one before it.
     const about = await pipeline.clickhouse.query<{ title: string }>(
-      `SELECT title FROM tidemark.events WHERE project_id = '${pipeline.projectId}' AND path = '/about'`,
+      `SELECT title FROM tidemark.events WHERE project_id = '${pipeline.projectId}' AND type = 'page' AND path = '/about'`,
     );
     expect(about.map((row) => row.title)).toEqual(['About — Tidemark shop']);
   } finally {
