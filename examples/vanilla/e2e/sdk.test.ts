@@ -1,6 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TidemarkClient } from '@tidemark/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -455,5 +457,59 @@ it('loads autocapture only where the tag turns it on, and then sends $click and 
     expect(JSON.parse(hover?.properties ?? '{}')).toMatchObject({ tag: 'a', text: 'Read autocapture-docs' });
   } finally {
     await browser.close();
+  }
+});
+
+it('imports autocapture from the npm package only for a client that turns it on', async () => {
+  // The npm build as an app would load it unbundled: ES modules, idb-keyval through an import map.
+  const root = await mkdtemp(join(tmpdir(), 'tidemark-npm-'));
+  const sdkDir = fileURLToPath(new URL('../../../sdk/', import.meta.url));
+  await cp(join(sdkDir, 'dist'), join(root, 'sdk'), { recursive: true });
+  const idbKeyval = createRequire(join(sdkDir, 'package.json')).resolve('idb-keyval');
+  await cp(join(dirname(idbKeyval), 'index.js'), join(root, 'idb-keyval.js'));
+  await writeFile(
+    join(root, 'index.html'),
+    `<!doctype html><html><head><title>npm</title>
+     <script type="importmap">{ "imports": { "idb-keyval": "/idb-keyval.js" } }</script>
+     <script type="module">
+       import { createClient } from '/sdk/index.js';
+       window.tidemark = createClient({
+         writeKey: '__TIDEMARK_WRITE_KEY__', host: '__TIDEMARK_HOST__', flushInterval: 300,
+         autocapture: location.search === '?autocapture',
+       });
+     </script></head>
+     <body><button type="button">Order npm-autocapture</button></body></html>`,
+  );
+  const npmSite = await serveSite({ root, gatewayUrl: pipeline.gatewayUrl, writeKey: pipeline.writeKey });
+  const browser = await launchBrowser();
+  const requested: string[] = [];
+  browser.context.on('request', (request) => requested.push(new URL(request.url()).pathname));
+  try {
+    const plain = await browser.context.newPage();
+    await plain.goto(npmSite.url);
+    await ready(plain);
+    await plain.getByRole('button', { name: 'Order npm-autocapture' }).click();
+    await plain.evaluate(() => window.tidemark?.flush());
+    expect(requested).toContain('/sdk/index.js');
+    expect(requested).not.toContain('/sdk/chunks/interactions.js');
+
+    const page = await browser.context.newPage();
+    await page.goto(`${npmSite.url}?autocapture`);
+    await ready(page);
+    await eventually(async () => (requested.includes('/sdk/chunks/interactions.js') ? true : undefined), {
+      what: `the autocapture module to be imported; requested: ${requested.join(', ')}`,
+    });
+    await page.getByRole('button', { name: 'Order npm-autocapture' }).click();
+    await page.evaluate(() => window.tidemark?.flush());
+
+    // One $click: the page without autocapture sent none.
+    const clicks = await arrived('$click', 1, 'npm-autocapture');
+    expect(clicks.map((row) => JSON.parse(row.properties))).toEqual([
+      { tag: 'button', text: 'Order npm-autocapture', selector: 'html > body > button' },
+    ]);
+  } finally {
+    await browser.close();
+    await npmSite.close();
+    await rm(root, { recursive: true, force: true });
   }
 });
