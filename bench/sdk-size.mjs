@@ -1,6 +1,7 @@
 // What the SDK weighs where a visitor pays for it: raw, gzip (level 9) and brotli bytes of
 //   - the script-tag core, sdk/dist/tidemark.min.js, which every visitor downloads;
 //   - the Web Vitals chunk, sdk/dist/tidemark.vitals.min.js, which pages with vitals load on idle;
+//   - the autocapture chunk, sdk/dist/tidemark.autocapture.min.js, which pages with autocapture load;
 //   - the React bindings' own code: src/react/ bundled and minified with React and the core client left out,
 //     since an app pays for React anyway and shares the client with the main entry.
 // Exits with 1 when any of them is over its gzip budget (or missing), so CI fails on it.
@@ -20,16 +21,16 @@ const reactDir = resolve(sdkDir, 'src/react');
  * @type {{ key: string, title: string, label: string, budget: number, goal: number, load: () => Promise<Buffer | string> }[]}
  */
 const targets = [
-  // The goal is 3072 B (issue 3); the SDK's full feature set weighs more today. The budget is what it weighs, so
-  // that nothing grows it unnoticed while it is cut down. Raised from 4700 to 4800 for the fix that commits
-  // IndexedDB writes at once and writes what a hiding page saves before a read under way (+96 B): events tracked
-  // right before a tab closed were lost without it.
+  // Issue 22 retired the 3072 B goal of issue 3 (the smallest SDK with a persistent queue weighs ~18 KB) for a
+  // rule: what is off by default costs a visitor nothing until a site enables it. The budget is what the core
+  // weighs, with a little room, so that nothing grows it unnoticed. Lowered from 4800 to 4736 B when autocapture
+  // and hover capture moved into their own chunk (−64 B, with the pre-load snippet's call times added).
   {
     key: 'sdk.core',
     title: 'SDK script-tag core (tidemark.min.js), gzip',
     label: 'sdk/dist/tidemark.min.js',
-    budget: 4800,
-    goal: 3072,
+    budget: 4736,
+    goal: 4736,
     load: () => readBuilt('tidemark.min.js'),
   },
   {
@@ -39,6 +40,14 @@ const targets = [
     budget: 3584,
     goal: 3584,
     load: () => readBuilt('tidemark.vitals.min.js'),
+  },
+  {
+    key: 'sdk.autocapture',
+    title: 'SDK autocapture chunk (tidemark.autocapture.min.js), gzip',
+    label: 'sdk/dist/tidemark.autocapture.min.js',
+    budget: 1024,
+    goal: 1024,
+    load: () => readBuilt('tidemark.autocapture.min.js'),
   },
   {
     key: 'sdk.react',

@@ -32,10 +32,13 @@ export function clickRows(pipeline: Pipeline, event: string, products?: string[]
   );
 }
 
-/** How many events the SDK still holds in the page's IndexedDB queue. */
-export function queuedInBrowser(page: Page): Promise<number> {
+/**
+ * How many events the SDK still holds in the page's IndexedDB queue; with `except`, not counting the events of
+ * that name (the example page's `$web_vital` reports come when the browser decides).
+ */
+export function queuedInBrowser(page: Page, except?: string): Promise<number> {
   return page.evaluate(
-    () =>
+    (except) =>
       new Promise<number>((resolve, reject) => {
         const open = indexedDB.open('tidemark');
         // No database yet: nothing queued. Abort the upgrade so this probe never creates the database with
@@ -49,13 +52,17 @@ export function queuedInBrowser(page: Page): Promise<number> {
             resolve(0);
             return;
           }
-          const count = db.transaction('queue').objectStore('queue').count();
-          count.onsuccess = () => {
+          const all = db.transaction('queue').objectStore('queue').getAll();
+          all.onsuccess = () => {
             db.close();
-            resolve(count.result);
+            const left = (all.result as { json: string }[]).filter(
+              (stored) => except === undefined || JSON.parse(stored.json).event !== except,
+            );
+            resolve(left.length);
           };
-          count.onerror = () => reject(count.error);
+          all.onerror = () => reject(all.error);
         };
       }),
+    except,
   );
 }

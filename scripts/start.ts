@@ -1,16 +1,28 @@
 // `pnpm start`: Tidemark in embedded mode — the gateway and the ClickHouse engine (chDB) in this one process, no
 // Kafka, no Docker — plus the vanilla example page to click on, and a read-only SQL endpoint on loopback to look
 // at the stored rows.
+//
+// The console is for a person: the banner, then a line per new visitor and a line a minute for the rest
+// (arrivals.ts). `pnpm start --verbose`, or TIDEMARK_LOG_LEVEL, turns the gateway's JSON logs on after the
+// banner. package.json runs this file with `exec node --import tsx`: one process under pnpm, with the loader in
+// it (tsx's command line would run it as a child that it force-kills on a repeated signal), and no shell left
+// between pnpm and Node, which pnpm would see die of the terminal's SIGINT and report as a failed command.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatTable } from '@tidemark/cli/table';
 import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
 import { createReader, hasAdminToken, loadConfig, type Reader, startGateway } from '@tidemark/gateway';
+import { watchArrivals } from './arrivals.js';
 
 const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
 const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
+const verbose = process.argv.includes('--verbose') || process.env.TIDEMARK_LOG_LEVEL !== undefined;
 
-const config = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env });
+// The gateway starts logging errors only, so that nothing (the expected "no write keys configured" warning, the
+// start-up lines) comes before the banner; `--verbose` raises the level after it. The level is checked here, once.
+const logLevel = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env }).logLevel;
+const config = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env, TIDEMARK_LOG_LEVEL: 'error' });
 if (config.mode !== 'embedded') {
   throw new Error(
     'pnpm start runs the embedded mode; start gateway/ and sink/ on their own for distributed mode',
@@ -32,6 +44,7 @@ const sqlAuth = config.read.adminToken
   ? '-H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN"'
   : `-H 'Authorization: Bearer ${sqlToken}'`;
 const sql = await serveSql(sqlPort, sqlToken, createReader(clickhouse, config.read));
+const sqlCurl = `curl -s '${sql.url}?format=table' ${sqlAuth} --data-binary`;
 // The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
   ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
@@ -44,13 +57,19 @@ console.log(`
 
   Open the example page and click:   ${site.url}
   Gateway (Segment HTTP API):         ${gateway.url}/v1/batch
-  Stored rows (read-only SQL):        curl -s ${sql.url} ${sqlAuth} --data-binary 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
+${config.demoProject ? `  Write key:                          ${writeKey} (project "demo"; TIDEMARK_WRITE_KEYS sets your own)\n` : ''}  Stored rows (read-only SQL):        ${sqlCurl} 'SELECT received_at, type, event, path FROM tidemark.events ORDER BY received_at DESC LIMIT 10'
 ${readApiLine}
-  Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.
+  Headless browsers (Playwright, Puppeteer) and bots are stored but left out of the dashboard and the ready
+  queries. To see them:               ${sqlCurl} 'SELECT bot_reason, count() FROM tidemark.events WHERE notEmpty(bot_reason) GROUP BY bot_reason'
+
+  Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.${verbose ? '' : ' --verbose prints the JSON logs.'}
 `);
+if (verbose) gateway.app.log.level = logLevel;
+const arrivals = watchArrivals(clickhouse, { print: (line) => console.log(`  ${line}`) });
 
 /**
- * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines.
+ * A loopback-only HTTP endpoint that runs one read-only statement (the request body) and answers JSON lines, or
+ * with `?format=table` a text table and its row count (`0 rows` rather than nothing for an empty result).
  * chDB binds its data directory to this process, so the rows can only be read from in here. Query parameters
  * come as `param_<name>` URL parameters, as ClickHouse's HTTP interface takes them, so the files of queries/
  * (which start with a comment header) run here unchanged. Each request needs the token as a Bearer token, and
@@ -90,6 +109,11 @@ async function serveSql(
     );
     try {
       const { columns, rows } = await reader.statement(statement, params);
+      if (url.searchParams.get('format') === 'table') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`${formatTable({ columns, rows })}${rows.length} ${rows.length === 1 ? 'row' : 'rows'}\n`);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.end(
         rows
@@ -112,7 +136,7 @@ async function serveSql(
 let closing = 0;
 async function shutdown(signal: string) {
   if (closing) {
-    // A Ctrl-C reaches both tsx and this process, and tsx relays it once more: a repeat within a moment is that
+    // A Ctrl-C reaches both pnpm and this process, and pnpm relays it once more: a repeat within a moment is that
     // echo. One later is a person pressing again because the close hangs, and gets an immediate exit.
     if (Date.now() - closing > 2000) {
       console.log(`${signal} again: exiting without waiting`);
@@ -122,7 +146,7 @@ async function shutdown(signal: string) {
   }
   closing = Date.now();
   console.log(`\n${signal}: closing`);
-  await Promise.all([site.close(), sql.close()]);
+  await Promise.all([site.close(), sql.close(), arrivals.stop()]);
   await gateway.close();
   console.log('Tidemark stopped.');
 }

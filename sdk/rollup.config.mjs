@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
@@ -10,6 +11,17 @@ const ts = () =>
     exclude: ['src/**/*.test.ts'],
     compilerOptions: { noEmit: false, declaration: false },
   });
+
+// The script tag is one file per feature, IIFEs without dynamic `import()`: its entry adds the autocapture file
+// itself (src/browser.ts), so the core's loader of the npm module is swapped for one that does nothing.
+const scriptTagLoaders = () => ({
+  name: 'script-tag-loaders',
+  resolveId(source, importer) {
+    if (source === './autocapture/loadInteractions.js' && importer)
+      return fileURLToPath(new URL('./src/autocapture/loadInteractions.scriptTag.ts', import.meta.url));
+    return null;
+  },
+});
 
 export default [
   // The npm package: ES module and CommonJS. Dependencies stay imports, for the app's bundler to resolve
@@ -29,10 +41,12 @@ export default [
       banner: (chunk) => (chunk.name === 'react' ? "'use client';" : ''),
     })),
   },
-  // The script tag: everything in one minified IIFE that sets `window.tidemark`. Every visitor pays for it.
+  // The script tag: the core in one minified IIFE that sets `window.tidemark`. Every visitor pays for it, so what
+  // is off by default (autocapture, Web Vitals) is in files of its own below.
   {
     input: 'src/browser.ts',
     plugins: [
+      scriptTagLoaders(),
       resolve({ browser: true }),
       ts(),
       terser({
@@ -68,5 +82,16 @@ export default [
       terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } }),
     ],
     output: { file: 'dist/tidemark.vitals.min.js', format: 'iife' },
+  },
+  // The autocapture chunk for the script tag (`$click`, `$hover`), added by the core when its tag has
+  // `data-autocapture`.
+  {
+    input: 'src/autocapture-browser.ts',
+    plugins: [
+      resolve({ browser: true }),
+      ts(),
+      terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } }),
+    ],
+    output: { file: 'dist/tidemark.autocapture.min.js', format: 'iife' },
   },
 ];

@@ -15,7 +15,12 @@ const root = join(import.meta.dirname, '..');
 
 /** What each benchmark must report; a benchmark that stops reporting one fails here. */
 const expectedKeys: Record<string, string[]> = {
-  'sdk-size.mjs': ['sdk.core.gzip_bytes', 'sdk.vitals.gzip_bytes', 'sdk.react.gzip_bytes'],
+  'sdk-size.mjs': [
+    'sdk.core.gzip_bytes',
+    'sdk.vitals.gzip_bytes',
+    'sdk.autocapture.gzip_bytes',
+    'sdk.react.gzip_bytes',
+  ],
   'sdk-track.ts': ['sdk.track.median_us', 'sdk.track.longest_task_ms'],
   'schema.ts': ['schema.events.compressed_mb', 'schema.events.compression_gain', 'schema.insert_rows_per_s'],
   'ingest.ts': ['ingest.embedded.events_per_s', 'ingest.embedded.latency_p99_ms'],

@@ -66,8 +66,9 @@ function sqlAuth(): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
+/** The URL printed after `label` (for a curl line, without its query string). */
 function printed(label: string): string {
-  const match = output.match(new RegExp(`${label}\\s+(?:curl -s )?(http://\\S+)`));
+  const match = output.match(new RegExp(`${label}\\s+(?:curl -s )?'?(http://[^\\s'?]+)`));
   if (!match?.[1]) throw new Error(`pnpm start did not print "${label}"; it printed:\n${output}`);
   return match[1];
 }
@@ -148,6 +149,44 @@ it('runs a file of queries/ through the printed SQL endpoint, parameters as para
   expect(rows.map((r) => r.range)).toEqual(['0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+']);
 });
 
+it('prints the banner first, no JSON logs, and uses the SDK build as it is when it is current', () => {
+  const banner = output.indexOf('Tidemark is running');
+  expect(banner, output).toBeGreaterThan(0);
+  // pnpm's own lines (the script it runs) come first; nothing of the gateway's does.
+  expect(output.slice(0, banner)).not.toMatch(/"level"|no write keys|created dist|Building the SDK/);
+  expect(output).not.toMatch(/^\{"level"/m);
+  expect(output).toContain('Write key:                          demo-write-key');
+  expect(output).toMatch(/bots are stored but left out of the dashboard/);
+});
+
+it('says in one line that a new visitor arrived, and that a headless one is stored as a bot', async () => {
+  // The click of the first test came from headless Chromium.
+  const line = await eventually(async () => output.match(/^ {2}\d\d:\d\d:\d\d {2}new visitor, .*$/m)?.[0], {
+    what: `a line about the new visitor; pnpm start printed:\n${output}`,
+  });
+  expect(line).toMatch(/Chrome.*: \d+ events? \(.*\); flagged as a bot \(ua:headless\)/);
+  // The query the banner gives for bots shows it.
+  const query = output.match(/To see them:\s+curl -s '(http:\/\/\S+)' .* --data-binary '([^']+)'/);
+  expect(query, output).not.toBeNull();
+  const response = await fetch(query?.[1] ?? '', { method: 'POST', headers: sqlAuth(), body: query?.[2] });
+  const table = await response.text();
+  expect(response.status, table).toBe(200);
+  expect(table).toMatch(/^ua:headless\s+│\s+\d+$/m);
+  expect(table).toMatch(/\n1 row\n$/);
+});
+
+it('answers a table with "0 rows" for an empty result when asked for the printed format', async () => {
+  const url = new URL(printed('Stored rows \\(read-only SQL\\):'));
+  url.searchParams.set('format', 'table');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: sqlAuth(),
+    body: "SELECT type, event FROM tidemark.events WHERE event = 'never sent'",
+  });
+  expect(response.status).toBe(200);
+  expect(await response.text()).toBe('type │ event\n─────┼──────\n0 rows\n');
+});
+
 it('stops cleanly on Ctrl-C', async () => {
   // 'close' waits for every process holding the output pipes, so Tidemark itself has ended, not only npx.
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -160,4 +199,61 @@ it('stops cleanly on Ctrl-C', async () => {
   expect(output).toContain('SIGINT: closing');
   expect(output).toContain('Tidemark stopped.');
   expect(output).not.toMatch(/error/i);
+  // pnpm's words for a script that exited non-zero or by a signal.
+  expect(output).not.toMatch(/ELIFECYCLE|Command failed/);
+});
+
+it('prints the JSON logs after the banner with --verbose, and stops cleanly on SIGTERM', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-embedded-verbose-'));
+  let text = '';
+  const verbose = spawn('npx', ['-y', pnpm, 'start', '--verbose'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TIDEMARK_CHDB_PATH: dir,
+      TIDEMARK_PORT: '0',
+      TIDEMARK_SITE_PORT: '0',
+      TIDEMARK_SQL_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  verbose.stdout?.on('data', (chunk) => {
+    text += chunk;
+  });
+  verbose.stderr?.on('data', (chunk) => {
+    text += chunk;
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    verbose.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  try {
+    await eventually(async () => (text.includes('Ctrl-C stops') ? true : undefined), {
+      timeoutMs: 120_000,
+      what: `pnpm start --verbose to print its banner; it printed:\n${text}`,
+    });
+    const gateway = text.match(/Gateway \(Segment HTTP API\):\s+(http:\/\/\S+)/)?.[1] ?? '';
+    const sent = await fetch(gateway, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        writeKey: 'demo-write-key',
+        batch: [{ type: 'track', event: 'Verbose', anonymousId: 'v1' }],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    await eventually(async () => (/"msg":"request completed"/.test(text) ? true : undefined), {
+      what: `a JSON log line for the request; it printed:\n${text}`,
+    });
+    expect(text.indexOf('{"level"')).toBeGreaterThan(text.indexOf('Ctrl-C stops'));
+  } finally {
+    if (verbose.pid) process.kill(-verbose.pid, 'SIGTERM');
+  }
+  const { code, signal } = await closed;
+  await rm(dir, { recursive: true, force: true });
+  // npx re-raises the signal it forwarded once pnpm has exited; pnpm itself reports no failure.
+  expect(code === 0 || signal === 'SIGTERM', `code ${code}, signal ${signal}`).toBe(true);
+  expect(text).toContain('SIGTERM: closing');
+  expect(text).toContain('Tidemark stopped.');
+  expect(text).not.toMatch(/ELIFECYCLE|Command failed/);
 });

@@ -45,16 +45,13 @@ export async function serveSite(options: SiteOptions): Promise<ServedSite> {
 
   app.get('/', sendIndex);
   app.get('/index.html', sendIndex);
-  app.get('/tidemark.min.js', (_req, reply) =>
-    reply.type('text/javascript').header('cache-control', 'no-cache').sendFile('tidemark.min.js', sdkDist),
-  );
-  // The Web Vitals chunk, beside the core as the core expects it when it injects it (`data-vitals`).
-  app.get('/tidemark.vitals.min.js', (_req, reply) =>
-    reply
-      .type('text/javascript')
-      .header('cache-control', 'no-cache')
-      .sendFile('tidemark.vitals.min.js', sdkDist),
-  );
+  // The script-tag core, and beside it the files it adds when a page turns on what is off by default
+  // (`data-vitals`, `data-autocapture`).
+  for (const file of ['tidemark.min.js', 'tidemark.vitals.min.js', 'tidemark.autocapture.min.js']) {
+    app.get(`/${file}`, (_req, reply) =>
+      reply.type('text/javascript').header('cache-control', 'no-cache').sendFile(file, sdkDist),
+    );
+  }
   await app.register(fastifyStatic, { root: options.root, index: false, wildcard: true });
   // Client-side routes (the React example) fall back to the page itself.
   app.setNotFoundHandler((req, reply) =>

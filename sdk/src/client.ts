@@ -1,4 +1,5 @@
 import { captureClicks } from './autocapture/clicks.js';
+import { loadInteractions } from './autocapture/loadInteractions.js';
 import { capturePageviews } from './autocapture/pageviews.js';
 import { constantContext, pageContext } from './context.js';
 import { onHidden } from './onHidden.js';
@@ -23,6 +24,23 @@ type Noted = [fields: Partial<TidemarkEvent>, at: number, page: PageContext, use
 
 /** Milliseconds of building and storing noted events per task: well below the 50 ms of a long task. */
 const SLICE_MS = 8;
+
+/** While a call queued by the pre-load snippet is replayed: when the page made it. */
+let calledAt: number | undefined;
+
+/**
+ * Runs `call`, a call the page made to the pre-load snippet at `at` (ms since the epoch), so that the event it
+ * notes carries that time rather than the replay's. Snippets older than the time stamp queue none: `at` is then
+ * undefined and the event gets the time of the replay.
+ */
+export function replayCall(at: number | undefined, call: () => void): void {
+  calledAt = at;
+  try {
+    call();
+  } finally {
+    calledAt = undefined;
+  }
+}
 
 /**
  * Creates a client. `track()` and friends only note the event (a few microseconds); a task later it is built,
@@ -130,7 +148,7 @@ export function createClient<Events extends EventMap = EventMap>(
 
   function note(fields: Partial<TidemarkEvent>) {
     if (silent()) return;
-    if (noted.push([fields, Date.now(), pageContext(), visitor.read('userId')]) === 1)
+    if (noted.push([fields, calledAt ?? Date.now(), pageContext(), visitor.read('userId')]) === 1)
       setTimeout(build, 0, SLICE_MS);
   }
 
@@ -205,6 +223,7 @@ export function createClient<Events extends EventMap = EventMap>(
     addEventListener('online', flush);
     if (autoPageviews) capturePageviews(() => client.page());
     captureClicks(client, options);
+    if (options.autocapture) loadInteractions(client, options);
   }
   return client;
 }

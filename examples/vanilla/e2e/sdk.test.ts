@@ -1,6 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TidemarkClient } from '@tidemark/sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -80,6 +82,26 @@ async function trackClicks(page: Page, marker: string, count: number) {
   );
 }
 
+/** Serves `html` as the index page of a site of its own, for `use`, and removes it after. */
+async function withPage(html: string, use: (url: string) => Promise<void>) {
+  const root = await mkdtemp(join(tmpdir(), 'tidemark-page-'));
+  await writeFile(join(root, 'index.html'), html);
+  const one = await serveSite({ root, gatewayUrl: pipeline.gatewayUrl, writeKey: pipeline.writeKey });
+  try {
+    await use(one.url);
+  } finally {
+    await one.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** The pre-load snippet, pointed at the site that serves it. */
+async function snippet(): Promise<string> {
+  return (await readFile(new URL('../../../sdk/snippet/snippet.html', import.meta.url), 'utf8'))
+    .replace('"https://t.example.com"', '"__TIDEMARK_HOST__"')
+    .replace('"YOUR_WRITE_KEY"', '"__TIDEMARK_WRITE_KEY__"');
+}
+
 const ready = (page: Page) => page.waitForFunction(() => window.tidemark && !Array.isArray(window.tidemark));
 
 it('sends one page view per URL change of a single-page app, never two for one change', async () => {
@@ -109,7 +131,7 @@ it('sends one page view per URL change of a single-page app, never two for one c
     ]);
     // The title the router set for the view, not the one before it.
     const about = await pipeline.clickhouse.query<{ title: string }>(
-      `SELECT title FROM tidemark.events WHERE project_id = '${pipeline.projectId}' AND path = '/about'`,
+      `SELECT title FROM tidemark.events WHERE project_id = '${pipeline.projectId}' AND type = 'page' AND path = '/about'`,
     );
     expect(about.map((row) => row.title)).toEqual(['About — Tidemark shop']);
   } finally {
@@ -323,12 +345,9 @@ it('sends and stores nothing once the visitor opted out, across reloads, until t
 
 it('replays the calls made to the pre-load snippet in order, before the first page view', async () => {
   const root = await mkdtemp(join(tmpdir(), 'tidemark-snippet-'));
-  const snippet = (await readFile(new URL('../../../sdk/snippet/snippet.html', import.meta.url), 'utf8'))
-    .replace('"https://t.example.com"', '"__TIDEMARK_HOST__"')
-    .replace('"YOUR_WRITE_KEY"', '"__TIDEMARK_WRITE_KEY__"');
   await writeFile(
     join(root, 'index.html'),
-    `<!doctype html><html><head><title>Snippet</title>${snippet}
+    `<!doctype html><html><head><title>Snippet</title>${await snippet()}
      <script>
        tidemark.identify('user-7', { plan: 'team' });
        tidemark.track('Snippet Call', { order: 1 });
@@ -351,6 +370,147 @@ it('replays the calls made to the pre-load snippet in order, before the first pa
   } finally {
     await browser.close();
     await snippetSite.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+it('stores a call made to the pre-load snippet with the time of the call, not of its replay', async () => {
+  const html = `<!doctype html><html><head><title>Snippet clock</title>${await snippet()}
+     <script>
+       window.calledAt = Date.now();
+       tidemark.track('Early Call', { marker: 'snippet-clock' });
+     </script></head><body>Snippet clock</body></html>`;
+  await withPage(html, async (url) => {
+    const browser = await launchBrowser();
+    try {
+      // The SDK arrives 1.5 s after the call, as on a slow network.
+      await browser.context.route('**/tidemark.min.js', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await route.continue();
+      });
+      const page = await browser.context.newPage();
+      await page.goto(url);
+      await ready(page);
+      const replayedAt = await page.evaluate(() => Date.now());
+      const calledAt = await page.evaluate(() => (window as unknown as { calledAt: number }).calledAt);
+      expect(replayedAt - calledAt).toBeGreaterThan(1000);
+      await page.evaluate(() => window.tidemark?.flush());
+
+      await arrived('Early Call', 1, 'snippet-clock');
+      const [row] = await pipeline.clickhouse.query<{ client_ms: string }>(
+        `SELECT toUnixTimestamp64Milli(client_ts) AS client_ms FROM tidemark.events
+          WHERE project_id = '${pipeline.projectId}' AND event = 'Early Call'`,
+      );
+      // The browser's own clock on both sides: the time stored is the call's to the millisecond.
+      expect(Number(row?.client_ms) - calledAt).toBe(0);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+it('loads autocapture only where the tag turns it on, and then sends $click and $hover', async () => {
+  const browser = await launchBrowser();
+  const requested: string[] = [];
+  browser.context.on('request', (request) => requested.push(new URL(request.url()).pathname));
+  try {
+    // The example page has no data-autocapture: its visitors download no autocapture code.
+    const plain = await browser.context.newPage();
+    await plain.goto(site.url);
+    await ready(plain);
+    await plain.getByRole('button', { name: 'Sign up for the newsletter' }).click();
+    await plain.evaluate(() => window.tidemark?.flush());
+    expect(requested).toContain('/tidemark.min.js');
+    expect(requested).not.toContain('/tidemark.autocapture.min.js');
+
+    const html = `<!doctype html><html><head><title>Autocapture</title>
+      <script defer src="/tidemark.min.js" data-host="__TIDEMARK_HOST__" data-write-key="__TIDEMARK_WRITE_KEY__"
+        data-flush-interval="300" data-autocapture data-hover-capture></script></head>
+      <body>
+        <p><button type="button" id="buy" class="primary">Buy autocapture-kayak</button></p>
+        <p><button type="button" data-tidemark-event="Named Click" data-tidemark-marker="autocapture-named">
+          Named autocapture-named</button></p>
+        <p><a href="/docs">Read autocapture-docs</a></p>
+        <p>Plain text autocapture-text</p>
+      </body></html>`;
+    await withPage(html, async (url) => {
+      const page = await browser.context.newPage();
+      await page.goto(url);
+      await ready(page);
+      await page.waitForFunction(() => 'tidemarkAutocapture' in window);
+      await page.getByRole('button', { name: 'Buy autocapture-kayak' }).click();
+      await page.getByRole('button', { name: /Named autocapture-named/ }).click();
+      await page.getByText('Plain text autocapture-text').click();
+      await page.getByRole('link', { name: 'Read autocapture-docs' }).hover();
+      await page.waitForTimeout(800);
+      await page.evaluate(() => window.tidemark?.flush());
+    });
+    expect(requested).toContain('/tidemark.autocapture.min.js');
+
+    const clicks = await arrived('$click', 1, 'autocapture-');
+    expect(clicks.map((row) => JSON.parse(row.properties))).toEqual([
+      { tag: 'button', text: 'Buy autocapture-kayak', selector: 'button#buy' },
+    ]);
+    // The named element is sent under its name alone, by the core.
+    const named = await arrived('Named Click', 1, 'autocapture-named');
+    expect(JSON.parse(named[0]?.properties ?? '{}')).toEqual({ marker: 'autocapture-named' });
+    const [hover] = await arrived('$hover', 1, 'autocapture-docs');
+    expect(JSON.parse(hover?.properties ?? '{}')).toMatchObject({ tag: 'a', text: 'Read autocapture-docs' });
+  } finally {
+    await browser.close();
+  }
+});
+
+it('imports autocapture from the npm package only for a client that turns it on', async () => {
+  // The npm build as an app would load it unbundled: ES modules, idb-keyval through an import map.
+  const root = await mkdtemp(join(tmpdir(), 'tidemark-npm-'));
+  const sdkDir = fileURLToPath(new URL('../../../sdk/', import.meta.url));
+  await cp(join(sdkDir, 'dist'), join(root, 'sdk'), { recursive: true });
+  const idbKeyval = createRequire(join(sdkDir, 'package.json')).resolve('idb-keyval');
+  await cp(join(dirname(idbKeyval), 'index.js'), join(root, 'idb-keyval.js'));
+  await writeFile(
+    join(root, 'index.html'),
+    `<!doctype html><html><head><title>npm</title>
+     <script type="importmap">{ "imports": { "idb-keyval": "/idb-keyval.js" } }</script>
+     <script type="module">
+       import { createClient } from '/sdk/index.js';
+       window.tidemark = createClient({
+         writeKey: '__TIDEMARK_WRITE_KEY__', host: '__TIDEMARK_HOST__', flushInterval: 300,
+         autocapture: location.search === '?autocapture',
+       });
+     </script></head>
+     <body><button type="button">Order npm-autocapture</button></body></html>`,
+  );
+  const npmSite = await serveSite({ root, gatewayUrl: pipeline.gatewayUrl, writeKey: pipeline.writeKey });
+  const browser = await launchBrowser();
+  const requested: string[] = [];
+  browser.context.on('request', (request) => requested.push(new URL(request.url()).pathname));
+  try {
+    const plain = await browser.context.newPage();
+    await plain.goto(npmSite.url);
+    await ready(plain);
+    await plain.getByRole('button', { name: 'Order npm-autocapture' }).click();
+    await plain.evaluate(() => window.tidemark?.flush());
+    expect(requested).toContain('/sdk/index.js');
+    expect(requested).not.toContain('/sdk/chunks/interactions.js');
+
+    const page = await browser.context.newPage();
+    await page.goto(`${npmSite.url}?autocapture`);
+    await ready(page);
+    await eventually(async () => (requested.includes('/sdk/chunks/interactions.js') ? true : undefined), {
+      what: `the autocapture module to be imported; requested: ${requested.join(', ')}`,
+    });
+    await page.getByRole('button', { name: 'Order npm-autocapture' }).click();
+    await page.evaluate(() => window.tidemark?.flush());
+
+    // One $click: the page without autocapture sent none.
+    const clicks = await arrived('$click', 1, 'npm-autocapture');
+    expect(clicks.map((row) => JSON.parse(row.properties))).toEqual([
+      { tag: 'button', text: 'Order npm-autocapture', selector: 'html > body > button' },
+    ]);
+  } finally {
+    await browser.close();
+    await npmSite.close();
     await rm(root, { recursive: true, force: true });
   }
 });

@@ -58,6 +58,36 @@ it('stores a click on the page as one row with the fields the page sent', async 
   }
 });
 
+it('loads its favicon and the Web Vitals chunk, and no request of the page fails', async () => {
+  const browser = await launchBrowser();
+  const failed: string[] = [];
+  const served: string[] = [];
+  browser.context.on('requestfailed', (request) => failed.push(request.url()));
+  browser.context.on('response', (response) => {
+    if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    else served.push(new URL(response.url()).pathname);
+  });
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(site.url);
+    // data-vitals: the core adds the chunk once the page is idle, and the chunk sets this flag.
+    await page.waitForFunction(() => 'tidemarkVitals' in window);
+    await eventually(async () => (served.includes('/favicon.svg') ? true : undefined), {
+      what: `the favicon to be requested; served: ${served.join(', ')}`,
+    });
+    // Taken before leaving: leaving cancels a request under way, which its beacon then carries.
+    const failedOnPage = [...failed];
+    // A hidden page reports FCP and TTFB at least; they arrive as $web_vital rows.
+    await page.goto('about:blank');
+    await eventually(async () => nonEmpty(await clickRows(pipeline, '$web_vital')), {
+      what: 'a $web_vital row from the example page',
+    });
+    expect(failedOnPage).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
 it('keeps clicks made offline across a reload and stores each exactly once when back online', async () => {
   const browser = await launchBrowser();
   const { context } = browser;
@@ -73,14 +103,15 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
       async () => ((await clickRows(pipeline, '$pageview')).length > earlierViews ? true : undefined),
       { what: 'the page view to reach ClickHouse' },
     );
-    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+    await eventually(async () => ((await queuedInBrowser(page, '$web_vital')) === 0 ? true : undefined), {
       what: 'the page view to leave the browser queue',
     });
 
+    // Counts below leave out the page's Web Vitals (data-vitals): the browser decides when they come.
     await context.setOffline(true);
     await page.locator('button[data-product="kayak"]').click();
     await page.locator('button[data-product="dry-bag"]').click();
-    await eventually(async () => ((await queuedInBrowser(page)) === 2 ? true : undefined), {
+    await eventually(async () => ((await queuedInBrowser(page, '$web_vital')) === 2 ? true : undefined), {
       what: 'both offline clicks to be stored in IndexedDB',
     });
 
@@ -98,7 +129,7 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
     await page.reload();
     await page.waitForLoadState('load');
     // The reloaded page found both clicks in IndexedDB and queued its own page view beside them.
-    await eventually(async () => ((await queuedInBrowser(page)) === 3 ? true : undefined), {
+    await eventually(async () => ((await queuedInBrowser(page, '$web_vital')) === 3 ? true : undefined), {
       what: 'the reloaded page to hold both offline clicks and its page view',
     });
     expect(await clickRows(pipeline, 'Product Added', ['kayak', 'dry-bag'])).toHaveLength(0);
@@ -107,7 +138,7 @@ it('keeps clicks made offline across a reload and stores each exactly once when 
     await context.setOffline(true);
     await context.unroute(gatewayRoute);
     await context.setOffline(false);
-    await eventually(async () => ((await queuedInBrowser(page)) === 0 ? true : undefined), {
+    await eventually(async () => ((await queuedInBrowser(page, '$web_vital')) === 0 ? true : undefined), {
       what: 'the queue to drain once online',
     });
 

@@ -1,52 +1,20 @@
 import type { Properties, TidemarkClient } from '../types.js';
-
-/** Which clicks become events; see the options of the same names. */
-export interface ClickOptions {
-  autocapture?: boolean;
-  hoverCapture?: boolean;
-  outboundLinks?: boolean;
-}
-
-/** The elements a generic `$click` or `$hover` is about: what a visitor means to press. */
-const INTERACTIVE = 'a,button,input,select,textarea,label,summary,[role=button],[role=link]';
-
-/** A short CSS path to `element`: up to four levels, stopping at an id. */
-function selector(element: Element): string {
-  const parts: string[] = [];
-  for (let node: Element | null = element; node && parts.length < 4; node = node.parentElement) {
-    let part = node.localName;
-    if (node.id) {
-      parts.unshift(`${part}#${node.id}`);
-      break;
-    }
-    for (const name of node.classList) part += `.${name}`;
-    parts.unshift(part);
-  }
-  return parts.join(' > ');
-}
-
-/** What a `$click` or `$hover` says about its element. */
-function describe(element: Element): Properties {
-  return {
-    tag: element.localName,
-    // What the visitor reads: `textContent` would add hidden text and the text of scripts.
-    // biome-ignore lint/performance/useDomNodeTextContent: see above
-    text: (element as HTMLElement).innerText?.trim().slice(0, 100) ?? '',
-    selector: selector(element),
-    href: (element as HTMLAnchorElement).href,
-  };
-}
+import { describe, outboundLink } from './describe.js';
 
 /**
- * Listens to clicks on the whole document, in the capture phase so that a page calling `stopPropagation()` still
- * reports them, and passively: nothing here delays or prevents a navigation or a `target=_blank` link, since the
- * event is stored when tracked and a page that unloads sends it by beacon.
+ * The clicks every page reports, whatever its options say (autocapture's `$click` and `$hover`, off by default,
+ * are in interactions.ts, loaded only by the pages that turn them on). Listens to clicks on the whole document, in
+ * the capture phase so that a page calling `stopPropagation()` still reports them, and passively: nothing here
+ * delays or prevents a navigation or a `target=_blank` link, since the event is stored when tracked and a page
+ * that unloads sends it by beacon.
  * - An element (or ancestor) with `data-tidemark-event="Signup"` sends `Signup`, with its other
  *   `data-tidemark-*` attributes as properties (`data-tidemark-plan="team"` → `{ plan: 'team' }`).
  * - Else a link to another host sends `$outbound` `{ href, text, … }` (unless `outboundLinks: false`).
- * - Else, with `autocapture`, a click on or in an interactive element sends `$click`.
  */
-export function captureClicks(client: Pick<TidemarkClient, 'track'>, options: ClickOptions): void {
+export function captureClicks(
+  client: Pick<TidemarkClient, 'track'>,
+  options: { outboundLinks?: boolean | undefined },
+): void {
   addEventListener(
     'click',
     (event) => {
@@ -61,30 +29,9 @@ export function captureClicks(client: Pick<TidemarkClient, 'track'>, options: Cl
         }
         return client.track(named.dataset.tidemarkEvent as string, properties);
       }
-      const link = target.closest('a');
-      if (options.outboundLinks !== false && link?.host && link.host !== location.host) {
-        return client.track('$outbound', describe(link));
-      }
-      const element = target.closest(INTERACTIVE);
-      if (options.autocapture && element) client.track('$click', describe(element));
+      const link = outboundLink(target, options.outboundLinks);
+      if (link) client.track('$outbound', describe(link));
     },
     { capture: true, passive: true },
   );
-
-  if (options.autocapture && options.hoverCapture) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    addEventListener(
-      'mouseover',
-      (event) => {
-        clearTimeout(timer);
-        const element = (event.target as Element).closest?.(INTERACTIVE);
-        // Resting 500 ms on an element is interest; passing over it on the way elsewhere is not.
-        if (element)
-          timer = setTimeout(() => {
-            if (element.matches(':hover')) client.track('$hover', describe(element));
-          }, 500);
-      },
-      { passive: true },
-    );
-  }
 }
