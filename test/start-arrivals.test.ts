@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Gateway, loadConfig, startGateway } from '@tidemark/gateway';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
 import { watchArrivals } from '../scripts/arrivals.js';
-import { eventually } from './support/stack.js';
 
 // What `pnpm start` prints while it runs (scripts/arrivals.ts), against an embedded gateway and its chDB: a line
 // per new visitor, and for visitors already seen one line per period (a minute under pnpm start; shortened here).
