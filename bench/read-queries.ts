@@ -4,7 +4,13 @@ import type { QueryName, QueryParams } from '@tidemark/queries';
 
 const day = 86_400_000;
 
-/** The dashboard's panels, in the order and with the names dashboard.js's refresh() runs them. */
+/**
+ * The dashboard's panels, as dashboard.js's refresh() runs them with its default tabs and no comparison: the
+ * counters, the chart, then the shown tab of each panel (pages, sources, devices), countries, custom events and Web
+ * Vitals. Another tab (entry or exit pages, UTM, browsers, OS) replaces its panel's first one, so a refresh runs as
+ * many queries; comparing with the previous period adds overview and visitors_over_time once more. Funnel,
+ * retention and a person's events run only when asked.
+ */
 export const panels = [
   'active_visitors',
   'overview',
@@ -13,6 +19,7 @@ export const panels = [
   'referrers',
   'devices',
   'countries',
+  'custom_events',
   'web_vitals',
 ] as const satisfies readonly QueryName[];
 /** Queries that must read raw events (no rollup can answer them), with a goal of their own. */

@@ -9,7 +9,7 @@
 //   - every ready query (@tidemark/queries `runQuery`) over the dashboard's 30-day range, with the parameters the
 //     dashboard (gateway/src/dashboard/dashboard.js) passes to the ones it shows, and comparable ones to the rest;
 //   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
-//   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its eight panels one after the other,
+//   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its nine panels (bench/read-queries.ts) one after the other,
 //     as chDB answers one query at a time per session.
 // Printed: p50 and max per query beside the issue's goals, with the process's CPU time per query (chDB's threads
 // included) and the load average, since on a shared machine wall time grows with the others' load; storage per
@@ -313,7 +313,7 @@ try {
     return {
       key: `read.${r.key.replace(/^refresh_/, 'refresh.')}.p50_ms`,
       label: r.key.startsWith('refresh_')
-        ? `dashboard refresh, 8 panels in turn, ${r.key.slice(8)} range, p50`
+        ? `dashboard refresh, ${panels.length} panels in turn, ${r.key.slice(8)} range, p50`
         : `${r.key.replaceAll('_', ' ')}${r.label.endsWith('(panel)') ? ' (dashboard panel)' : ''}, ` +
           `${r.key === 'active_visitors' ? 'last 5 minutes' : '30 days'}, p50`,
       value: Math.round(r.p50 * 10) / 10,

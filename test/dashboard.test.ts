@@ -266,6 +266,196 @@ it('runs a statement typed in its SQL console and shows the answer, or the reaso
   await dashboard.close();
 });
 
+/** A dashboard tab signed in at `path` (the view in its query string). */
+async function signedIn(path = '/dashboard'): Promise<Page> {
+  const dashboard = await browser.context.newPage();
+  await dashboard.goto(`${gateway.url}${path}`);
+  await dashboard.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  return dashboard;
+}
+
+/** The period the page read its numbers for, as its header keeps it. */
+async function periodOf(dashboard: Page) {
+  const from = (await dashboard.locator('#period').getAttribute('data-from')) as string;
+  const to = (await dashboard.locator('#period').getAttribute('data-to')) as string;
+  return { from, to };
+}
+
+/** The chart's columns with any visitor, as their hover titles say: `bucket: N visitors, M page views`. */
+async function chartTitles(dashboard: Page): Promise<string[]> {
+  const titles = await dashboard.locator('#chart .hit title').allTextContents();
+  return titles.filter((t) => !t.includes(': 0 visitors'));
+}
+
+it('filters every panel and the chart by a clicked country, keeps it in the URL, and restores it from there', async () => {
+  // The events of the test before: one visitor on the example page (no country header), one from DE.
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
+    .toBe('2');
+  await dashboard.locator('#countries button.filter', { hasText: 'DE' }).click();
+  await expect
+    .poll(() => dashboard.locator('#filters li').allTextContents())
+    .toEqual([expect.stringMatching(/^Country: DE/)]);
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('1');
+  const url = new URL(dashboard.url());
+  expect(url.searchParams.get('country')).toBe('DE');
+  expect(dashboard.url()).not.toContain(ADMIN_TOKEN);
+
+  const check = async () => {
+    const range = {
+      project: 'demo',
+      ...(await periodOf(dashboard)),
+      host: '',
+      country: 'DE',
+      device_type: '',
+    };
+    const [overview] = await ready('overview', range);
+    expect(overview).toMatchObject({ visitors: '1', pageviews: '2' });
+    for (const key of ['visitors', 'people', 'pageviews', 'sessions', 'bounce_rate'] as const) {
+      expect(await dashboard.locator(`#${key}`).getAttribute('data-value'), key).toBe(
+        String(overview?.[key]),
+      );
+    }
+    const list = { ...range, limit: '10' };
+    const pages = await ready('top_pages', list);
+    expect(await tableCells(dashboard, 'top_pages')).toEqual(
+      pages.map((r) => [`${r.host}${r.path}`, String(r.pageviews), String(r.visitors)]),
+    );
+    expect(pages.map((r) => r.path)).toEqual(['/pricing', '/pricing/team']);
+    const devices = await ready('devices', list);
+    expect(await tableCells(dashboard, 'devices')).toEqual(
+      devices.map((r) => [(r.device_type as string) || '(unknown)', String(r.visitors), String(r.pageviews)]),
+    );
+    const overTime = await ready('visitors_over_time', { ...range, interval: 'hour', timezone: 'UTC' });
+    expect(await chartTitles(dashboard)).toEqual(
+      overTime.map(
+        (r) => `${String(r.bucket).slice(0, 16)}: ${r.visitors} visitors, ${r.pageviews} page views`,
+      ),
+    );
+  };
+  await check();
+
+  // The URL alone brings the same view back (the token stays in the tab's sessionStorage, never in the URL).
+  await dashboard.goto(dashboard.url());
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
+    .toBe('1');
+  expect(await dashboard.locator('#filters li').allTextContents()).toEqual([
+    expect.stringMatching(/^Country: DE/),
+  ]);
+  await check();
+
+  // Removing the chip brings every visitor back.
+  await dashboard.getByRole('button', { name: 'Remove the filter Country DE' }).click();
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('2');
+  expect(new URL(dashboard.url()).searchParams.has('country')).toBe(false);
+  expect(await dashboard.locator('#filters').isHidden()).toBe(true);
+  await dashboard.close();
+});
+
+it('switches ranges in the chosen time zone and compares with the previous period', async () => {
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
+    .toBe('2');
+  // The header's end is now at the latest, never the query's `to` ahead of it.
+  const end = Date.parse((await dashboard.locator('#period').getAttribute('data-end')) as string);
+  expect(end).toBeLessThanOrEqual(Date.now());
+
+  await dashboard.getByLabel('Range').selectOption('yesterday');
+  const midnight = new Date();
+  midnight.setUTCHours(0, 0, 0, 0);
+  const text = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  await expect
+    .poll(() => periodOf(dashboard), { timeout: 15_000 })
+    .toEqual({ from: text(midnight.getTime() - 86_400_000), to: text(midnight.getTime()) });
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('0');
+  expect(await dashboard.locator('#empty').textContent()).toMatch(/No events in this range/);
+  expect(new URL(dashboard.url()).searchParams.get('range')).toBe('yesterday');
+
+  // Today against the same hours before it: the deltas carry the previous period's overview.
+  await dashboard.getByLabel('Range').selectOption('today');
+  await dashboard.getByLabel('compare with the previous period').check();
+  await expect.poll(() => dashboard.locator('#visitors-delta').isVisible(), { timeout: 15_000 }).toBe(true);
+  const period = await periodOf(dashboard);
+  expect(period.from).toBe(text(midnight.getTime()));
+  const length = Date.parse(`${period.to.replace(' ', 'T')}Z`) - midnight.getTime();
+  const previous = { from: text(midnight.getTime() - length), to: period.from };
+  const filters = { host: '', country: '', device_type: '' };
+  const [before] = await ready('overview', { project: 'demo', ...previous, ...filters });
+  const [now] = await ready('overview', { project: 'demo', ...period, ...filters });
+  expect(await dashboard.locator('#visitors-delta').getAttribute('data-value')).toBe(
+    String(before?.visitors),
+  );
+  expect(await dashboard.locator('#visitors').getAttribute('data-value')).toBe(String(now?.visitors));
+  expect(await dashboard.locator('#chart polyline.previous').count()).toBe(1);
+  expect(new URL(dashboard.url()).searchParams.get('compare')).toBe('1');
+
+  // A hover shows the bucket's numbers.
+  await dashboard.locator('#chart .hit').last().hover();
+  await expect
+    .poll(() => dashboard.locator('#chart-readout').textContent())
+    .toMatch(/\d+ visitors, \d+ page views/);
+  await dashboard.close();
+});
+
+it("opens a person's timeline across devices from the live feed", async () => {
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  await expect
+    .poll(() => dashboard.locator('#feed-state').textContent(), { timeout: 30_000 })
+    .toContain('connected');
+  const now = Date.now();
+  const page = (id: string, at: number, path: string, ids: Record<string, string>) => ({
+    type: 'page',
+    messageId: `0195802a-6b1e-7c3d-9f00-0000000${id}`,
+    timestamp: new Date(at).toISOString(),
+    ...ids,
+    context: { sessionId: `s-${ids.anonymousId}`, page: { url: `http://shop.example${path}`, path } },
+  });
+  const sent = await fetch(`${gateway.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': desktopChrome },
+    body: JSON.stringify({
+      writeKey: 'demo-write-key',
+      batch: [
+        // A phone browsed anonymously, then the same person logged in on a laptop.
+        page('0e001', now - 60_000, '/phone-first', { anonymousId: 'phone-42' }),
+        page('0e002', now - 30_000, '/login', { anonymousId: 'phone-42', userId: 'user-42' }),
+        page('0e003', now - 1_000, '/account', { anonymousId: 'laptop-42', userId: 'user-42' }),
+      ],
+    }),
+  });
+  expect(sent.status).toBe(200);
+  const item = dashboard.locator('#feed li', { hasText: '/account' });
+  await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
+  await item.getByRole('button', { name: 'Open the events of person user-42' }).click();
+  await expect.poll(() => dashboard.locator('#person').isVisible(), { timeout: 15_000 }).toBe(true);
+  expect(await dashboard.locator('#person-id').textContent()).toBe('user-42');
+  await expect
+    .poll(() => dashboard.locator('#person-status').textContent(), { timeout: 15_000 })
+    .toMatch(/events from 2 devices/);
+  const { from, to } = {
+    from: (await dashboard.locator('#period').getAttribute('data-from')) as string,
+    to: (await dashboard.locator('#period').getAttribute('data-to')) as string,
+  };
+  const rows = await ready('person_events', { project: 'demo', from, to, person: 'user-42', limit: '500' });
+  expect(rows.map((r) => r.path)).toEqual(['/phone-first', '/login', '/account']);
+  expect((await tableCells(dashboard, 'person-events')).map((cells) => cells[2])).toEqual(
+    rows.map((r) => r.path),
+  );
+  await dashboard.getByRole('button', { name: 'Close' }).click();
+  expect(await dashboard.locator('#person').isVisible()).toBe(false);
+  await dashboard.close();
+});
+
 it('streams, in distributed mode, what this gateway handed to Kafka', async () => {
   // No sink and no ClickHouse server here: the feed needs neither, only the producer's acknowledgement. The read
   // URL is required by the configuration in this mode and never dialled by this test.

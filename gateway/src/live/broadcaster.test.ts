@@ -12,6 +12,7 @@ function event(project: string, path = '/'): LiveEvent {
     country: 'DE',
     device: 'desktop',
     browser: 'Chrome',
+    person: 'visitor-1',
   };
 }
 
@@ -88,7 +89,7 @@ describe('createBroadcaster', () => {
   });
 });
 
-it('toLiveEvent keeps what the feed shows and leaves visitor ids and properties out', () => {
+it('toLiveEvent keeps what the feed shows, names the person by user id, and leaves properties out', () => {
   const row = {
     project_id: 'shop',
     received_at: '2026-03-05 12:00:05.250',
@@ -113,5 +114,8 @@ it('toLiveEvent keeps what the feed shows and leaves visitor ids and properties 
     country: 'FR',
     device: 'mobile',
     browser: 'Firefox',
+    person: 'user-1',
   });
+  // Before logging in, the anonymous id is the person's id.
+  expect(toLiveEvent({ ...row, user_id: '' }).person).toBe('visitor-1');
 });

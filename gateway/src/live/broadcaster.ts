@@ -1,6 +1,10 @@
 import type { EventRow } from '@tidemark/store';
 
-/** One accepted event as the live feed shows it: enough to recognise it, nothing that identifies a person. */
+/**
+ * One accepted event as the live feed shows it: enough to recognise it, and the id that opens its person's timeline
+ * (the dashboard's person view, queries/person_events.sql). The feed is behind the admin token, which reads every
+ * event anyway; IP-derived data beyond the country and the event's properties stay out.
+ */
 export interface LiveEvent {
   /** When the gateway received it, ISO 8601 (the gateway's clock, so the feed's order is the arrival order). */
   at: string;
@@ -16,9 +20,11 @@ export interface LiveEvent {
   /** `desktop`, `mobile`, `tablet`, … `''` when unknown. */
   device: string;
   browser: string;
+  /** The user id when the event carries one, else its anonymous id: what person_events.sql takes as `person`. */
+  person: string;
 }
 
-/** The fields of a stored row the feed shows; anonymous and user ids, IP-derived data and properties stay out. */
+/** The fields of a stored row the feed shows; IP-derived data beyond the country, and properties, stay out. */
 export function toLiveEvent(row: EventRow): LiveEvent {
   return {
     at: row.received_at.replace(' ', 'T').replace(/Z?$/, 'Z'),
@@ -30,6 +36,7 @@ export function toLiveEvent(row: EventRow): LiveEvent {
     country: row.country,
     device: row.device_type,
     browser: row.browser,
+    person: row.user_id || row.anonymous_id,
   };
 }
 

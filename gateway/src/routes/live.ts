@@ -41,8 +41,8 @@ export const liveRoute: FastifyPluginAsync<LiveRouteOptions> = async (app, opts)
         summary: 'Follow accepted events as they arrive (server-sent events)',
         description:
           'A text/event-stream of `events` messages, each `{"events":[…]}` with the events this gateway accepted ' +
-          'since the previous one (time, project, type, event, host, path, country, device, browser; no visitor ' +
-          'ids). A reader that falls 1000 events behind gets an `end` message with reason `overflow` and should ' +
+          'since the previous one (time, project, type, event, host, path, country, device, browser, and `person`: ' +
+          'the user id, else the anonymous id). A reader that falls 1000 events behind gets an `end` message with reason `overflow` and should ' +
           'reconnect. With several gateways, each streams the events it accepted itself.',
         tags: ['read'],
         security: [{ adminToken: [] }],
