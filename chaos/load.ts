@@ -69,9 +69,9 @@ export interface Load {
   readonly origins: ReadonlyMap<string, { anonymousId: string; type: 'page' | 'identify' }>;
   /**
    * The device logs in: it queues an `identify` of `userId`, and every event it creates from then on carries the
-   * user id, as the SDK's events after `identify()` do.
+   * user id, as the SDK's events after `identify()` do. Answers the identify's messageId.
    */
-  identify(anonymousId: string, userId: string): void;
+  identify(anonymousId: string, userId: string): string;
   /**
    * The device sends again up to `max` of its events already acknowledged, the same JSON and messageId (an SDK
    * queue that never saw the 2xx, a page restored from the back-forward cache); answers how many it queued.
@@ -297,6 +297,7 @@ export function startLoad(options: LoadOptions): Load {
       };
       generated++;
       queue(visitor, messageId, JSON.stringify(event), 'identify');
+      return messageId;
     },
     resend(anonymousId, max) {
       const visitor = device(anonymousId);
