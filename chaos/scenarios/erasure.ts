@@ -93,7 +93,12 @@ const total = (rows: PersonRows) => Object.values(rows).reduce((a, b) => a + b, 
 /** Polls the regulation until it is FINISHED; fails when it FAILED or took over `timeoutMs`. */
 async function waitFinished(harness: Harness, id: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
-  let last: { status?: string; error?: string; removed?: Record<string, number> } = {};
+  let last: {
+    status?: string;
+    error?: string;
+    removed?: Record<string, number>;
+    log?: { step: string }[];
+  } = {};
   while (Date.now() < deadline) {
     try {
       const response = await fetch(`${harness.gatewayUrl}/v1/regulations/${id}`, {
@@ -165,6 +170,7 @@ export const erasure: Scenario<DeliveryResult> = async (options) => {
     let atFinish: PersonRows;
     let regulationMs: number;
     let removed: Record<string, number> | undefined;
+    let steps: string[] = [];
     let resent = 0;
     let summary: Awaited<ReturnType<Load['stop']>>;
     try {
@@ -222,6 +228,7 @@ export const erasure: Scenario<DeliveryResult> = async (options) => {
       const done = await waitFinished(harness, id, 240_000);
       regulationMs = Date.now() - asked;
       removed = done.removed;
+      steps = (done.log ?? []).map((line) => line.step);
       atFinish = await personRows(ch, harness.projectId, erased, { from, to: new Date(Date.now() + 60_000) });
       log(`erasure: FINISHED after ${seconds(regulationMs)}; the person's rows ${JSON.stringify(atFinish)}`);
 
@@ -253,6 +260,9 @@ export const erasure: Scenario<DeliveryResult> = async (options) => {
     );
     const drained = await personRows(ch, harness.projectId, erased, { from, to });
     const keptOverview = await overviewOf(ch, harness.projectId, KEPT_HOST, from, to);
+    // Where the erased person's later events were stopped: at the gateway (before Kafka) or at insert.
+    const metrics = await fetch(`${harness.gatewayUrl}/metrics`).then((r) => r.text());
+    const suppressed = /^tidemark_gateway_events_suppressed_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1];
     log(`erasure: after the lag reached 0, the person's rows ${JSON.stringify(drained)}`);
 
     if (total(atFinish) > 0)
@@ -288,11 +298,12 @@ export const erasure: Scenario<DeliveryResult> = async (options) => {
       doubled: counts.doubled,
       rawDuplicates: counts.rawDuplicates,
       counted: counts.counted,
-      recoveryMs: regulationMs,
       durationMs: Date.now() - started,
       notes: [
         ...notes,
         `regulation FINISHED after ${seconds(regulationMs)}, removed ${JSON.stringify(removed)}`,
+        `regulation audit: ${steps.join(', ')}`,
+        `the erased person's events dropped by the gateway before Kafka: ${suppressed ?? 'no metric'}`,
         `the erased person's rows when it finished: ${JSON.stringify(atFinish)}`,
         `the erased person's rows after the drain: ${JSON.stringify(drained)}`,
         `the erased person's events resent with their messageIds: ${resent}`,
