@@ -30,6 +30,14 @@ export interface HarnessOptions {
   partitions?: number;
   /** Extra sink environment. */
   sinkEnv?: Record<string, string>;
+  /**
+   * Turns the gateway's regulations API on (DESIGN §5b) with this admin token: the gateway writes and reads the
+   * ClickHouse HTTP process (needs `clickhouse: 'http'`), and the sink starts first, so its migrations have
+   * created the tables the gateway's regulator reads when it starts.
+   */
+  adminToken?: string;
+  /** Extra gateway environment. */
+  gatewayEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -78,6 +86,8 @@ export interface Harness {
   broker?: BrokerControl;
   /** Set with `clickhouse: 'http'`. */
   clickhouse?: ClickHouseControl;
+  /** The gateway's admin token, when the harness was asked for regulations. */
+  adminToken?: string;
   /** Messages in the topic past the group's committed offsets; undefined while the broker does not answer. */
   lag(): Promise<number | undefined>;
   /**
@@ -98,6 +108,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Starts the pipeline and resolves once the gateway listens and the sink consumes. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const log = options.log ?? ((line: string) => console.log(line));
+  if (options.adminToken !== undefined && options.clickhouse !== 'http') {
+    throw new Error("startHarness: regulations (adminToken) need clickhouse: 'http'");
+  }
   const partitions = options.partitions ?? 3;
   const id = randomUUID().slice(0, 8);
   const topic = `tidemark.chaos.${id}`;
@@ -203,6 +216,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...(process.env.TIDEMARK_KAFKA_CLIENT
         ? { TIDEMARK_KAFKA_CLIENT: process.env.TIDEMARK_KAFKA_CLIENT }
         : {}),
+      ...(options.adminToken === undefined
+        ? {}
+        : {
+            TIDEMARK_ADMIN_TOKEN: options.adminToken,
+            CLICKHOUSE_URL: clickhouseEnv.CLICKHOUSE_URL as string,
+            TIDEMARK_READ_CLICKHOUSE_URL: clickhouseEnv.CLICKHOUSE_URL as string,
+          }),
+      ...options.gatewayEnv,
     };
     const sinkEnv = {
       KAFKA_BROKERS: brokers.join(','),
@@ -232,9 +253,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     };
     const startGateway = (build: boolean) => startGatewayProcess({ env: gatewayEnv, build });
     const startSink = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
+    const sinkFirst = options.adminToken === undefined ? undefined : await startSink(true);
+    const sinkService = sinkFirst && service(startSink, sinkFirst);
     const gatewayFirst = await startGateway(true);
     const gateway = service(startGateway, gatewayFirst);
-    const sink = service(startSink, await startSink(true));
+    const sink = sinkService ?? service(startSink, await startSink(true));
     log(
       `harness: gateway ${gatewayFirst.url}, sink group ${groupId}, topic ${topic} (${partitions} partitions)`,
     );
@@ -270,6 +293,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       sink,
       ...(broker ? { broker } : {}),
       ...(clickhouse ? { clickhouse } : {}),
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       lag,
       async waitFresh(timeoutMs = 120_000) {
         const deadline = Date.now() + timeoutMs;

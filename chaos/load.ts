@@ -16,6 +16,11 @@ export interface LoadOptions {
   rate: number;
   /** Concurrent visitors: each sends its own events, one request at a time. */
   visitors: number;
+  /**
+   * The visitors' devices by anonymous id, and the host their pages are on (default `chaos.tidemark.test`), when
+   * a scenario must tell them apart (people on two devices each); unset: `visitors` random ones.
+   */
+  devices?: { anonymousId: string; host?: string }[];
   /** A visitor sends once this many events wait (the SDK's `flushAt`). Default 20. */
   flushAt?: number;
   /**
@@ -60,6 +65,18 @@ export interface Load {
   readonly answers: readonly Answer[];
   /** The time of the first 2xx at or after `at`, if one came. */
   firstAckAfter(at: number): number | undefined;
+  /** Every event created, by id: the device (anonymous id) that sent it and its type. */
+  readonly origins: ReadonlyMap<string, { anonymousId: string; type: 'page' | 'identify' }>;
+  /**
+   * The device logs in: it queues an `identify` of `userId`, and every event it creates from then on carries the
+   * user id, as the SDK's events after `identify()` do. Answers the identify's messageId.
+   */
+  identify(anonymousId: string, userId: string): string;
+  /**
+   * The device sends again up to `max` of its events already acknowledged, the same JSON and messageId (an SDK
+   * queue that never saw the 2xx, a page restored from the back-forward cache); answers how many it queued.
+   */
+  resend(anonymousId: string, max: number): number;
   /** Stops creating events, lets every visitor send what it holds (retrying as usual), and reports. */
   stop(drainTimeoutMs?: number): Promise<LoadSummary>;
 }
@@ -71,6 +88,11 @@ const USER_AGENT =
 
 interface Visitor {
   anonymousId: string;
+  host: string;
+  /** Set once the device identified: its later events carry it. */
+  userId?: string;
+  /** Events acknowledged, as sent: what `resend` sends again. */
+  settled: Map<string, string>;
   sessionId: string;
   /** Waiting events, oldest first, and when each was created. */
   pending: QueuedEvent[];
@@ -100,8 +122,13 @@ export function startLoad(options: LoadOptions): Load {
   let creating = true;
   let draining = true;
 
-  const visitors: Visitor[] = Array.from({ length: options.visitors }, () => ({
-    anonymousId: `chaos-${uuidv7()}`,
+  const devices: { anonymousId: string; host?: string }[] =
+    options.devices ?? Array.from({ length: options.visitors }, () => ({ anonymousId: `chaos-${uuidv7()}` }));
+  const origins = new Map<string, { anonymousId: string; type: 'page' | 'identify' }>();
+  const visitors: Visitor[] = devices.map(({ anonymousId, host }) => ({
+    anonymousId,
+    host: host ?? 'chaos.tidemark.test',
+    settled: new Map(),
     sessionId: uuidv7(),
     pending: [],
     createdAt: [],
@@ -114,13 +141,14 @@ export function startLoad(options: LoadOptions): Load {
   function create(visitor: Visitor) {
     const n = generated++;
     const path = `/chaos/${n % 50}`;
-    const url = `https://chaos.tidemark.test${path}`;
+    const url = `https://${visitor.host}${path}`;
     const event = {
       type: 'page',
       name: 'Chaos',
       messageId: uuidv7(),
       timestamp: new Date().toISOString(),
       anonymousId: visitor.anonymousId,
+      ...(visitor.userId === undefined ? {} : { userId: visitor.userId }),
       properties: { url, path, title: 'Chaos', run, n },
       context: {
         page: { url, path, title: 'Chaos', referrer: '', search: '' },
@@ -130,9 +158,20 @@ export function startLoad(options: LoadOptions): Load {
         sessionId: visitor.sessionId,
       },
     };
-    visitor.pending.push([event.messageId, JSON.stringify(event)]);
+    queue(visitor, event.messageId, JSON.stringify(event), 'page');
+  }
+
+  function queue(visitor: Visitor, messageId: string, json: string, type: 'page' | 'identify') {
+    origins.set(messageId, { anonymousId: visitor.anonymousId, type });
+    visitor.pending.push([messageId, json]);
     visitor.createdAt.push(Date.now());
   }
+
+  const device = (anonymousId: string): Visitor => {
+    const visitor = visitors.find((v) => v.anonymousId === anonymousId);
+    if (!visitor) throw new Error(`no device ${anonymousId} in this load`);
+    return visitor;
+  };
 
   // Events are created on a 100 ms tick, spread round-robin, so the rate holds whatever the answers do.
   let owed = 0;
@@ -146,6 +185,7 @@ export function startLoad(options: LoadOptions): Load {
   /** Removes settled events from the visitor's queue. */
   function settle(visitor: Visitor, ids: string[]) {
     const done = new Set(ids);
+    for (const [id, json] of visitor.pending) if (done.has(id)) visitor.settled.set(id, json);
     const keep = visitor.pending.map((entry, i) => [entry, visitor.createdAt[i] as number] as const);
     const left = keep.filter(([[id]]) => !done.has(id));
     visitor.pending = left.map(([entry]) => entry);
@@ -237,6 +277,38 @@ export function startLoad(options: LoadOptions): Load {
   return {
     acked,
     answers,
+    origins,
+    identify(anonymousId, userId) {
+      const visitor = device(anonymousId);
+      visitor.userId = userId;
+      const messageId = uuidv7();
+      const event = {
+        type: 'identify',
+        messageId,
+        timestamp: new Date().toISOString(),
+        anonymousId,
+        userId,
+        traits: { plan: 'chaos' },
+        context: {
+          userAgent: USER_AGENT,
+          locale: 'en-US',
+          library: { name: 'tidemark-chaos', version: '1' },
+        },
+      };
+      generated++;
+      queue(visitor, messageId, JSON.stringify(event), 'identify');
+      return messageId;
+    },
+    resend(anonymousId, max) {
+      const visitor = device(anonymousId);
+      const waiting = new Set(visitor.pending.map(([id]) => id));
+      const again = [...visitor.settled].filter(([id]) => !waiting.has(id)).slice(-max);
+      for (const [id, json] of again) {
+        visitor.pending.push([id, json]);
+        visitor.createdAt.push(Date.now());
+      }
+      return again.length;
+    },
     firstAckAfter(at) {
       // Answers arrive in time order; search from the end, where recent faults look.
       let found: number | undefined;

@@ -72,6 +72,6 @@ export interface ScenarioOptions {
 /**
  * Each scenario module exports one function of this shape. The modules, by file: chaos/scenarios/process-faults.ts
  * (gateway, sink, broker and ClickHouse faults and the soak: several scenarios), chaos/scenarios/browser-offline.ts,
- * chaos/scenarios/hostile.ts.
+ * chaos/scenarios/hostile.ts, chaos/scenarios/erasure.ts.
  */
 export type Scenario<R extends DeliveryResult | HostileResult> = (options: ScenarioOptions) => Promise<R>;

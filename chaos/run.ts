@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startKafka } from '../scripts/kafka.mjs';
 import type { ChaosResult, DeliveryResult, HostileResult, Scenario, ScenarioOptions } from './report.js';
+import { erasure } from './scenarios/erasure.js';
 import {
   brokerFreeze,
   brokerRestart,
@@ -61,6 +62,7 @@ export const scenarios: Entry[] = [
     load: () => optional('./scenarios/browser-offline.js', 'browserOffline'),
   },
   { name: 'hostile', kind: 'hostile', load: () => optional('./scenarios/hostile.js', 'hostile') },
+  own('erasure', erasure),
 ];
 
 /** One line of the table: a result, or why there is none. */

@@ -7,8 +7,15 @@ export { createClickHouse } from './clickhouse.js';
 export { clickHouseCode } from './clickhouseError.js';
 export type { ClickHouseEnv } from './config.js';
 export { loadClickHouseConfig } from './config.js';
-export type { ErasedKey, Erasure } from './erasedIds.js';
-export { erasedIdsTable, isErased, loadErasures, withoutErased } from './erasedIds.js';
+export type { ErasedKey, ErasedLink, Erasure } from './erasedIds.js';
+export {
+  erasedIdsTable,
+  erasedLinks,
+  isErased,
+  loadErasures,
+  recordErasedLinks,
+  withoutErased,
+} from './erasedIds.js';
 export type { StoreErrorCode } from './errors.js';
 export { StoreError } from './errors.js';
 export type { QuarantinedRow, RejectedRow } from './insertEvents.js';
@@ -30,6 +37,7 @@ export {
   getRegulation,
   regulationLog,
   regulationTypes,
+  reopenRegulations,
   runRegulation,
   subjectTypes,
   unfinishedRegulations,

@@ -6,7 +6,13 @@ import { type ClickHouse, createClickHouse } from './clickhouse.js';
 import { quarantineRows } from './insertEvents.js';
 import { migrate } from './migrate.js';
 import { personEvents } from './people.js';
-import { createRegulation, getRegulation, regulationLog, runRegulation } from './regulations.js';
+import {
+  createRegulation,
+  getRegulation,
+  regulationLog,
+  reopenRegulations,
+  runRegulation,
+} from './regulations.js';
 import { makeRow, toJsonEachRow } from './row.fixture.js';
 import type { EventRow } from './row.js';
 import { insertUniqueEvents } from './uniqueEvents.js';
@@ -181,4 +187,49 @@ it('suppresses a subject: every later event is left out at insert until UNSUPPRE
   await runRegulation(ch, unsuppress.id, { settleMs: 10 });
   expect((await later()).erased).toBe(0);
   expect(await rowsOf("anonymous_id = 'cy-1'")).toBe(1);
+});
+
+it('erases a device whose identify arrives after the regulation finished: the insert that drops it records the device, the regulation reopens and deletes its earlier anonymous events', async () => {
+  // Dee browses on her phone anonymously; Eve identified on a shared kiosk before Dee ever used it.
+  await insertUniqueEvents(
+    ch,
+    toJsonEachRow([
+      ev('dee-phone', '', '2026-04-01 10:00:00.000'),
+      ev('dee-phone', '', '2026-04-01 10:01:00.000'),
+      ev('dee-laptop', 'dee', '2026-04-01 10:02:00.000', { type: 'identify', event: '$identify' }),
+      ev('kiosk', '', '2026-04-01 09:00:00.000'),
+      ev('kiosk', 'eve', '2026-04-01 09:01:00.000', { type: 'identify', event: '$identify' }),
+    ]),
+  );
+  const reg = await createRegulation(ch, {
+    regulationType: 'SUPPRESS_WITH_DELETE',
+    subjectType: 'USER_ID',
+    subjectIds: ['dee'],
+    requestedBy: 'test',
+  });
+  await runRegulation(ch, reg.id, { settleMs: 10 });
+  // The phone was never linked: the regulation could not know it.
+  expect(await rowsOf("anonymous_id = 'dee-phone'")).toBe(2);
+  expect(await reopenRegulations(ch)).toEqual([]);
+
+  // The phone's identify (and Dee's log-in on the kiosk) had been waiting in Kafka; both are dropped.
+  const late = await insertUniqueEvents(
+    ch,
+    toJsonEachRow([
+      ev('dee-phone', 'dee', '2026-04-01 10:03:00.000', { type: 'identify', event: '$identify' }),
+      ev('kiosk', 'dee', '2026-04-01 10:04:00.000', { type: 'identify', event: '$identify' }),
+    ]),
+  );
+  expect(late.erased).toBe(2);
+  expect(await reopenRegulations(ch)).toEqual([reg.id]);
+  expect((await getRegulation(ch, reg.id)).status).toBe('RUNNING');
+  const done = await runRegulation(ch, reg.id, { settleMs: 10 });
+  expect(done.status).toBe('FINISHED');
+  expect(done.ids).toContain('p:dee-phone');
+  expect(await rowsOf("anonymous_id = 'dee-phone'")).toBe(0);
+  // The kiosk's earliest link is Eve's: its anonymous events are hers and stay.
+  expect(done.ids).not.toContain('p:kiosk');
+  expect(await rowsOf("anonymous_id = 'kiosk'")).toBe(2);
+  expect((await regulationLog(ch, reg.id)).map((l) => l.step)).toContain('reopened');
+  expect(await reopenRegulations(ch)).toEqual([]);
 });

@@ -236,6 +236,41 @@ async function count(ch: ClickHouse, table: string, where: string, params: Recor
   return Number(row?.n ?? 0);
 }
 
+/**
+ * The ids erased_ids holds for the regulation beyond `reg.ids`: the anonymous ids inserts found to be the erased
+ * person's after it expanded its subjects (store/src/erasedIds.ts `recordErasedLinks`).
+ */
+async function idsFoundLater(ch: ClickHouse, reg: Regulation): Promise<string[]> {
+  const rows = await ch.query<{ id: string }>(
+    `SELECT id FROM ${erasedIdsTable} WHERE regulation_id = {id:String} AND NOT has({ids:Array(String)}, id)`,
+    { id: reg.id, ids: reg.ids },
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Finished regulations for which inserts have since recorded ids they did not cover (a device's identify that
+ * reached the sink after the last sweep): each is set RUNNING again, audited, and answered, for the caller to
+ * run (`runRegulation`), so the device's stored anonymous events are deleted and its rollups corrected too.
+ */
+export async function reopenRegulations(ch: ClickHouse): Promise<string[]> {
+  const rows = await ch.query<{ id: string; found: string[] }>(
+    `SELECT r.id AS id, groupArray(e.id) AS found
+     FROM ${erasedIdsTable} AS e
+     INNER JOIN (SELECT id, ids FROM ${regulationsTable} FINAL WHERE status = 'FINISHED') AS r
+       ON r.id = e.regulation_id
+     WHERE NOT has(r.ids, e.id)
+     GROUP BY r.id`,
+  );
+  for (const row of rows) {
+    const reg = await getRegulation(ch, row.id);
+    if (reg.status !== 'FINISHED') continue;
+    await save(ch, { ...reg, status: 'RUNNING' });
+    await audit(ch, reg.id, 'reopened', { found: row.found });
+  }
+  return rows.map((r) => r.id);
+}
+
 /** One pass of deletion: rollup keys first, then the rows, then the rollups recomputed. Safe to repeat. */
 async function deletePass(ch: ClickHouse, reg: Regulation, removed: Record<string, number>): Promise<number> {
   const events = subjectWhere(reg.ids);
@@ -295,10 +330,20 @@ export async function runRegulation(ch: ClickHouse, id: string, opts: RunOptions
     await audit(ch, reg.id, 'ids_recorded', { ids: reg.ids.length });
     if (reg.regulationType === 'DELETE_ONLY' || reg.regulationType === 'SUPPRESS_WITH_DELETE') {
       const removed = { ...reg.removed };
-      await deletePass(ch, reg, removed);
+      // Each pass also covers the ids inserts found to be the person's since the last (a device whose identify
+      // was still on its way when the subjects were expanded); a pass that found new ids is never the last.
+      const pass = async () => {
+        const found = await idsFoundLater(ch, reg);
+        if (found.length > 0) {
+          reg = await save(ch, { ...reg, ids: [...reg.ids, ...found] });
+          await audit(ch, reg.id, 'ids_found', { ids: found });
+        }
+        return (await deletePass(ch, reg, removed)) + found.length;
+      };
+      await pass();
       for (let sweep = 0; sweep < 10; sweep += 1) {
         await new Promise((resolve) => setTimeout(resolve, settleMs));
-        if ((await deletePass(ch, reg, removed)) === 0) break;
+        if ((await pass()) === 0) break;
       }
       await dropAffectedKeys(ch, reg.id);
       reg = { ...reg, removed };

@@ -48,28 +48,37 @@ export type RegulatorOptions = {
 export async function createRegulator(ch: ClickHouse, opts: RegulatorOptions): Promise<Regulator> {
   const store = await import('@tidemark/store');
   let erasures: ReadonlyMap<string, Erasure> = new Map();
-  const running = new Set<Promise<unknown>>();
+  const running = new Map<string, Promise<unknown>>();
   let closed = false;
+  /** Devices this gateway recorded as an erased person's (see `drops`), so each is written once. */
+  const recorded = new Set<string>();
 
   const refresh = async () => {
     erasures = await store.loadErasures(ch);
+    // A finished regulation that inserts (or this gateway's drops) have since found more ids for runs again.
+    for (const id of await store.reopenRegulations(ch)) {
+      if (running.has(id)) continue;
+      opts.logger.info({ regulation: id }, 'regulation reopened: ids found after it finished');
+      run(id);
+    }
   };
   const run = (id: string) => {
-    const job = store
+    const job: Promise<unknown> = store
       .runRegulation(ch, id, { settleMs: opts.settleMs })
       .then(
         (done) => opts.logger.info({ regulation: id, removed: done.removed }, 'regulation finished'),
         (error) => opts.logger.error({ regulation: id, err: error }, 'regulation failed; resumed on restart'),
       )
       .finally(() => {
-        running.delete(job);
+        running.delete(id);
         if (!closed) void refresh().catch(() => {});
       });
-    running.add(job);
+    running.set(id, job);
   };
 
   await refresh();
   for (const reg of await store.unfinishedRegulations(ch)) {
+    if (running.has(reg.id)) continue;
     opts.logger.info({ regulation: reg.id, status: reg.status }, 'resuming regulation');
     run(reg.id);
   }
@@ -90,7 +99,19 @@ export async function createRegulator(ch: ClickHouse, opts: RegulatorOptions): P
     },
     exportPerson: (project, person) => store.personEvents(ch, project, person),
     drops(row) {
-      return erasures.size > 0 && store.isErased(JSON.stringify(row), erasures);
+      if (erasures.size === 0) return false;
+      const line = JSON.stringify(row);
+      if (!store.isErased(line, erasures)) return false;
+      // A dropped row of an erased user may reveal a device of theirs the regulation could not know (its
+      // identify arrives only now): record it, or that device's earlier anonymous events would stay.
+      const links = store.erasedLinks([line], erasures).filter((l) => !recorded.has(l.anonymousId));
+      if (links.length > 0) {
+        for (const l of links) recorded.add(l.anonymousId);
+        store
+          .recordErasedLinks(ch, links)
+          .catch((error) => opts.logger.warn({ err: error }, 'could not record an erased device'));
+      }
+      return true;
     },
     refresh,
     async close() {
