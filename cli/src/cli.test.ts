@@ -156,7 +156,7 @@ it('lists the ready queries with the parameters each needs, the common filters s
   expect(run.code).toBe(0);
   const lines = run.stdout.split('\n');
   expect(lines[0]).toMatch(/^name +│ parameters$/);
-  expect(lines).toContain('funnel             │ --project --from --to --window --steps [--count_by person]');
+  expect(lines).toContain('funnel             │ --project --from --to --steps --window [--count_by person]');
   // Cut to the table's cell width, as a terminal would show it.
   expect(lines).toContainEqual(
     expect.stringMatching(/^retention {10}│ --project --from --to --interval \[--count_by person\] /),
