@@ -106,18 +106,13 @@ GROUP BY project_id, hour, host, country, device_type, session;
 -- to (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any).
 CREATE VIEW IF NOT EXISTS tidemark.session_rows {{on_cluster}} AS
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to
+    {{range_hours}}
 SELECT session, visitor, started_at, ended_at, pageviews, entry, exit
 FROM tidemark.session_hours
 WHERE project_id = {project:String}
   AND hour >= hours_from
   AND hour < hours_to
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT
@@ -130,14 +125,7 @@ SELECT
          toString(referrer_host), toString(utm_source), toString(utm_medium), utm_campaign)) AS entry,
     max((if(type = 'page', timestamp, toDateTime64(0, 3, 'UTC')), toString(host), path)) AS exit
 FROM tidemark.events
-WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-  AND project_id = {project:String}
-  AND timestamp >= {from:DateTime64(3, 'UTC')}
-  AND timestamp < {to:DateTime64(3, 'UTC')}
-  AND (timestamp < hours_from OR timestamp >= hours_to)
-  AND bot_reason = ''
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+{{edge_minutes}}
+  {{filters}}
   AND session_id != ''
 GROUP BY session;

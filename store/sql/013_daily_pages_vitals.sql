@@ -141,10 +141,7 @@ GROUP BY project_id, metric, day, host, path;
 -- (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any).
 CREATE VIEW IF NOT EXISTS tidemark.page_rows {{on_cluster}} AS
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
+    {{range_hours}},
     -- Its whole UTC days [days_from, days_to), read by day when no country or device filter asks for the hours.
     toStartOfDay(hours_from) AS from_day,
     if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
@@ -166,9 +163,7 @@ WHERE project_id = {project:String}
   AND hour < hours_to
   -- Outside the whole days the daily table gave, in a form the primary key can prune by.
   AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT
@@ -185,9 +180,7 @@ WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3
   AND (timestamp < hours_from OR timestamp >= hours_to)
   AND type = 'page'
   AND bot_reason = ''
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 GROUP BY host, path;
 
 -- Web Vitals samples per metric, host and path for a range and the dashboard's filters, as states to merge per
@@ -195,9 +188,7 @@ GROUP BY host, path;
 -- and metric ('' = all five: LCP, INP, CLS, FCP, TTFB).
 CREATE VIEW IF NOT EXISTS tidemark.web_vital_rows {{on_cluster}} AS
 WITH
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to,
+    {{range_hours}},
     toStartOfDay(hours_from) AS from_day,
     if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
     greatest(toStartOfDay(hours_to), days_from) AS days_to,
@@ -229,9 +220,7 @@ WHERE project_id = {project:String}
   AND hour < hours_to
   -- Outside the whole days the daily table gave, in a form the primary key can prune by.
   AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 GROUP BY metric, host, path
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.

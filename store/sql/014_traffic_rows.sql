@@ -11,10 +11,7 @@
 
 CREATE VIEW IF NOT EXISTS tidemark.traffic_rows {{on_cluster}} AS
 WITH
-    -- The range's whole UTC hours [hours_from, hours_to): empty when the range lies within one hour.
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to
+    {{range_hours}}
 SELECT
     toString(host) AS host,
     toString(country) AS country,
@@ -30,9 +27,7 @@ WHERE project_id = {project:String}
   AND dimension = {dimension:String}
   AND hour >= hours_from
   AND hour < hours_to
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read. Each event gives
 -- the row 009's view gives it for this dimension, or none.
@@ -52,17 +47,10 @@ SELECT
     uniqExactState(anonymous_id) AS visitors,
     uniqExactIfState(session_id, session_id != '' AND {dimension:String} = 'event') AS sessions
 FROM tidemark.events
-WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-  AND project_id = {project:String}
-  AND timestamp >= {from:DateTime64(3, 'UTC')}
-  AND timestamp < {to:DateTime64(3, 'UTC')}
-  AND (timestamp < hours_from OR timestamp >= hours_to)
-  AND bot_reason = ''
+{{edge_minutes}}
   AND (
       {dimension:String} IN ('', 'browser', 'os')
       OR ({dimension:String} = 'page' AND type = 'page')
       OR ({dimension:String} = 'event' AND type = 'track' AND NOT startsWith(event, '$')))
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 GROUP BY host, country, device_type, value;

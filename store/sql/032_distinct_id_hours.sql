@@ -62,27 +62,16 @@ WHERE bot_reason = ''
 -- before the first and after the last whole hour from tidemark.events. Parameters as in the ready queries.
 CREATE VIEW IF NOT EXISTS tidemark.distinct_id_rows {{on_cluster}} AS
 WITH
-    toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to
+    {{range_hours}}
 SELECT id
 FROM tidemark.distinct_id_hours
 WHERE project_id = {project:String}
   AND hour >= hours_from
   AND hour < hours_to
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String})
+  {{filters}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT DISTINCT reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id
 FROM tidemark.events
-WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-  AND project_id = {project:String}
-  AND timestamp >= {from:DateTime64(3, 'UTC')}
-  AND timestamp < {to:DateTime64(3, 'UTC')}
-  AND (timestamp < hours_from OR timestamp >= hours_to)
-  AND bot_reason = ''
-  AND ({host:String} = '' OR host = {host:String})
-  AND ({country:String} = '' OR country = {country:String})
-  AND ({device_type:String} = '' OR device_type = {device_type:String});
+{{edge_minutes}}
+  {{filters}};

@@ -30,6 +30,20 @@ export type RenderOptions = {
 /** One migration file, rendered: its statements in order, ready for `command()`. */
 export type RenderedMigration = { file: string; sql: string; statements: string[] };
 
+// The shared pieces of the rollups' parameterized views (see renderSql).
+const rangeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to`;
+const filters = `AND ({host:String} = '' OR host = {host:String})
+  AND ({country:String} = '' OR country = {country:String})
+  AND ({device_type:String} = '' OR device_type = {device_type:String})`;
+const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+  AND project_id = {project:String}
+  AND timestamp >= {from:DateTime64(3, 'UTC')}
+  AND timestamp < {to:DateTime64(3, 'UTC')}
+  AND (timestamp < hours_from OR timestamp >= hours_to)
+  AND bot_reason = ''`;
+
 /**
  * The placeholders a migration file may use. One file serves both deployments; on a single server every
  * placeholder renders to what the file meant before clusters existed (nothing, or the plain engine).
@@ -45,6 +59,13 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
  * - `{{this_node}}` before a data statement that has no ON CLUSTER form (a backfill `INSERT … SELECT`): it runs
  *   once, on the node the migration talks to; one that reads a table under its single-server name (Distributed on
  *   a cluster) reaches every shard.
+ *
+ * And three pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
+ * dashboard's filters), written once here:
+ * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours.
+ * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
+ * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
+ *   false when there are none), the project, and bots left out.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
@@ -53,6 +74,9 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   }
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
+    .replaceAll('{{range_hours}}', rangeHours)
+    .replaceAll('{{filters}}', filters)
+    .replaceAll('{{edge_minutes}}', edgeMinutes)
     .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>
       cluster
         ? `CREATE TABLE IF NOT EXISTS tidemark.${table} ${onCluster} AS tidemark.${table}_local\n` +
