@@ -12,9 +12,9 @@
 -- page view have none and are left out. Returns host, path, entries (sessions that started there), visitors,
 -- bounces (of those sessions, the ones with exactly one page view), bounce_rate; most entries first.
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
@@ -23,29 +23,16 @@
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/entry_pages.sql
 
-WITH
-    by_session AS
-    (
-        SELECT
-            session,
-            any(visitor) AS visitor,
-            -- The first page view's host and path: the second and third of the entry tuple, after its time.
-            argMin((entry.2, entry.3), entry.1) AS entry,
-            sum(pageviews) AS pageviews
-        FROM tidemark.session_rows(
-            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        HAVING pageviews > 0
-    )
 SELECT
-    entry.1 AS host,
-    entry.2 AS path,
+    entry_host AS host,
+    entry_path AS path,
     count() AS entries,
     uniqExact(visitor) AS visitors,
     countIf(pageviews = 1) AS bounces,
     bounces / entries AS bounce_rate
-FROM by_session
+FROM tidemark.range_sessions(
+    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+    host = {host:String}, country = {country:String}, device_type = {device_type:String})
 GROUP BY host, path
 ORDER BY entries DESC, host, path
 LIMIT {limit:UInt32}

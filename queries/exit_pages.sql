@@ -12,9 +12,9 @@
 -- exits (sessions that ended there), pageviews (the page's views in sessions), exit_rate (exits / pageviews);
 -- most exits first.
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events; the pages' views through tidemark.page_rows (013), which stitches them the same way.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are
 -- left out.
@@ -27,16 +27,10 @@
 WITH
     exits AS
     (
-        SELECT exit.1 AS host, exit.2 AS path, count() AS exits
-        FROM
-        (
-            SELECT session, argMax((exit.2, exit.3), exit.1) AS exit, sum(pageviews) AS pageviews
-            FROM tidemark.session_rows(
-                project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                host = {host:String}, country = {country:String}, device_type = {device_type:String})
-            GROUP BY session
-            HAVING pageviews > 0
-        )
+        SELECT exit_host AS host, exit_path AS path, count() AS exits
+        FROM tidemark.range_sessions(
+            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+            host = {host:String}, country = {country:String}, device_type = {device_type:String})
         GROUP BY host, path
     ),
     -- Each page's views in sessions, from the daily and hourly page rollups and the edges' events (013).

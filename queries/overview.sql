@@ -16,7 +16,7 @@
 -- pageviews_per_session. Ratios are 0 when there are no sessions.
 --
 -- Read from the rollups for the whole UTC hours of the range (through tidemark.traffic_rows of store/sql/014 for
--- visitors and page views, tidemark.session_rows of store/sql/012_session_hours_plain.sql for sessions), and from
+-- visitors and page views, tidemark.range_sessions of store/sql/012_session_hours_plain.sql for sessions), and from
 -- tidemark.events for the minutes before the first and after the last whole hour, merged as the same exact
 -- states: every number equals the raw events' answer. Each event counts once: tidemark.events stores an event_id
 -- once (store/sql/008). Events flagged as bots (bot_reason not empty) are left out.
@@ -28,15 +28,10 @@
 WITH
     by_session AS
     (
-        SELECT session, dateDiff('millisecond', min(started_at), max(ended_at)) AS duration_ms,
-            sum(pageviews) AS pageviews
-        FROM tidemark.session_rows(
+        SELECT duration_ms, pageviews
+        FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
             host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
-        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
-        HAVING pageviews > 0
     )
 SELECT
     totals.visitors AS visitors,

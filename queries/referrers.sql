@@ -12,9 +12,9 @@
 -- sessions, visitors, bounce_rate; most sessions first. A session that restarted after a timeout on an
 -- internal link shows the site's own host.
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
@@ -23,28 +23,14 @@
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/referrers.sql
 
-WITH
-    by_session AS
-    (
-        SELECT
-            session,
-            any(visitor) AS visitor,
-            -- The first page view's referrer host: the fourth of the entry tuple (time, host, path, referrer, …),
-            -- taken by the first, which reads the two columns of the tuple alone.
-            argMin(entry.4, entry.1) AS entry_referrer,
-            sum(pageviews) AS pageviews
-        FROM tidemark.session_rows(
-            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        HAVING pageviews > 0
-    )
 SELECT
-    entry_referrer AS referrer_host,
+    referrer_host,
     count() AS sessions,
     uniqExact(visitor) AS visitors,
     countIf(pageviews = 1) / sessions AS bounce_rate
-FROM by_session
+FROM tidemark.range_sessions(
+    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+    host = {host:String}, country = {country:String}, device_type = {device_type:String})
 GROUP BY referrer_host
 ORDER BY sessions DESC, referrer_host
 LIMIT {limit:UInt32}

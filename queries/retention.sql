@@ -25,7 +25,8 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC --param_count_by=person \
+--     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --param_count_by=person \
 --     --queries-file queries/retention.sql
 
 WITH

@@ -12,9 +12,9 @@
 -- empty ranges: range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it
 -- starts), sessions, share (of all sessions; 0 when there are none).
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
@@ -25,14 +25,10 @@
 WITH
     by_session AS
     (
-        SELECT session, dateDiff('millisecond', min(started_at), max(ended_at)) AS duration_ms
-        FROM tidemark.session_rows(
+        SELECT duration_ms
+        FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
             host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
-        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
-        HAVING sum(pageviews) > 0
     ),
     ranges AS
     (

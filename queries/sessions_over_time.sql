@@ -14,9 +14,9 @@
 -- `timezone`), sessions, bounces (sessions with exactly one page view), bounce_rate, avg_duration_ms and
 -- median_duration_ms (first to last event of the session).
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 -- The buckets are those of each session's merged start, an exact time, so any time zone is read from the rollup,
@@ -30,18 +30,10 @@
 WITH
     by_session AS
     (
-        SELECT
-            session,
-            min(started_at) AS started_at,
-            dateDiff('millisecond', started_at, max(ended_at)) AS duration_ms,
-            sum(pageviews) AS pageviews
-        FROM tidemark.session_rows(
+        SELECT started_at, duration_ms, pageviews
+        FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
             host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        -- Only visits: a session of events without a page view (say, a Web Vital sent after the session timed
-        -- out) is not a session a reader would count, and entry_pages.sql and referrers.sql leave it out too.
-        HAVING pageviews > 0
     )
 SELECT
     toDateTime(date_trunc({interval:String}, toDateTime(started_at, {timezone:String})), {timezone:String})

@@ -11,9 +11,9 @@
 -- Sessions whose first page view carries no UTM parameter are left out. Returns utm_source, utm_medium,
 -- utm_campaign, sessions, visitors, bounce_rate; most sessions first.
 --
--- Read from tidemark.session_rows (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
--- first and after the last whole hour, merged per session: a session is counted from its events inside the
+-- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
@@ -22,30 +22,16 @@
 --     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
 --     --queries-file queries/utm_campaigns.sql
 
-WITH
-    by_session AS
-    (
-        SELECT
-            session,
-            any(visitor) AS visitor,
-            -- The first page view's utm_source, utm_medium and utm_campaign: the last three of the entry tuple,
-            -- one argMin over them keeps them from the same page view.
-            argMin((entry.5, entry.6, entry.7), entry.1) AS entry,
-            sum(pageviews) AS pageviews
-        FROM tidemark.session_rows(
-            project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
-        GROUP BY session
-        HAVING pageviews > 0
-    )
 SELECT
-    entry.1 AS utm_source,
-    entry.2 AS utm_medium,
-    entry.3 AS utm_campaign,
+    utm_source,
+    utm_medium,
+    utm_campaign,
     count() AS sessions,
     uniqExact(visitor) AS visitors,
     countIf(pageviews = 1) / sessions AS bounce_rate
-FROM by_session
+FROM tidemark.range_sessions(
+    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+    host = {host:String}, country = {country:String}, device_type = {device_type:String})
 WHERE utm_source != '' OR utm_medium != '' OR utm_campaign != ''
 GROUP BY utm_source, utm_medium, utm_campaign
 ORDER BY sessions DESC, utm_source, utm_medium, utm_campaign
