@@ -11,6 +11,7 @@ import {
 import type { KafkaConfig } from '../config.js';
 import { createGroupCommit } from './groupCommit.js';
 import { useFastGzip } from './gzip.js';
+import { topicConfig } from './topicConfig.js';
 import type { GatewayDeadLetter, KafkaTransport } from './types.js';
 
 type Log = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'>;
@@ -72,6 +73,7 @@ export function createKafkajsTransport(
             topic,
             numPartitions: settings.partitions,
             replicationFactor: settings.replication,
+            configEntries: topicConfig(settings),
           })),
         });
       } finally {
