@@ -17,7 +17,13 @@ import {
   startSinkProcess,
   stopProcess,
 } from '../harness/processes.js';
-import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import {
+  freePort,
+  type KafkaBroker,
+  type KafkaCluster,
+  startKafka,
+  startKafkaCluster,
+} from '../scripts/kafka.mjs';
 import { countDelivery, type DeliveryCounts } from './count.js';
 
 /** Options of `startHarness`. */
@@ -30,6 +36,15 @@ export interface HarnessOptions {
   partitions?: number;
   /** Extra sink environment. */
   sinkEnv?: Record<string, string>;
+  /**
+   * Start a KRaft cluster of this many nodes of the harness's own (replication factor 3, min.insync.replicas 2,
+   * unclean leader election off), which `cluster` then controls; the topic and the gateways use its settings.
+   */
+  clusterNodes?: number;
+  /** Gateway processes, each on its own port; the load goes round robin over them. Default 1. */
+  gateways?: number;
+  /** Sink processes in the one consumer group. Default 1; more need `clickhouse: 'http'` (chDB is per process). */
+  sinks?: number;
   log?: (line: string) => void;
 }
 
@@ -66,15 +81,23 @@ export interface ClickHouseControl {
 }
 
 export interface Harness {
+  /** The first gateway's URL. */
   gatewayUrl: string;
+  /** Every gateway's URL, for a round-robin load. */
+  gatewayUrls: string[];
   writeKey: string;
   projectId: string;
   topic: string;
   groupId: string;
   brokers: string[];
+  /** The first gateway and the first sink. */
   gateway: Service;
   sink: Service;
-  /** Set when the harness started its own broker. */
+  gateways: Service[];
+  sinks: Service[];
+  /** Set with `clusterNodes`. */
+  cluster?: KafkaCluster;
+  /** Set when the harness started its own single broker. */
   broker?: BrokerControl;
   /** Set with `clickhouse: 'http'`. */
   clickhouse?: ClickHouseControl;
@@ -108,9 +131,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const cleanups: (() => Promise<unknown>)[] = [() => rm(scratch, { recursive: true, force: true })];
 
   try {
+    const gatewayCount = options.gateways ?? 1;
+    const sinkCount = options.sinks ?? 1;
+    if (sinkCount > 1 && options.clickhouse !== 'http') {
+      throw new Error('more than one sink needs clickhouse: "http": chDB binds one directory per process');
+    }
     let broker: BrokerControl | undefined;
+    let cluster: KafkaCluster | undefined;
     let brokers = options.brokers;
-    if (!brokers) {
+    if (options.clusterNodes) {
+      const started = await startKafkaCluster({
+        nodes: options.clusterNodes,
+        dataDir: join(scratch, 'kafka-cluster'),
+        log: () => {},
+      });
+      cluster = started;
+      cleanups.unshift(() => started.stop());
+      brokers = started.brokers;
+      log(`harness: own ${options.clusterNodes}-node Kafka cluster at ${brokers.join(',')}`);
+    } else if (!brokers) {
       const dataDir = join(scratch, 'kafka');
       let current = await startKafka({ port: 0, dataDir, log: () => {} });
       const { port, controllerPort } = current;
@@ -145,7 +184,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // leaders settle (seen once in a full run); kafkajs' own retries gave up, so wait for it here.
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        await admin.createTopics({
+          topics: [
+            {
+              topic,
+              numPartitions: partitions,
+              ...(cluster
+                ? {
+                    replicationFactor: cluster.replication,
+                    configEntries: [
+                      { name: 'min.insync.replicas', value: String(cluster.minInsyncReplicas) },
+                      { name: 'unclean.leader.election.enable', value: 'false' },
+                    ],
+                  }
+                : {}),
+            },
+          ],
+          waitForLeaders: true,
+        });
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
         if (metadata?.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0))
           break;
@@ -188,15 +244,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       clickhouseEnv.CLICKHOUSE_URL = current.url;
     }
 
-    const gatewayPort = String(await freePort());
     const gatewayEnv = {
       TIDEMARK_MODE: 'distributed',
       KAFKA_BROKERS: brokers.join(','),
       TIDEMARK_KAFKA_TOPIC: topic,
       TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
       TIDEMARK_KAFKA_PARTITIONS: String(partitions),
+      ...(cluster
+        ? {
+            TIDEMARK_KAFKA_REPLICATION: String(cluster.replication),
+            TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS: String(cluster.minInsyncReplicas),
+          }
+        : {}),
       TIDEMARK_WRITE_KEYS: `${writeKey}:${projectId}`,
-      TIDEMARK_PORT: gatewayPort,
       TIDEMARK_LOG_LEVEL: 'warn',
       // Every visitor of the load comes from 127.0.0.1: a per-IP limit would only measure itself.
       TIDEMARK_RATE_LIMIT_PER_IP: '0',
@@ -230,13 +290,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
       };
     };
-    const startGateway = (build: boolean) => startGatewayProcess({ env: gatewayEnv, build });
-    const startSink = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
-    const gatewayFirst = await startGateway(true);
-    const gateway = service(startGateway, gatewayFirst);
-    const sink = service(startSink, await startSink(true));
+    const gateways: Service[] = [];
+    const gatewayUrls: string[] = [];
+    for (let i = 0; i < gatewayCount; i++) {
+      // Each on a port of its own, kept across restarts so clients find it where they left it.
+      const env = { ...gatewayEnv, TIDEMARK_PORT: String(await freePort()) };
+      const start = (build: boolean) => startGatewayProcess({ env, build });
+      const first = await start(i === 0);
+      gatewayUrls.push(first.url);
+      gateways.push(service(start, first));
+    }
+    const sinks: Service[] = [];
+    for (let i = 0; i < sinkCount; i++) {
+      const start = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
+      sinks.push(service(start, await start(i === 0)));
+    }
+    const [gateway, sink] = [gateways[0] as Service, sinks[0] as Service];
     log(
-      `harness: gateway ${gatewayFirst.url}, sink group ${groupId}, topic ${topic} (${partitions} partitions)`,
+      `harness: gateways ${gatewayUrls.join(' ')}, ${sinkCount} sink(s) in group ${groupId}, topic ${topic} ` +
+        `(${partitions} partitions)`,
     );
 
     const offsets = async () =>
@@ -260,7 +332,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     };
 
     return {
-      gatewayUrl: gatewayFirst.url,
+      gatewayUrl: gatewayUrls[0] as string,
+      gatewayUrls,
       writeKey,
       projectId,
       topic,
@@ -268,6 +341,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       brokers,
       gateway,
       sink,
+      gateways,
+      sinks,
+      ...(cluster ? { cluster } : {}),
       ...(broker ? { broker } : {}),
       ...(clickhouse ? { clickhouse } : {}),
       lag,
@@ -293,7 +369,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         // The sink process owns its chDB directory (one per process, DESIGN §7): stop it, then read the
         // directory through a ClickHouse HTTP process, which also keeps libchdb out of this process, so one
         // run can count many scenarios.
-        await stopProcess(sink.current);
+        for (const s of sinks) await stopProcess(s.current);
         let reader: ClickHouseProcess | undefined;
         let url = clickhouse?.current.url;
         if (!url) {
