@@ -41,6 +41,8 @@ export interface HarnessOptions {
    * unclean leader election off), which `cluster` then controls; the topic and the gateways use its settings.
    */
   clusterNodes?: number;
+  /** The run's topic's min.insync.replicas on the cluster, instead of the cluster's (2). */
+  topicMinInsyncReplicas?: number;
   /** Gateway processes, each on its own port; the load goes round robin over them. Default 1. */
   gateways?: number;
   /** Sink processes in the one consumer group. Default 1; more need `clickhouse: 'http'` (chDB is per process). */
@@ -113,6 +115,11 @@ export interface Harness {
    * holds for the acknowledged ids.
    */
   count(acked: Iterable<string>, range: { from: Date; to: Date }): Promise<DeliveryCounts>;
+  /**
+   * Where in the topic these event ids are, read from the beginning by a consumer of its own: tells an event
+   * Kafka lost from one the sink skipped. Ids not found are absent.
+   */
+  findInTopic(ids: string[]): Promise<Map<string, { partition: number; offset: string }>>;
   stop(): Promise<void>;
 }
 
@@ -177,6 +184,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       log(`harness: own Kafka broker at ${brokers.join(',')}`);
     }
 
+    const topicMinIsr = options.topicMinInsyncReplicas ?? cluster?.minInsyncReplicas;
     const kafka = new Kafka({ clientId: 'tidemark-chaos', brokers, logLevel: logLevel.NOTHING });
     let admin: Admin = kafka.admin();
     await admin.connect();
@@ -193,7 +201,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
                 ? {
                     replicationFactor: cluster.replication,
                     configEntries: [
-                      { name: 'min.insync.replicas', value: String(cluster.minInsyncReplicas) },
+                      { name: 'min.insync.replicas', value: String(topicMinIsr) },
                       { name: 'unclean.leader.election.enable', value: 'false' },
                     ],
                   }
@@ -253,7 +261,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...(cluster
         ? {
             TIDEMARK_KAFKA_REPLICATION: String(cluster.replication),
-            TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS: String(cluster.minInsyncReplicas),
+            TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS: String(topicMinIsr),
           }
         : {}),
       TIDEMARK_WRITE_KEYS: `${writeKey}:${projectId}`,
@@ -383,6 +391,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           await client.close();
           if (reader) await stopProcess(reader);
         }
+      },
+      async findInTopic(ids) {
+        const wanted = new Set(ids);
+        const found = new Map<string, { partition: number; offset: string }>();
+        const ends = await withAdmin((a) => a.fetchTopicOffsets(topic));
+        if (!ends) throw new Error('no broker answered for the topic’s end offsets');
+        const remaining = new Set(ends.filter((e) => Number(e.high) > 0).map((e) => e.partition));
+        const consumer = kafka.consumer({ groupId: `${groupId}-find-${randomUUID().slice(0, 8)}` });
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic, fromBeginning: true });
+          const done = new Promise<void>((settle) => {
+            if (remaining.size === 0) settle();
+            consumer.run({
+              eachMessage: async ({ partition, message }) => {
+                const text = message.value?.toString() ?? '';
+                for (const id of wanted) {
+                  if (text.includes(id)) found.set(id, { partition, offset: message.offset });
+                }
+                const high = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
+                if (Number(message.offset) >= high - 1) remaining.delete(partition);
+                if (remaining.size === 0) settle();
+              },
+            });
+          });
+          await Promise.race([done, sleep(120_000)]);
+        } finally {
+          await consumer.disconnect().catch(() => {});
+        }
+        return found;
       },
       async stop() {
         for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});

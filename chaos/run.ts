@@ -17,6 +17,7 @@ import {
   clusterLeaderFreeze,
   clusterLeaderKill,
   clusterLeaderRebalance,
+  clusterMinIsrUnmet,
   clusterRollingRestart,
   clusterSinksKill,
   clusterTwoDown,
@@ -78,6 +79,7 @@ export const scenarios: Entry[] = [
     [
       ['clusterLeaderKill', clusterLeaderKill],
       ['clusterTwoDown', clusterTwoDown],
+      ['clusterMinIsrUnmet', clusterMinIsrUnmet],
       ['clusterRollingRestart', clusterRollingRestart],
       ['clusterLeaderFreeze', clusterLeaderFreeze],
       ['clusterLeaderRebalance', clusterLeaderRebalance],

@@ -3,6 +3,7 @@
 // browsers send it, and every scenario counted at the end: acknowledged against stored, with and without FINAL
 // (chaos/count.ts through runPlan). The short versions are what CI runs (test/chaos-cluster.test.ts).
 import { Kafka, logLevel } from 'kafkajs';
+import { logLines } from '../../harness/processes.js';
 import type { KafkaCluster } from '../../scripts/kafka.mjs';
 import type { Harness } from '../harness.js';
 import type { DeliveryResult, Scenario } from '../report.js';
@@ -403,6 +404,60 @@ export const clusterSinksKill: Scenario<DeliveryResult> = (options) => {
         log(line);
         const failed = [...killsLanded(a, 1, 'sinks').failed, ...killsLanded(b, 1, 'sinks').failed];
         return { faults: 2, recoveries: [alone, back], notes: [line], failed } satisfies Applied;
+      },
+    },
+    options,
+  );
+};
+
+/**
+ * min.insync.replicas itself, apart from the controller quorum: with two of three nodes down (clusterTwoDown)
+ * the quorum is lost too, so the 503s there could come from the missing controllers alone. Here the topic asks for
+ * three in-sync replicas and one node of three is SIGKILLed: the two left keep a quorum, shrink the ISR to two,
+ * and refuse every acks=all write with NOT_ENOUGH_REPLICAS, which the gateway must turn into 503s, never a 200.
+ */
+export const clusterMinIsrUnmet: Scenario<DeliveryResult> = (options) => {
+  const downMs = options.short ? 20_000 : 40_000;
+  return runPlan(
+    {
+      label: `cluster: min in-sync 3, one node SIGKILL, ${seconds(downMs)} down`,
+      harness: { clusterNodes: NODES, topicMinInsyncReplicas: NODES },
+      async act(harness, load, log) {
+        const cluster = clusterOf(harness);
+        const target = await busiest(harness);
+        const index = target.leader - 1;
+        await cluster.killNode(index);
+        const killed = Date.now();
+        const shrunk = await waitForTopic(harness, (ps) => ps.every((p) => p.isr.length < NODES), downMs);
+        const shrunkAt = Date.now();
+        await sleep(Math.max(0, killed + downMs - Date.now()));
+        const restarting = Date.now();
+        const down = statusesBetween(load.answers, killed + 1_000, restarting);
+        const afterShrink = statusesBetween(load.answers, shrunkAt, restarting);
+        await cluster.startNode(index);
+        const restarted = Date.now();
+        const recovery = await recover(harness, load, restarted);
+        const synced = await resync(harness, restarted);
+        const refusals = harness.gateways
+          .flatMap((g) => g.history)
+          .flatMap((run) => logLines(run, 'NOT_ENOUGH_REPLICAS')).length;
+        const line =
+          `node ${target.leader} killed; ISR ${shrunk ? `shrank after ${seconds(shrunkAt - killed)}` : 'NEVER shrank'}; ` +
+          `answers while down ${JSON.stringify(down)}, after the shrink ${JSON.stringify(afterShrink)}; ` +
+          `gateway log lines naming NOT_ENOUGH_REPLICAS: ${refusals}; ${recoveryNote(recovery)}; ${synced}`;
+        log(line);
+        const failed = [
+          ...(shrunk ? [] : ['the ISR never shrank below three']),
+          ...(afterShrink['503'] ? [] : ['no 503 while the ISR was below min.insync.replicas']),
+          ...besides503(down, 'below min.insync.replicas'),
+          ...(refusals > 0 ? [] : ['the gateway never saw NOT_ENOUGH_REPLICAS']),
+        ];
+        return {
+          faults: 1,
+          recoveries: [recovery],
+          notes: [`answers while below min in-sync: ${JSON.stringify(afterShrink)}`, line],
+          failed,
+        };
       },
     },
     options,

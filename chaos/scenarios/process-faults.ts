@@ -138,6 +138,15 @@ export async function runPlan(plan: Plan, options: ScenarioOptions): Promise<Del
       );
     }
     const counts = await harness.count(summary.acked.keys(), { from, to: new Date(Date.now() + 60_000) });
+    // A lost event in the topic was skipped by the sink; one absent from it, Kafka lost after acknowledging it.
+    const lostIds = counts.allLostIds;
+    const inTopic = lostIds.length ? await harness.findInTopic(lostIds) : new Map();
+    const whereLost = lostIds.length
+      ? [
+          `lost ids in the topic: ${inTopic.size} of ${lostIds.length} (by partition:offset ` +
+            `${JSON.stringify([...inTopic.values()].map((w) => `${w.partition}:${w.offset}`).slice(0, 40))})`,
+        ]
+      : [];
     const recoveryMs = applied.recoveries.length
       ? Math.max(...applied.recoveries.map((r) => r.freshMs))
       : undefined;
@@ -166,6 +175,7 @@ export async function runPlan(plan: Plan, options: ScenarioOptions): Promise<Del
         ...(counts.lostIds.length
           ? [`lost ids (first ${counts.lostIds.length}): ${counts.lostIds.join(' ')}`]
           : []),
+        ...whereLost,
         ...applied.notes,
       ],
       ...(failed.length ? { failed } : {}),
