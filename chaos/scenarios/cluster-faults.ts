@@ -229,7 +229,7 @@ export const clusterRollingRestart: Scenario<DeliveryResult> = (options) =>
           recoveries.push(recovery);
           const synced = await resync(harness, stopping);
           const line =
-            `node ${i + 1}: stopped in ${seconds(stopped - stopping)}, up again in ${seconds(restarted - stopped)}, ` +
+            `node ${i + 1}: stopping at ${new Date(stopping).toISOString()}, stopped in ${seconds(stopped - stopping)}, up again in ${seconds(restarted - stopped)}, ` +
             `answers meanwhile ${JSON.stringify(answers)}; ${recoveryNote(recovery)}; ${synced}`;
           log(line);
           notes.push(line);
