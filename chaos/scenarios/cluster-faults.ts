@@ -413,8 +413,10 @@ export const clusterSinksKill: Scenario<DeliveryResult> = (options) => {
 /**
  * min.insync.replicas itself, apart from the controller quorum: with two of three nodes down (clusterTwoDown)
  * the quorum is lost too, so the 503s there could come from the missing controllers alone. Here the topic asks for
- * three in-sync replicas and one node of three is SIGKILLed: the two left keep a quorum, shrink the ISR to two,
- * and refuse every acks=all write with NOT_ENOUGH_REPLICAS, which the gateway must turn into 503s, never a 200.
+ * three in-sync replicas and one node of three is SIGKILLed: the two left keep a quorum, and no acks=all write
+ * can be acknowledged; the gateway must answer 503, never 200. How Kafka refuses is reported, not required: on
+ * Kafka 4.4 (eligible leader replicas on by default since 4.1) a run here kept the dead replica in the ISR for
+ * the whole 20 s, so writes timed out (the gateway's delivery deadline) rather than failing NOT_ENOUGH_REPLICAS.
  */
 export const clusterMinIsrUnmet: Scenario<DeliveryResult> = (options) => {
   const downMs = options.short ? 20_000 : 40_000;
@@ -447,15 +449,13 @@ export const clusterMinIsrUnmet: Scenario<DeliveryResult> = (options) => {
           `gateway log lines naming NOT_ENOUGH_REPLICAS: ${refusals}; ${recoveryNote(recovery)}; ${synced}`;
         log(line);
         const failed = [
-          ...(shrunk ? [] : ['the ISR never shrank below three']),
-          ...(afterShrink['503'] ? [] : ['no 503 while the ISR was below min.insync.replicas']),
-          ...besides503(down, 'below min.insync.replicas'),
-          ...(refusals > 0 ? [] : ['the gateway never saw NOT_ENOUGH_REPLICAS']),
+          ...(down['503'] ? [] : ['no 503 while a replica of three was down under min in-sync 3']),
+          ...besides503(down, 'down under min in-sync 3'),
         ];
         return {
           faults: 1,
           recoveries: [recovery],
-          notes: [`answers while below min in-sync: ${JSON.stringify(afterShrink)}`, line],
+          notes: [`answers while below min in-sync: ${JSON.stringify(down)}`, line],
           failed,
         };
       },
