@@ -17,6 +17,8 @@ export interface DeliveryCounts {
   counted: number;
   /** A few lost ids, for the report. */
   lostIds: string[];
+  /** Every lost id, to look for elsewhere (the topic). */
+  allLostIds: string[];
   /** Ids stored that were never acknowledged (a request that reached Kafka but whose answer was lost). */
   unacknowledgedStored: number;
   /** Rows beyond one per id without FINAL: copies a plain count() sees (0 since exact-at-insert, DESIGN §6). */
@@ -64,6 +66,7 @@ export async function countDelivery(
     doubled,
     counted: Number(overview?.pageviews ?? 0),
     lostIds: lostIds.slice(0, 5),
+    allLostIds: lostIds,
     unacknowledgedStored,
     rawDuplicates: Number(raw?.rows ?? 0) - Number(raw?.ids ?? 0),
   };

@@ -17,7 +17,13 @@ import {
   startSinkProcess,
   stopProcess,
 } from '../harness/processes.js';
-import { freePort, type KafkaBroker, startKafka } from '../scripts/kafka.mjs';
+import {
+  freePort,
+  type KafkaBroker,
+  type KafkaCluster,
+  startKafka,
+  startKafkaCluster,
+} from '../scripts/kafka.mjs';
 import { countDelivery, type DeliveryCounts } from './count.js';
 
 /** Options of `startHarness`. */
@@ -38,6 +44,17 @@ export interface HarnessOptions {
   adminToken?: string;
   /** Extra gateway environment. */
   gatewayEnv?: Record<string, string>;
+  /**
+   * Start a KRaft cluster of this many nodes of the harness's own (replication factor 3, min.insync.replicas 2,
+   * unclean leader election off), which `cluster` then controls; the topic and the gateways use its settings.
+   */
+  clusterNodes?: number;
+  /** The run's topic's min.insync.replicas on the cluster, instead of the cluster's (2). */
+  topicMinInsyncReplicas?: number;
+  /** Gateway processes, each on its own port; the load goes round robin over them. Default 1. */
+  gateways?: number;
+  /** Sink processes in the one consumer group. Default 1; more need `clickhouse: 'http'` (chDB is per process). */
+  sinks?: number;
   log?: (line: string) => void;
 }
 
@@ -74,15 +91,23 @@ export interface ClickHouseControl {
 }
 
 export interface Harness {
+  /** The first gateway's URL. */
   gatewayUrl: string;
+  /** Every gateway's URL, for a round-robin load. */
+  gatewayUrls: string[];
   writeKey: string;
   projectId: string;
   topic: string;
   groupId: string;
   brokers: string[];
+  /** The first gateway and the first sink. */
   gateway: Service;
   sink: Service;
-  /** Set when the harness started its own broker. */
+  gateways: Service[];
+  sinks: Service[];
+  /** Set with `clusterNodes`. */
+  cluster?: KafkaCluster;
+  /** Set when the harness started its own single broker. */
   broker?: BrokerControl;
   /** Set with `clickhouse: 'http'`. */
   clickhouse?: ClickHouseControl;
@@ -100,6 +125,11 @@ export interface Harness {
    * holds for the acknowledged ids.
    */
   count(acked: Iterable<string>, range: { from: Date; to: Date }): Promise<DeliveryCounts>;
+  /**
+   * Where in the topic these event ids are, read from the beginning by a consumer of its own: tells an event
+   * Kafka lost from one the sink skipped. Ids not found are absent.
+   */
+  findInTopic(ids: string[]): Promise<Map<string, { partition: number; offset: string }>>;
   stop(): Promise<void>;
 }
 
@@ -121,9 +151,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const cleanups: (() => Promise<unknown>)[] = [() => rm(scratch, { recursive: true, force: true })];
 
   try {
+    const gatewayCount = options.gateways ?? 1;
+    const sinkCount = options.sinks ?? 1;
+    if (sinkCount > 1 && options.clickhouse !== 'http') {
+      throw new Error('more than one sink needs clickhouse: "http": chDB binds one directory per process');
+    }
     let broker: BrokerControl | undefined;
+    let cluster: KafkaCluster | undefined;
     let brokers = options.brokers;
-    if (!brokers) {
+    if (options.clusterNodes) {
+      const started = await startKafkaCluster({
+        nodes: options.clusterNodes,
+        dataDir: join(scratch, 'kafka-cluster'),
+        log: () => {},
+      });
+      cluster = started;
+      cleanups.unshift(() => started.stop());
+      brokers = started.brokers;
+      log(`harness: own ${options.clusterNodes}-node Kafka cluster at ${brokers.join(',')}`);
+    } else if (!brokers) {
       const dataDir = join(scratch, 'kafka');
       let current = await startKafka({ port: 0, dataDir, log: () => {} });
       const { port, controllerPort } = current;
@@ -151,6 +197,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       log(`harness: own Kafka broker at ${brokers.join(',')}`);
     }
 
+    const topicMinIsr = options.topicMinInsyncReplicas ?? cluster?.minInsyncReplicas;
     const kafka = new Kafka({ clientId: 'tidemark-chaos', brokers, logLevel: logLevel.NOTHING });
     let admin: Admin = kafka.admin();
     await admin.connect();
@@ -158,7 +205,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // leaders settle (seen once in a full run); kafkajs' own retries gave up, so wait for it here.
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        await admin.createTopics({
+          topics: [
+            {
+              topic,
+              numPartitions: partitions,
+              ...(cluster
+                ? {
+                    replicationFactor: cluster.replication,
+                    configEntries: [
+                      { name: 'min.insync.replicas', value: String(topicMinIsr) },
+                      { name: 'unclean.leader.election.enable', value: 'false' },
+                    ],
+                  }
+                : {}),
+            },
+          ],
+          waitForLeaders: true,
+        });
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
         if (metadata?.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0))
           break;
@@ -201,15 +265,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       clickhouseEnv.CLICKHOUSE_URL = current.url;
     }
 
-    const gatewayPort = String(await freePort());
     const gatewayEnv = {
       TIDEMARK_MODE: 'distributed',
       KAFKA_BROKERS: brokers.join(','),
       TIDEMARK_KAFKA_TOPIC: topic,
       TIDEMARK_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
       TIDEMARK_KAFKA_PARTITIONS: String(partitions),
+      ...(cluster
+        ? {
+            TIDEMARK_KAFKA_REPLICATION: String(cluster.replication),
+            TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS: String(topicMinIsr),
+          }
+        : {}),
       TIDEMARK_WRITE_KEYS: `${writeKey}:${projectId}`,
-      TIDEMARK_PORT: gatewayPort,
       TIDEMARK_LOG_LEVEL: 'warn',
       // Every visitor of the load comes from 127.0.0.1: a per-IP limit would only measure itself.
       TIDEMARK_RATE_LIMIT_PER_IP: '0',
@@ -251,15 +319,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
       };
     };
-    const startGateway = (build: boolean) => startGatewayProcess({ env: gatewayEnv, build });
-    const startSink = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
-    const sinkFirst = options.adminToken === undefined ? undefined : await startSink(true);
-    const sinkService = sinkFirst && service(startSink, sinkFirst);
-    const gatewayFirst = await startGateway(true);
-    const gateway = service(startGateway, gatewayFirst);
-    const sink = sinkService ?? service(startSink, await startSink(true));
+    const sinks: Service[] = [];
+    const startSinkService = async (i: number) => {
+      const start = (build: boolean) => startSinkProcess({ env: sinkEnv, build });
+      sinks.push(service(start, await start(i === 0)));
+    };
+    // With the regulations API on, the first sink starts before the gateways: its migrations create the tables the
+    // gateway's regulator reads when it starts.
+    if (options.adminToken !== undefined) await startSinkService(0);
+    const gateways: Service[] = [];
+    const gatewayUrls: string[] = [];
+    for (let i = 0; i < gatewayCount; i++) {
+      // Each on a port of its own, kept across restarts so clients find it where they left it.
+      const env = { ...gatewayEnv, TIDEMARK_PORT: String(await freePort()) };
+      const start = (build: boolean) => startGatewayProcess({ env, build });
+      const first = await start(i === 0);
+      gatewayUrls.push(first.url);
+      gateways.push(service(start, first));
+    }
+    for (let i = sinks.length; i < sinkCount; i++) await startSinkService(i);
+    const [gateway, sink] = [gateways[0] as Service, sinks[0] as Service];
     log(
-      `harness: gateway ${gatewayFirst.url}, sink group ${groupId}, topic ${topic} (${partitions} partitions)`,
+      `harness: gateways ${gatewayUrls.join(' ')}, ${sinkCount} sink(s) in group ${groupId}, topic ${topic} ` +
+        `(${partitions} partitions)`,
     );
 
     const offsets = async () =>
@@ -283,7 +365,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     };
 
     return {
-      gatewayUrl: gatewayFirst.url,
+      gatewayUrl: gatewayUrls[0] as string,
+      gatewayUrls,
       writeKey,
       projectId,
       topic,
@@ -291,6 +374,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       brokers,
       gateway,
       sink,
+      gateways,
+      sinks,
+      ...(cluster ? { cluster } : {}),
       ...(broker ? { broker } : {}),
       ...(clickhouse ? { clickhouse } : {}),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
@@ -317,7 +403,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         // The sink process owns its chDB directory (one per process, DESIGN §7): stop it, then read the
         // directory through a ClickHouse HTTP process, which also keeps libchdb out of this process, so one
         // run can count many scenarios.
-        await stopProcess(sink.current);
+        for (const s of sinks) await stopProcess(s.current);
         let reader: ClickHouseProcess | undefined;
         let url = clickhouse?.current.url;
         if (!url) {
@@ -331,6 +417,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           await client.close();
           if (reader) await stopProcess(reader);
         }
+      },
+      async findInTopic(ids) {
+        const wanted = new Set(ids);
+        const found = new Map<string, { partition: number; offset: string }>();
+        const ends = await withAdmin((a) => a.fetchTopicOffsets(topic));
+        if (!ends) throw new Error('no broker answered for the topic’s end offsets');
+        const remaining = new Set(ends.filter((e) => Number(e.high) > 0).map((e) => e.partition));
+        const consumer = kafka.consumer({ groupId: `${groupId}-find-${randomUUID().slice(0, 8)}` });
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic, fromBeginning: true });
+          const done = new Promise<void>((settle) => {
+            if (remaining.size === 0) settle();
+            consumer.run({
+              eachMessage: async ({ partition, message }) => {
+                const text = message.value?.toString() ?? '';
+                for (const id of wanted) {
+                  if (text.includes(id)) found.set(id, { partition, offset: message.offset });
+                }
+                const high = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
+                if (Number(message.offset) >= high - 1) remaining.delete(partition);
+                if (remaining.size === 0) settle();
+              },
+            });
+          });
+          await Promise.race([done, sleep(120_000)]);
+        } finally {
+          await consumer.disconnect().catch(() => {});
+        }
+        return found;
       },
       async stop() {
         for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});

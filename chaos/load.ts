@@ -9,8 +9,11 @@ import { batchBodies, batchEnvelope, type QueuedEvent } from '../harness/batchBo
 
 /** Options of `startLoad`. */
 export interface LoadOptions {
-  /** The gateway's base URL, e.g. `http://127.0.0.1:8787`. */
-  url: string;
+  /**
+   * The gateway's base URL, e.g. `http://127.0.0.1:8787`; several go round robin request by request, as a
+   * load balancer without health checks would send them (a resend after a failure goes to the next one).
+   */
+  url: string | string[];
   writeKey: string;
   /** Events per second over all visitors. */
   rate: number;
@@ -109,7 +112,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Starts sending at once; `stop()` ends it. */
 export function startLoad(options: LoadOptions): Load {
   const { writeKey, rate, flushAt = 20, flushIntervalMs = 1_000, requestTimeoutMs = 30_000 } = options;
-  const endpoint = `${options.url.replace(/\/+$/, '')}/v1/batch`;
+  const endpoints = [options.url].flat().map((url) => `${url.replace(/\/+$/, '')}/v1/batch`);
+  let requests = 0;
   const run = options.run ?? uuidv7().slice(-8);
   const started = Date.now();
   const acked = new Map<string, number>();
@@ -200,7 +204,7 @@ export function startLoad(options: LoadOptions): Load {
     let response: Response | undefined;
     let body = '';
     try {
-      response = await fetch(endpoint, {
+      response = await fetch(endpoints[requests++ % endpoints.length] as string, {
         method: 'POST',
         headers: { 'content-type': 'text/plain;charset=UTF-8' },
         body: batchEnvelope(writeKey, jsons),

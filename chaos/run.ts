@@ -1,4 +1,6 @@
-// `pnpm chaos [--short] [--only name,…]`: every chaos scenario, one after another, in one table. A full run of
+// `pnpm chaos [--short] [--cluster] [--only name,…]`: every chaos scenario, one after another, in one table.
+// `--cluster` runs the scenarios on a three-node Kafka cluster (chaos/scenarios/cluster-faults.ts) instead of the
+// single-broker ones; a cluster run writes chaos/results/cluster.json and cluster.md. A full run of
 // all of them writes chaos/results/latest.json and latest.md (the README's table comes from there); a short or
 // partial run writes to a temporary directory, so it never overwrites the figures of a full one. Exits 1 when any scenario lost,
 // doubled or miscounted an event, answered a hostile request wrongly, failed one of its own checks, or crashed.
@@ -10,6 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startKafka } from '../scripts/kafka.mjs';
 import type { ChaosResult, DeliveryResult, HostileResult, Scenario, ScenarioOptions } from './report.js';
+import {
+  clusterGatewayKill,
+  clusterLeaderFreeze,
+  clusterLeaderKill,
+  clusterLeaderRebalance,
+  clusterMinIsrUnmet,
+  clusterRollingRestart,
+  clusterSinksKill,
+  clusterTwoDown,
+} from './scenarios/cluster-faults.js';
 import { erasure } from './scenarios/erasure.js';
 import {
   brokerFreeze,
@@ -26,6 +38,8 @@ type AnyScenario = Scenario<DeliveryResult> | Scenario<HostileResult>;
 interface Entry {
   name: string;
   kind: 'delivery' | 'hostile';
+  /** Runs on a Kafka cluster of its own: chosen by `--cluster`, and needs no shared broker. */
+  cluster?: boolean;
   load: () => Promise<AnyScenario | undefined>;
 }
 
@@ -63,6 +77,18 @@ export const scenarios: Entry[] = [
   },
   { name: 'hostile', kind: 'hostile', load: () => optional('./scenarios/hostile.js', 'hostile') },
   own('erasure', erasure),
+  ...(
+    [
+      ['clusterLeaderKill', clusterLeaderKill],
+      ['clusterTwoDown', clusterTwoDown],
+      ['clusterMinIsrUnmet', clusterMinIsrUnmet],
+      ['clusterRollingRestart', clusterRollingRestart],
+      ['clusterLeaderFreeze', clusterLeaderFreeze],
+      ['clusterLeaderRebalance', clusterLeaderRebalance],
+      ['clusterGatewayKill', clusterGatewayKill],
+      ['clusterSinksKill', clusterSinksKill],
+    ] as const
+  ).map(([name, scenario]): Entry => ({ ...own(name, scenario), cluster: true })),
 ];
 
 /** One line of the table: a result, or why there is none. */
@@ -172,9 +198,14 @@ function commit(): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { short: { type: 'boolean', default: false }, only: { type: 'string' } },
+    options: {
+      short: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
+      only: { type: 'string' },
+    },
   });
   const short = values.short ?? false;
+  const cluster = values.cluster ?? false;
   const only = values.only?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !scenarios.some((s) => s.name === name)) ?? [];
   if (unknown.length) {
@@ -184,7 +215,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const chosen = scenarios.filter((s) => !only || only.includes(s.name));
+  const chosen = scenarios.filter((s) => (only ? only.includes(s.name) : (s.cluster ?? false) === cluster));
   const log = (line: string) => console.log(`  ${line}`);
 
   // One broker for the scenarios that only need a broker to be there; those that stop or freeze a broker start
@@ -193,7 +224,7 @@ async function main(): Promise<void> {
   let brokers = external ? external.split(',').map((b) => b.trim()) : undefined;
   let stopBroker: (() => Promise<void>) | undefined;
   let brokerDir: string | undefined;
-  if (!brokers) {
+  if (!brokers && chosen.some((s) => !s.cluster)) {
     brokerDir = await mkdtemp(join(tmpdir(), 'tidemark-chaos-kafka-'));
     const kafka = await startKafka({ port: 0, dataDir: brokerDir, log });
     brokers = kafka.brokers;
@@ -219,7 +250,7 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(`${entry.name}${short ? ' (short)' : ''}…`);
-      const options: ScenarioOptions = { brokers, short, log };
+      const options: ScenarioOptions = { ...(brokers ? { brokers } : {}), short, log };
       try {
         const result = await scenario(options);
         const chaos = (
@@ -247,7 +278,7 @@ async function main(): Promise<void> {
       ? await mkdtemp(join(tmpdir(), 'tidemark-chaos-partial-'))
       : fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(outDir, { recursive: true });
-  const command = `pnpm chaos${short ? ' --short' : ''}${only ? ` --only ${only.join(',')}` : ''}`;
+  const command = `pnpm chaos${short ? ' --short' : ''}${cluster ? ' --cluster' : ''}${only ? ` --only ${only.join(',')}` : ''}`;
   const report = {
     command,
     commit: commit(),
@@ -256,15 +287,16 @@ async function main(): Promise<void> {
     short,
     rows,
   };
-  await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const base = cluster && !only ? 'cluster' : 'latest';
+  await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
   const notes = rows.flatMap((row) =>
     row.status === 'done' ? [`- ${row.result.scenario}: ${row.result.notes.join('; ')}`] : [],
   );
   await writeFile(
-    join(outDir, 'latest.md'),
+    join(outDir, `${base}.md`),
     `\`${command}\` at ${report.commit}, ${report.started} → ${report.finished}\n\n${markdown}\n\n${notes.join('\n')}\n`,
   );
-  console.log(`written: ${join(outDir, 'latest.json')} and latest.md`);
+  console.log(`written: ${join(outDir, `${base}.json`)} and ${base}.md`);
   if (rows.some((row) => problemsOf(row).length > 0)) process.exitCode = 1;
 }
 

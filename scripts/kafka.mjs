@@ -103,6 +103,7 @@ export async function fetchKafka({ version = KAFKA_VERSION, log = logToStderr } 
  * @property {string} logFile the JVM's stdout and stderr
  * @property {Promise<{ code: number | null, signal: string | null }>} exited settles when the JVM ends
  * @property {() => Promise<void>} stop SIGTERM (a clean shutdown), SIGKILL after 30 s; safe to call twice.
+ * @property {() => Promise<void>} kill SIGKILL at once, and waits for the JVM to end.
  */
 
 /**
@@ -113,21 +114,54 @@ export async function fetchKafka({ version = KAFKA_VERSION, log = logToStderr } 
  * @returns {Promise<KafkaBroker>}
  */
 export async function startKafka(options = {}) {
-  const { version = KAFKA_VERSION, heap = '512m', quickJit = false, log = logToStderr } = options;
-  const { startTimeoutMs = 90_000 } = options;
-  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const { libDir } = await fetchKafka({ version, log });
-  const java = await javaVersion();
   const port = options.port === 0 ? await freePort() : (options.port ?? 9092);
   await assertPortFree(port);
   const controllerPort = options.controllerPort ?? (await freePort());
+  return startNode({
+    ...options,
+    dataDir: resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+    port,
+    controllerPort,
+    template: 'server.properties',
+    values: {},
+    formatArgs: ['--standalone', '--cluster-id', randomClusterId()],
+  });
+}
+
+/**
+ * @typedef {object} NodeSpec
+ * @property {string} dataDir
+ * @property {number} port
+ * @property {number} controllerPort
+ * @property {string} template a file in scripts/kafka with `${name}` placeholders
+ * @property {Record<string, string>} values placeholders besides port, controllerPort and logDir
+ * @property {string[]} formatArgs kafka-storage format arguments besides --config, used on a fresh data dir only
+ */
+
+/**
+ * Starts one KRaft node: writes its server.properties, formats its storage when new, starts the JVM and
+ * resolves once it serves clients (in a cluster: once the quorum elected a controller and unfenced it).
+ *
+ * @param {Omit<StartKafkaOptions, 'port' | 'controllerPort' | 'dataDir'> & NodeSpec} options
+ * @returns {Promise<KafkaBroker>}
+ */
+async function startNode(options) {
+  const { version = KAFKA_VERSION, heap = '512m', quickJit = false, log = logToStderr } = options;
+  const { startTimeoutMs = 90_000, dataDir, port, controllerPort } = options;
+  const { libDir } = await fetchKafka({ version, log });
+  const java = await javaVersion();
 
   await mkdir(dataDir, { recursive: true });
   const storageDir = join(dataDir, 'storage');
   const configFile = join(dataDir, 'server.properties');
-  const template = await readFile(join(HERE, 'server.properties'), 'utf8');
+  const template = await readFile(join(HERE, options.template), 'utf8');
   /** @type {Record<string, string>} */
-  const values = { port: String(port), controllerPort: String(controllerPort), logDir: storageDir };
+  const values = {
+    ...options.values,
+    port: String(port),
+    controllerPort: String(controllerPort),
+    logDir: storageDir,
+  };
   await writeFile(
     configFile,
     template.replace(/\$\{(\w+)\}/g, (_, name) => values[name] ?? ''),
@@ -150,8 +184,7 @@ export async function startKafka(options = {}) {
 
   if (!existsSync(join(storageDir, 'meta.properties'))) {
     log(`formatting KRaft storage in ${storageDir}`);
-    const clusterId = randomClusterId();
-    const formatArgs = ['format', '--standalone', '--cluster-id', clusterId, '--config', configFile];
+    const formatArgs = ['format', ...options.formatArgs, '--config', configFile];
     const formatJvm = [...jvm, ...archiveArgs, '-XX:TieredStopAtLevel=1', 'kafka.tools.StorageTool'];
     const { code } = await run('java', [...formatJvm, ...formatArgs], { logFile });
     if (code !== 0) {
@@ -159,7 +192,8 @@ export async function startKafka(options = {}) {
     }
   }
 
-  const dumpTo = `${archive}.${process.pid}.tmp`;
+  // Per port: the nodes of a cluster start from one process at once, and each dumps its own archive.
+  const dumpTo = `${archive}.${process.pid}.${port}.tmp`;
   if (!haveArchive) await mkdir(dirname(archive), { recursive: true });
   const brokerJvm = [
     ...jvm,
@@ -193,6 +227,12 @@ export async function startKafka(options = {}) {
     })();
     return stopping;
   };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    process.off('exit', killOnExit);
+    await rm(dumpTo, { force: true });
+  };
 
   const ready = await waitUntilServing({ port, exited, timeoutMs: startTimeoutMs });
   if (ready !== 'ready') {
@@ -214,6 +254,129 @@ export async function startKafka(options = {}) {
     logFile,
     exited,
     stop,
+    kill,
+  };
+}
+
+/**
+ * @typedef {object} StartClusterOptions
+ * @property {number} [nodes] how many nodes, each broker and controller. Default 3.
+ * @property {string} dataDir one directory per node inside (`node-1`, …), formatted on first use.
+ * @property {number} [replication] default.replication.factor and every internal topic's. Default min(3, nodes).
+ * @property {number} [minInsyncReplicas] min.insync.replicas. Default min(2, replication).
+ * @property {string} [version]
+ * @property {string} [heap] JVM -Xmx per node. Default 384m (three JVMs on two cores).
+ * @property {boolean} [quickJit]
+ * @property {number} [startTimeoutMs]
+ * @property {(line: string) => void} [log]
+ */
+
+/**
+ * @typedef {object} KafkaCluster
+ * @property {string[]} brokers every node's `host:port`, for clients (KAFKA_BROKERS).
+ * @property {readonly KafkaBroker[]} nodes the JVM of each node now, by index (node id = index + 1).
+ * @property {number} replication
+ * @property {number} minInsyncReplicas
+ * @property {(index: number) => Promise<void>} stopNode SIGTERM: a controlled shutdown (leadership moves first).
+ * @property {(index: number) => Promise<void>} killNode SIGKILL: no goodbye; the others notice by timeouts.
+ * @property {(index: number) => Promise<void>} startNode starts a stopped or killed node on its ports and data.
+ * @property {(index: number) => void} freezeNode SIGSTOP: sockets open, nothing answered.
+ * @property {(index: number) => void} thawNode SIGCONT
+ * @property {() => Promise<void>} stop stops every node (thawing frozen ones first).
+ */
+
+/**
+ * Starts an N-node KRaft cluster on loopback, every node with combined broker and controller roles, its own
+ * data directory and ports, replication factor 3 and min.insync.replicas 2 by default, unclean leader election
+ * off; resolves once every node serves clients.
+ *
+ * @param {StartClusterOptions} options
+ * @returns {Promise<KafkaCluster>}
+ */
+export async function startKafkaCluster(options) {
+  const { nodes: count = 3, heap = '384m' } = options;
+  const replication = options.replication ?? Math.min(3, count);
+  const minInsyncReplicas = options.minInsyncReplicas ?? Math.min(2, replication);
+  if (replication > count || minInsyncReplicas > replication) {
+    throw new RangeError(
+      `a ${count}-node cluster cannot hold replication ${replication} with min.insync.replicas ${minInsyncReplicas}`,
+    );
+  }
+  /** @type {{ port: number, controllerPort: number, dataDir: string }[]} */
+  const specs = [];
+  const taken = new Set();
+  const distinctPort = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  for (let i = 0; i < count; i++) {
+    const dataDir = resolve(options.dataDir, `node-${i + 1}`);
+    specs.push({ port: await distinctPort(), controllerPort: await distinctPort(), dataDir });
+  }
+  const voters = specs.map((spec, i) => `${i + 1}@${HOST}:${spec.controllerPort}`).join(',');
+  const clusterId = randomClusterId();
+  const launch = (/** @type {number} */ i) => {
+    const spec = /** @type {(typeof specs)[number]} */ (specs[i]);
+    return startNode({
+      ...options,
+      heap,
+      ...spec,
+      template: 'cluster.properties',
+      values: {
+        nodeId: String(i + 1),
+        voters,
+        replication: String(replication),
+        minIsr: String(minInsyncReplicas),
+      },
+      formatArgs: ['--cluster-id', clusterId],
+    });
+  };
+  // Together: a node serves clients only once a quorum of controllers is up.
+  const started = await Promise.allSettled(specs.map((_, i) => launch(i)));
+  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    await Promise.all(running.map((node) => node.stop()));
+    throw failure.reason;
+  }
+  const current = running;
+  const node = (/** @type {number} */ i) => {
+    const found = current[i];
+    if (!found) throw new RangeError(`no node ${i} in a ${count}-node cluster`);
+    return found;
+  };
+  const signal = (/** @type {number} */ i, /** @type {NodeJS.Signals} */ name) => {
+    const { pid } = node(i);
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // Already gone: nothing to freeze or thaw.
+      }
+    }
+  };
+  return {
+    brokers: specs.map((spec) => `${HOST}:${spec.port}`),
+    nodes: current,
+    replication,
+    minInsyncReplicas,
+    stopNode: (i) => node(i).stop(),
+    killNode: (i) => node(i).kill(),
+    async startNode(i) {
+      node(i);
+      current[i] = await launch(i);
+    },
+    freezeNode: (i) => signal(i, 'SIGSTOP'),
+    thawNode: (i) => signal(i, 'SIGCONT'),
+    async stop() {
+      for (let i = 0; i < count; i++) signal(i, 'SIGCONT');
+      await Promise.all(current.map((n) => n.stop()));
+    },
   };
 }
 
@@ -379,7 +542,10 @@ const USAGE = `usage: node scripts/kafka.mjs <command> [options]
   start                 run one broker in the foreground until Ctrl-C
     --port <n>          client port on ${HOST} (default 9092)
     --data-dir <dir>    storage and kafka.log (default .data/kafka)
-    --quick-jit         C1-only JIT: faster start, lower throughput`;
+    --quick-jit         C1-only JIT: faster start, lower throughput
+    --nodes <n>         an n-node cluster on free ports instead (combined broker+controller roles,
+                        replication factor 3, min.insync.replicas 2, unclean leader election off;
+                        data in <data-dir>/node-<i>, default .data/kafka-cluster)`;
 
 /** @param {string[]} argv */
 async function main(argv) {
@@ -390,6 +556,7 @@ async function main(argv) {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'quick-jit': { type: 'boolean' },
+      nodes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -398,6 +565,24 @@ async function main(argv) {
   if (command === 'fetch') {
     const { libDir } = await fetchKafka({ log });
     console.log(`Kafka ${KAFKA_VERSION} jars are in ${libDir}`);
+  } else if (command === 'start' && values.nodes !== undefined) {
+    const cluster = await startKafkaCluster({
+      nodes: Number(values.nodes),
+      dataDir: values['data-dir'] ?? join(ROOT, '.data', 'kafka-cluster'),
+      quickJit: values['quick-jit'] ?? false,
+      log,
+    });
+    console.log(`KAFKA_BROKERS=${cluster.brokers.join(',')}`);
+    console.log(
+      `node logs: ${cluster.nodes.map((node) => node.logFile).join(' ')}. Ctrl-C stops the cluster.`,
+    );
+    await new Promise((settle) => {
+      process.once('SIGINT', settle);
+      process.once('SIGTERM', settle);
+    });
+    console.log('stopping the cluster…');
+    await cluster.stop();
+    console.log('cluster stopped');
   } else if (command === 'start') {
     const kafka = await startKafka({
       port: values.port === undefined ? 9092 : Number(values.port),

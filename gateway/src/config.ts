@@ -1,5 +1,6 @@
 import { type ClickHouseConfig, loadClickHouseConfig, type MigrateOptions } from '@tidemark/store';
 import { ConfigError } from './errors.js';
+import { judgeDurability } from './kafkaDurability.js';
 import { checkUniqueKeys, DEMO_PROJECT, type Project, parseWriteKeys, readProjectsFile } from './projects.js';
 
 export type Mode = 'embedded' | 'distributed';
@@ -16,9 +17,15 @@ export interface KafkaConfig {
   topic: string;
   /** Dead letters (DESIGN §4); created with the topic so operators see it from day one. */
   dlqTopic: string;
-  /** Used only when the gateway creates a missing topic. */
+  /** `TIDEMARK_KAFKA_PARTITIONS`; used only when the gateway creates a missing topic. */
   partitions: number;
+  /** `TIDEMARK_KAFKA_REPLICATION`: replicas of each partition, when the gateway creates a topic (production: 3). */
   replication: number;
+  /**
+   * `TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS`: the topics' `min.insync.replicas`, set when the gateway creates them
+   * (with `unclean.leader.election.enable=false`). Default min(2, replication). See kafkaDurability.ts.
+   */
+  minInsyncReplicas: number;
   /** Rows are repetitive JSON: gzip keeps a large batch under the broker's record-batch size limit. */
   compression: 'gzip' | 'none';
 }
@@ -178,6 +185,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`TIDEMARK_KAFKA_COMPRESSION: "${compression}" is neither "gzip" nor "none"`);
   }
 
+  const replication = int('TIDEMARK_KAFKA_REPLICATION', 1, 1, 100);
+  const minInsyncReplicas = int('TIDEMARK_KAFKA_MIN_INSYNC_REPLICAS', Math.min(2, replication), 1, 100);
+
   const client = str('TIDEMARK_KAFKA_CLIENT', 'kafkajs');
   if (client !== 'kafkajs' && client !== 'platformatic') {
     problems.push(`TIDEMARK_KAFKA_CLIENT: "${client}" is neither "kafkajs" nor "platformatic"`);
@@ -246,7 +256,8 @@ export function loadConfig(env: Env = process.env): Config {
       topic: str('TIDEMARK_KAFKA_TOPIC', 'tidemark.events'),
       dlqTopic: str('TIDEMARK_KAFKA_DLQ_TOPIC', 'tidemark.events.dlq'),
       partitions: int('TIDEMARK_KAFKA_PARTITIONS', 6, 1, 10_000),
-      replication: int('TIDEMARK_KAFKA_REPLICATION', 1, 1, 100),
+      replication,
+      minInsyncReplicas,
       compression: compression as KafkaConfig['compression'],
     },
     clickhouse,
@@ -266,6 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.limits.maxEventBytes > config.limits.maxBatchBytes) {
     problems.push('TIDEMARK_MAX_EVENT_BYTES must not exceed TIDEMARK_MAX_BATCH_BYTES');
   }
+  problems.push(...judgeDurability(config.mode, config.kafka).problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

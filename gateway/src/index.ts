@@ -13,6 +13,7 @@ export {
 } from './config.js';
 export { ConfigError, type ErrorCode, GatewayError } from './errors.js';
 export type { IngestResult, Rejected } from './ingest.js';
+export { type DurabilityVerdict, judgeDurability } from './kafkaDurability.js';
 export type { Project } from './projects.js';
 export { createReader, openReader, type Reader, type ReadLimits } from './read/reader.js';
 export type { ReadyQuery, ReadyQueryLoader, ReadyQueryParam } from './read/readyQueries.js';

@@ -2,6 +2,7 @@ import type { ClickHouse } from '@tidemark/store';
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.js';
 import type { Config } from './config.js';
+import { judgeDurability } from './kafkaDurability.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics.js';
 import { createRegulator, type Regulator } from './people/regulator.js';
@@ -36,6 +37,10 @@ export async function startGateway(
     logger.warn(
       'no write keys configured: accepting "demo-write-key" for project "demo" (set TIDEMARK_WRITE_KEYS)',
     );
+  }
+
+  if (config.mode === 'distributed') {
+    for (const warning of judgeDurability(config.mode, config.kafka).warnings) logger.warn(warning);
   }
 
   let transport: Transport;

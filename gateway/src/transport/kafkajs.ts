@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import {
+import kafkajs, {
   type Admin,
   CompressionTypes,
   Kafka,
@@ -11,6 +11,8 @@ import {
 import type { KafkaConfig } from '../config.js';
 import { createGroupCommit } from './groupCommit.js';
 import { useFastGzip } from './gzip.js';
+import { retryWhole } from './retryWhole.js';
+import { topicConfig } from './topicConfig.js';
 import type { GatewayDeadLetter, KafkaTransport } from './types.js';
 
 type Log = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'>;
@@ -49,7 +51,8 @@ export function createKafkajsTransport(
     allowAutoTopicCreation: false,
     maxInFlightRequests: 1,
     idempotent: false,
-    retry: RETRY,
+    // One attempt per send: retryWhole below retries, each time with every message (see why there).
+    retry: { retries: 0 },
     // The Java client's murmur2 partitioner: the same key lands on the same partition from any client.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
@@ -57,9 +60,14 @@ export function createKafkajsTransport(
   if (compression === CompressionTypes.GZIP) useFastGzip();
   let admin: Admin | undefined;
 
-  const events = createGroupCommit((messages) =>
-    producer.send({ topic: settings.topic, acks: -1, compression, messages }),
-  );
+  // With retries 0, kafkajs wraps an error it would have retried in KafkaJSNumberOfRetriesExceeded, after
+  // refreshing its metadata; anything else (a message too large, say) fails at once.
+  // (From the default export: kafkajs spreads its error classes into module.exports, which Node's ESM import of
+  // a CommonJS module cannot see as named exports.)
+  const retriable = (error: unknown) => error instanceof kafkajs.KafkaJSNumberOfRetriesExceeded;
+  const send = (topic: string, messages: { key: string; value: string }[]) =>
+    retryWhole(() => producer.send({ topic, acks: -1, compression, messages }), retriable, RETRY);
+  const events = createGroupCommit((messages) => send(settings.topic, messages));
 
   return {
     async connect() {
@@ -72,6 +80,7 @@ export function createKafkajsTransport(
             topic,
             numPartitions: settings.partitions,
             replicationFactor: settings.replication,
+            configEntries: topicConfig(settings),
           })),
         });
       } finally {
@@ -84,15 +93,13 @@ export function createKafkajsTransport(
 
     async deadLetter(records: GatewayDeadLetter[]) {
       if (records.length === 0) return;
-      await producer.send({
-        topic: settings.dlqTopic,
-        acks: -1,
-        compression,
-        messages: records.map((r) => ({
+      await send(
+        settings.dlqTopic,
+        records.map((r) => ({
           key: `${r.projectId}:${r.messageId ?? `#${r.index}`}`,
           value: JSON.stringify(r),
         })),
-      });
+      );
     },
 
     // One metadata request through a kept admin connection, bounded by the client's request timeout.

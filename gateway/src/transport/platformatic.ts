@@ -11,6 +11,7 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { KafkaConfig } from '../config.js';
 import { createGroupCommit } from './groupCommit.js';
+import { topicConfig } from './topicConfig.js';
 import type { GatewayDeadLetter, KafkaTransport } from './types.js';
 
 type Log = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info' | 'debug'>;
@@ -88,6 +89,7 @@ export function createPlatformaticTransport(
               topics: missing,
               partitions: settings.partitions,
               replicas: settings.replication,
+              configs: topicConfig(settings),
             });
           } catch (error) {
             // Another gateway may have created them meanwhile (TOPIC_ALREADY_EXISTS); only a topic that still
