@@ -13,9 +13,9 @@ CREATE VIEW IF NOT EXISTS tidemark.traffic_rows {{on_cluster}} AS
 WITH
     {{range_hours}}
 SELECT
-    toString(host) AS host,
-    toString(country) AS country,
-    toString(device_type) AS device_type,
+    host,
+    country,
+    device_type,
     value,
     events,
     pageviews,
@@ -32,9 +32,9 @@ UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read. Each event gives
 -- the row 009's view gives it for this dimension, or none.
 SELECT
-    toString(host) AS host,
-    toString(country) AS country,
-    toString(device_type) AS device_type,
+    host,
+    country,
+    device_type,
     multiIf(
         {dimension:String} = 'browser', toString(browser),
         {dimension:String} = 'os', toString(os),
