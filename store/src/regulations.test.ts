@@ -233,3 +233,22 @@ it('erases a device whose identify arrives after the regulation finished: the in
   expect((await regulationLog(ch, reg.id)).map((l) => l.step)).toContain('reopened');
   expect(await reopenRegulations(ch)).toEqual([]);
 });
+
+it('DELETE_ONLY removes what happened before it and keeps what came after, in its deletion passes too', async () => {
+  const device = 'dan-1';
+  await insertUniqueEvents(ch, toJsonEachRow([ev(device, '', '2026-03-01 10:00:00.000')]));
+  const reg = await createRegulation(ch, {
+    regulationType: 'DELETE_ONLY',
+    subjectType: 'ANONYMOUS_ID',
+    subjectIds: [device],
+    requestedBy: 'test',
+  });
+  // Made and received after the regulation was asked for, stored before its passes run: not the regulation's.
+  const after = '2099-03-01 00:00:00.000';
+  expect(
+    (await insertUniqueEvents(ch, toJsonEachRow([ev(device, '', after, { received_at: after })]))).erased,
+  ).toBe(0);
+  await runRegulation(ch, reg.id, { settleMs: 10 });
+  expect(await rowsOf(`anonymous_id = '${device}' AND timestamp < '2099-01-01'`)).toBe(0);
+  expect(await rowsOf(`anonymous_id = '${device}' AND timestamp = '${after}'`)).toBe(1);
+});

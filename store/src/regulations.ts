@@ -273,8 +273,22 @@ export async function reopenRegulations(ch: ClickHouse): Promise<string[]> {
 
 /** One pass of deletion: rollup keys first, then the rows, then the rollups recomputed. Safe to repeat. */
 async function deletePass(ch: ClickHouse, reg: Regulation, removed: Record<string, number>): Promise<number> {
-  const events = subjectWhere(reg.ids);
-  const parked = quarantineWhere(reg.ids);
+  const subject = subjectWhere(reg.ids);
+  const quarantined = quarantineWhere(reg.ids);
+  // DELETE_ONLY removes what happened before the regulation and keeps what came after (the insert filter keeps
+  // those too: erasedIds.isErased); a pass run later must not take them. The same test as the filter's: an
+  // event's time or its arrival before the regulation.
+  const bounded = reg.regulationType === 'DELETE_ONLY';
+  const before = "(timestamp < {before:DateTime64(3, 'UTC')} OR received_at < {before:DateTime64(3, 'UTC')})";
+  const events = bounded
+    ? { where: `${subject.where} AND ${before}`, params: { ...subject.params, before: reg.createdAt } }
+    : subject;
+  const parked = bounded
+    ? {
+        where: `${quarantined.where} AND quarantined_at < {before:DateTime64(3, 'UTC')}`,
+        params: { ...quarantined.params, before: reg.createdAt },
+      }
+    : quarantined;
   const inEvents = await count(ch, eventsTable, events.where, events.params);
   const inQuarantine = await count(ch, quarantineTable, parked.where, parked.params);
   if (inEvents > 0) {
