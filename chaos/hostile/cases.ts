@@ -537,8 +537,8 @@ function unsupportedMedia(random: Random, target: Target, ids: () => string): Ht
   const body = Buffer.from(envelope(validItems(random, ids, 1), target.writeKey));
   const headers: Record<string, string> = random.chance(0.5)
     ? {
+        // Not application/x-www-form-urlencoded: Segment-compatible clients send JSON under it, so it is served.
         'content-type': random.pick([
-          'application/x-www-form-urlencoded',
           'multipart/form-data; boundary=x',
           'application/xml',
           'text/html',
@@ -548,7 +548,8 @@ function unsupportedMedia(random: Random, target: Target, ids: () => string): Ht
       }
     : {
         'content-type': 'text/plain',
-        'content-encoding': random.pick(['br', 'deflate', 'compress', 'gzip, gzip', 'zstd', 'x']),
+        // Not deflate: served beside gzip (a body that is not deflate data is then 400 invalid_body).
+        'content-encoding': random.pick(['br', 'compress', 'gzip, gzip', 'zstd', 'x']),
       };
   return {
     kind: 'unsupported-media',
