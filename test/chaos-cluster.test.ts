@@ -1,37 +1,12 @@
 import { expect, it } from 'vitest';
-import type { DeliveryResult } from '../chaos/report.js';
 import { clusterLeaderKill, clusterTwoDown } from '../chaos/scenarios/cluster-faults.js';
+import { expectDelivered } from './support/expectDelivered.js';
 
 // Issue 23's cluster faults, the short versions: a three-node KRaft cluster of the scenario's own (replication
 // factor 3, min.insync.replicas 2, unclean leader election off), the gateway and the sink as processes under an
 // SDK-like load, counted against ClickHouse at the end. The rest (rolling restart, a frozen leader, a leader
 // rebalance, two gateways, three sinks) and the longer versions run in `pnpm chaos --cluster`.
 const log = (line: string) => console.log(`  ${line}`);
-
-/** Every acknowledged event stored once (with and without FINAL), counted by the overview query, checks held. */
-function expectDelivered(result: DeliveryResult, faults: number) {
-  console.log(
-    `${result.scenario}: ${JSON.stringify({ ...result, notes: undefined })}\n  ${result.notes.join('\n  ')}`,
-  );
-  expect(result.sent).toBeGreaterThan(0);
-  expect({
-    faults: result.faults,
-    lost: result.lost,
-    doubled: result.doubled,
-    rawDuplicates: result.rawDuplicates,
-    stored: result.stored,
-    counted: result.counted,
-    failed: result.failed ?? [],
-  }).toEqual({
-    faults,
-    lost: 0,
-    doubled: 0,
-    rawDuplicates: 0,
-    stored: result.sent,
-    counted: result.sent,
-    failed: [],
-  });
-}
 
 it('keeps taking writes and loses and doubles nothing when the leader of the busiest partition is SIGKILLed', async () => {
   const result = await clusterLeaderKill({ short: true, log });

@@ -1,5 +1,4 @@
 import { expect, inject, it } from 'vitest';
-import type { DeliveryResult } from '../chaos/report.js';
 import {
   brokerFreeze,
   brokerRestart,
@@ -8,37 +7,13 @@ import {
   sinkKills,
   soak,
 } from '../chaos/scenarios/process-faults.js';
+import { expectDelivered } from './support/expectDelivered.js';
 
 // Issue 8's process faults, the short versions: the whole pipeline as real processes under an SDK-like load,
 // one fault each, counted against ClickHouse at the end. The scenarios on the broker start a broker of their own
 // (the shared one must keep running for the other files); the rest use the shared one.
 const brokers = inject('kafkaBrokers');
 const log = (line: string) => console.log(`  ${line}`);
-
-/** Every acknowledged event stored once, counted by the overview query, and the scenario's own checks held. */
-function expectDelivered(result: DeliveryResult, faults: number) {
-  console.log(
-    `${result.scenario}: ${JSON.stringify({ ...result, notes: undefined })}\n  ${result.notes.join('\n  ')}`,
-  );
-  expect(result.sent).toBeGreaterThan(0);
-  expect({
-    faults: result.faults,
-    lost: result.lost,
-    doubled: result.doubled,
-    rawDuplicates: result.rawDuplicates,
-    stored: result.stored,
-    counted: result.counted,
-    failed: result.failed ?? [],
-  }).toEqual({
-    faults,
-    lost: 0,
-    doubled: 0,
-    rawDuplicates: 0,
-    stored: result.sent,
-    counted: result.sent,
-    failed: [],
-  });
-}
 
 it('loses and doubles nothing while the gateway is killed with SIGKILL and restarted three times', async () => {
   const result = await gatewayKills({ brokers, short: true, log });
