@@ -42,7 +42,8 @@ function convert(query: string, name: string, type: string, value: unknown): unk
     if (values && !values.includes(value)) throw invalid(`must be one of ${values.join(', ') || "''"}`);
     // ClickHouse checks the zone's name itself; an empty one would only fail with a less helpful message.
     if (name === 'timezone' && value === '') throw invalid("must name a time zone, e.g. 'UTC'");
-    if (name === 'filter') checkFilter(value, invalid);
+    const problem = name === 'filter' ? filterProblem(value) : undefined;
+    if (problem !== undefined) throw invalid(problem);
     return value;
   }
   if (type === 'UInt32') {
@@ -74,15 +75,15 @@ function convert(query: string, name: string, type: string, value: unknown): unk
 }
 
 /**
- * A `filter` is a URL query string of known keys, each once (store/sql/views/01_filtered_sessions.sql refuses the
- * rest too, but only once it reads an event).
+ * What is wrong with a `filter` (a URL query string of known keys, each once), or undefined when nothing is.
+ * store/sql/views/01_filtered_sessions.sql refuses the rest too, but only once it reads an event.
  */
-function checkFilter(value: string, invalid: (why: string) => QueryError): void {
+export function filterProblem(value: string): string | undefined {
   const keys = [...new URLSearchParams(value).keys()];
   const known: readonly string[] = filterKeys;
   const unknown = keys.filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw invalid(`has unknown keys (${unknown.join(', ')}); the keys are ${filterKeys.join(', ')}`);
-  }
-  if (new Set(keys).size !== keys.length) throw invalid('names a key twice');
+  if (unknown.length > 0)
+    return `has unknown keys (${unknown.join(', ')}); the keys are ${filterKeys.join(', ')}`;
+  if (new Set(keys).size !== keys.length) return 'names a key twice';
+  return undefined;
 }

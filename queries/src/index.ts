@@ -1,4 +1,4 @@
-export { bindParams } from './bind.js';
+export { bindParams, filterProblem } from './bind.js';
 export type { QueryErrorCode } from './errors.js';
 export { QueryError } from './errors.js';
 export type {
