@@ -6,6 +6,7 @@ ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
 RUN npm install -g pnpm@10.34.8
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches/ patches/
 COPY sdk/package.json sdk/
 COPY gateway/package.json gateway/
 COPY sink/package.json sink/

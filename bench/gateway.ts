@@ -7,7 +7,7 @@
 // then the topic's offsets are checked against what the gateway says it accepted. Steps 2 and 3 run once per Kafka
 // client named (TIDEMARK_KAFKA_CLIENT of the gateway), back to back against the same ceiling and broker, each
 // with a fresh gateway process and topic, and a table compares them at the end:
-//   npx tsx bench/gateway.ts [seconds=10] [connections=20] [clients=kafkajs] [rounds=1] [workers=1]
+//   npx tsx bench/gateway.ts [seconds=10] [connections=20] [clients=kafkajs] [rounds=1] [workers=1] [--cpu-prof DIR]
 // e.g. `npx tsx bench/gateway.ts 10 20 kafkajs,platformatic 2`: rounds alternate the order (see below).
 // `workers` is a list of TIDEMARK_GATEWAY_WORKERS values, each run as its own gateway (`… kafkajs 2 1,2`).
 // CPU per event, the figure the goals judge (a 2-core machine shared with the broker and the load generator makes
@@ -87,6 +87,15 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
 
 type KafkaClient = 'kafkajs' | 'platformatic';
 
+// `--cpu-prof DIR` anywhere in the arguments: each gateway writes a V8 CPU profile into DIR/<topic>/ when it
+// stops (node --cpu-prof, which NODE_OPTIONS does not accept); the other arguments are positional.
+const argv = process.argv.slice(2);
+const profIndex = argv.indexOf('--cpu-prof');
+const cpuProfDir = profIndex === -1 ? undefined : argv.splice(profIndex, 2)[1];
+const args = argv;
+const profile = (name: string) =>
+  cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, name)}`];
+
 /** The goals of issue 24, printed beside the figures. */
 interface Goals {
   /** All threads of the gateway, µs of CPU per event, unthrottled. */
@@ -112,16 +121,16 @@ interface ClientResult {
 }
 
 async function bench(): Promise<void> {
-  const [seconds = 10, connections = 20] = process.argv.slice(2, 4).map(Number);
-  const rounds = Number(process.argv[5] ?? 1);
-  const clients = (process.argv[4] ?? process.env.TIDEMARK_KAFKA_CLIENT ?? 'kafkajs')
+  const [seconds = 10, connections = 20] = args.slice(0, 2).map(Number);
+  const rounds = Number(args[3] ?? 1);
+  const clients = (args[2] ?? process.env.TIDEMARK_KAFKA_CLIENT ?? 'kafkajs')
     .split(',')
     .map((c) => c.trim())
     .filter((c): c is KafkaClient => {
       if (c === 'kafkajs' || c === 'platformatic') return true;
       throw new Error(`unknown Kafka client "${c}" (kafkajs, platformatic)`);
     });
-  const workerCounts = (process.argv[6] ?? '1').split(',').map((w) => {
+  const workerCounts = (args[4] ?? '1').split(',').map((w) => {
     const n = Number(w);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`workers: "${w}" is not a positive integer`);
     return n;
@@ -372,7 +381,7 @@ async function benchGateway(run: {
   const gatewayPort = await freePort();
   const gateway = await startServer(
     'gateway',
-    spawn(process.execPath, production().cmd.slice(1), {
+    spawn(process.execPath, [...profile(topic), ...production().cmd.slice(1)], {
       cwd: production().dir,
       env: {
         TIDEMARK_LOG_LEVEL: 'warn',
