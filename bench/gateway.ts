@@ -25,6 +25,7 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -404,6 +405,7 @@ async function benchGateway(run: {
     '/readyz',
   );
   children.push(gateway);
+  if (workers > 1) await allWorkersAnswer(gateway.url, workers);
   const label = `gateway (${client}, ${workers} worker${workers === 1 ? '' : 's'})`;
   const before = await usage(gateway, 'gateway');
   const max = await measure(gateway, () => load(gateway.url));
@@ -465,6 +467,26 @@ async function benchGateway(run: {
     cpuHalf,
     match: messages === expected,
   };
+}
+
+/**
+ * Waits until `workers` workers have answered on the gateway's port: /readyz answers once the first listens,
+ * and the others start after it. Each probe is a connection of its own, which the primary hands to the next
+ * worker; the summed metrics count answers by worker.
+ */
+async function allWorkersAnswer(url: string, workers: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await new Promise<void>((resolve) =>
+      http
+        .get(`${url}/healthz`, { agent: false }, (response) => response.resume().on('end', resolve))
+        .on('error', () => resolve()),
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (metricLines(metrics, 'tidemark_gateway_worker_requests_total').length >= workers) return;
+    if (Date.now() > deadline) throw new Error(`${workers} gateway workers did not all answer within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** A server in a child process, its address and its memory. */

@@ -1,13 +1,26 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { AggregatorRegistry, Counter, type Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
 import type { Config } from './config.js';
 import type { LiveBroadcaster, LiveEvent } from './live/broadcaster.js';
 
-/** The message a worker sends its primary for the metrics of every worker, and the answer's type. */
+/**
+ * Metrics: a worker asks its primary for every worker's (request, answer); the primary collects each listening
+ * worker's registry as JSON (collect, collected) and sums them.
+ */
 const METRICS_REQUEST = 'tidemark:metrics';
 const METRICS_ANSWER = 'tidemark:metrics-answer';
+const METRICS_COLLECT = 'tidemark:metrics-collect';
+const METRICS_COLLECTED = 'tidemark:metrics-collected';
+/** How long the primary waits for a worker's registry; one that has not answered by then is left out. */
+const COLLECT_TIMEOUT_MS = 2_000;
 /** Live feed: a worker's open subscriptions (to the primary), the others' (from it), accepted events (both ways). */
 const LIVE_SIZE = 'tidemark:live-size';
 const LIVE_ELSEWHERE = 'tidemark:live-elsewhere';
@@ -18,16 +31,11 @@ type LiveMessage =
   | { type: typeof LIVE_ELSEWHERE; size: number }
   | { type: typeof LIVE_EVENTS; events: LiveEvent[] };
 
-interface MetricsRequest {
-  type: typeof METRICS_REQUEST;
-  id: number;
-}
-interface MetricsAnswer {
-  type: typeof METRICS_ANSWER;
-  id: number;
-  text?: string;
-  error?: string;
-}
+type MetricsMessage =
+  | { type: typeof METRICS_REQUEST; id: number }
+  | { type: typeof METRICS_ANSWER; id: number; text?: string; error?: string }
+  | { type: typeof METRICS_COLLECT; id: number }
+  | { type: typeof METRICS_COLLECTED; id: number; json: MetricObjectWithValues<MetricValue<string>>[] };
 
 /** A running primary: its workers' count now, and a graceful stop of all of them. */
 export interface Primary {
@@ -49,7 +57,32 @@ export interface Primary {
  * never acknowledged and their clients resend them.
  */
 export function startPrimary(config: Config, logger: Logger): Primary {
-  const aggregator = new AggregatorRegistry();
+  // Every listening worker's registry summed per series (prom-client's cluster aggregation), so a scrape of the
+  // shared port counts the whole gateway, whichever worker it reached. A worker still starting is left out.
+  const collected = new Map<number, (json: MetricObjectWithValues<MetricValue<string>>[]) => void>();
+  let collectId = 0;
+  const collectMetrics = async () => {
+    const registries = await Promise.all(
+      [...listening].map(
+        (worker) =>
+          new Promise<MetricObjectWithValues<MetricValue<string>>[] | undefined>((resolve) => {
+            collectId += 1;
+            const id = collectId;
+            const timer = setTimeout(() => {
+              collected.delete(id);
+              resolve(undefined);
+            }, COLLECT_TIMEOUT_MS);
+            collected.set(id, (json) => {
+              clearTimeout(timer);
+              collected.delete(id);
+              resolve(json);
+            });
+            if (worker.isConnected()) worker.send({ type: METRICS_COLLECT, id } satisfies MetricsMessage);
+          }),
+      ),
+    );
+    return AggregatorRegistry.aggregate(registries.filter((r) => r !== undefined)).metrics();
+  };
   const listening = new Set<Worker>();
   let closing = false;
   let failed = false;
@@ -87,13 +120,17 @@ export function startPrimary(config: Config, logger: Logger): Primary {
         }
         return;
       }
-      if (!isMetricsRequest(message)) return;
-      // Every worker's registry summed per series (prom-client's cluster aggregation), so a scrape of the
-      // shared port counts the whole gateway, whichever worker it reached.
-      aggregator.clusterMetrics().then(
-        (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text } satisfies MetricsAnswer),
+      if (!isMetricsMessage(message)) return;
+      if (message.type === METRICS_COLLECTED) collected.get(message.id)?.(message.json);
+      if (message.type !== METRICS_REQUEST) return;
+      collectMetrics().then(
+        (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text } satisfies MetricsMessage),
         (error: unknown) =>
-          worker.send({ type: METRICS_ANSWER, id: message.id, error: String(error) } satisfies MetricsAnswer),
+          worker.send({
+            type: METRICS_ANSWER,
+            id: message.id,
+            error: String(error),
+          } satisfies MetricsMessage),
       );
     });
   };
@@ -158,13 +195,19 @@ export function countWorkerRequests(app: FastifyInstance, registry: Registry): v
  * the metrics of every worker summed by the primary.
  */
 export function workerMetrics(registry: Registry): () => Promise<string> {
-  AggregatorRegistry.setRegistries([registry]);
-  // prom-client starts answering the primary's requests when an AggregatorRegistry is first made.
-  new AggregatorRegistry();
   let next = 0;
   const waiting = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
   process.on('message', (message: unknown) => {
-    if (!isMetricsAnswer(message)) return;
+    if (!isMetricsMessage(message)) return;
+    if (message.type === METRICS_COLLECT) {
+      registry.getMetricsAsJSON().then((json) => {
+        if (process.connected) {
+          process.send?.({ type: METRICS_COLLECTED, id: message.id, json } satisfies MetricsMessage);
+        }
+      });
+      return;
+    }
+    if (message.type !== METRICS_ANSWER) return;
     const pending = waiting.get(message.id);
     waiting.delete(message.id);
     if (message.text !== undefined) pending?.resolve(message.text);
@@ -174,7 +217,7 @@ export function workerMetrics(registry: Registry): () => Promise<string> {
     new Promise<string>((resolve, reject) => {
       next += 1;
       waiting.set(next, { resolve, reject });
-      process.send?.({ type: METRICS_REQUEST, id: next } satisfies MetricsRequest);
+      process.send?.({ type: METRICS_REQUEST, id: next } satisfies MetricsMessage);
     });
 }
 
@@ -229,14 +272,12 @@ function isLiveMessage(message: unknown): message is LiveMessage {
   return type === LIVE_SIZE || type === LIVE_ELSEWHERE || type === LIVE_EVENTS;
 }
 
-function isMetricsRequest(message: unknown): message is MetricsRequest {
+function isMetricsMessage(message: unknown): message is MetricsMessage {
+  const type = typeof message === 'object' && message !== null ? (message as MetricsMessage).type : undefined;
   return (
-    typeof message === 'object' && message !== null && (message as MetricsRequest).type === METRICS_REQUEST
-  );
-}
-
-function isMetricsAnswer(message: unknown): message is MetricsAnswer {
-  return (
-    typeof message === 'object' && message !== null && (message as MetricsAnswer).type === METRICS_ANSWER
+    type === METRICS_REQUEST ||
+    type === METRICS_ANSWER ||
+    type === METRICS_COLLECT ||
+    type === METRICS_COLLECTED
   );
 }
