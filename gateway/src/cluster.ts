@@ -57,6 +57,14 @@ export interface Primary {
  * never acknowledged and their clients resend them.
  */
 export function startPrimary(config: Config, logger: Logger): Primary {
+  const listening = new Set<Worker>();
+  let closing = false;
+  let failed = false;
+  let finish: (clean: boolean) => void = () => {};
+  const done = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
+
   // Every listening worker's registry summed per series (prom-client's cluster aggregation), so a scrape of the
   // shared port counts the whole gateway, whichever worker it reached. A worker still starting is left out.
   const collected = new Map<number, (json: MetricObjectWithValues<MetricValue<string>>[]) => void>();
@@ -72,6 +80,7 @@ export function startPrimary(config: Config, logger: Logger): Primary {
               collected.delete(id);
               resolve(undefined);
             }, COLLECT_TIMEOUT_MS);
+            timer.unref();
             collected.set(id, (json) => {
               clearTimeout(timer);
               collected.delete(id);
@@ -83,13 +92,6 @@ export function startPrimary(config: Config, logger: Logger): Primary {
     );
     return AggregatorRegistry.aggregate(registries.filter((r) => r !== undefined)).metrics();
   };
-  const listening = new Set<Worker>();
-  let closing = false;
-  let failed = false;
-  let finish: (clean: boolean) => void = () => {};
-  const done = new Promise<boolean>((resolve) => {
-    finish = resolve;
-  });
 
   // Open live subscriptions per worker, and what each worker was last told about the others'.
   const watching = new Map<Worker, number>();
@@ -123,14 +125,13 @@ export function startPrimary(config: Config, logger: Logger): Primary {
       if (!isMetricsMessage(message)) return;
       if (message.type === METRICS_COLLECTED) collected.get(message.id)?.(message.json);
       if (message.type !== METRICS_REQUEST) return;
+      // A worker that went away meanwhile has nobody to answer (and a send to it would be an error event).
+      const answer = (reply: MetricsMessage) => {
+        if (worker.isConnected()) worker.send(reply);
+      };
       collectMetrics().then(
-        (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text } satisfies MetricsMessage),
-        (error: unknown) =>
-          worker.send({
-            type: METRICS_ANSWER,
-            id: message.id,
-            error: String(error),
-          } satisfies MetricsMessage),
+        (text) => answer({ type: METRICS_ANSWER, id: message.id, text }),
+        (error: unknown) => answer({ type: METRICS_ANSWER, id: message.id, error: String(error) }),
       );
     });
   };
@@ -215,6 +216,10 @@ export function workerMetrics(registry: Registry): () => Promise<string> {
   });
   return () =>
     new Promise<string>((resolve, reject) => {
+      if (!process.connected) {
+        reject(new Error('this gateway worker has left its primary'));
+        return;
+      }
       next += 1;
       waiting.set(next, { resolve, reject });
       process.send?.({ type: METRICS_REQUEST, id: next } satisfies MetricsMessage);
