@@ -15,6 +15,10 @@
 --
 -- The first and last page views are the tuples tidemark.session_rows builds (the time leads; a tie is broken
 -- by host and path), so a filter on entry page picks the sessions the entry_pages query lists under it.
+--
+-- Cost: the keys are constants, so the WHERE reads only the rows that can witness a key (the page views with the
+-- asked path, the events of the asked browser, …), and every page view only when a key of the first or last
+-- page view asks for them.
 CREATE OR REPLACE VIEW tidemark.filtered_sessions {{on_cluster}} AS
 WITH
     concat('?', {filter:String}) AS query,
@@ -28,7 +32,9 @@ WITH
     decodeURLFormComponent(extractURLParameter(query, 'utm_campaign')) AS utm_campaign_value,
     decodeURLFormComponent(extractURLParameter(query, 'browser')) AS browser_value,
     decodeURLFormComponent(extractURLParameter(query, 'os')) AS os_value,
-    decodeURLFormComponent(extractURLParameter(query, 'event')) AS event_value
+    decodeURLFormComponent(extractURLParameter(query, 'event')) AS event_value,
+    -- Keys of the first or last page view: they need every page view of the session.
+    hasAny(keys, ['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign']) AS ends
 SELECT
     session_id,
     min((if(type = 'page', timestamp, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')), toString(host), path,
@@ -36,26 +42,33 @@ SELECT
     max((if(type = 'page', timestamp, toDateTime64(0, 3, 'UTC')), toString(host), path)) AS exit
 FROM tidemark.events
 WHERE {filter:String} != ''
-  AND throwIf(
-      NOT hasAll(
-          ['page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser',
-           'os', 'event'],
-          keys)
-      OR length(keys) != length(arrayDistinct(keys)),
-      'filter: each key once, of page, entry_page, exit_page, referrer, utm_source, utm_medium, utm_campaign, '
-      || 'browser, os, event') = 0
+  -- A scalar subquery, so that the check runs even when no row reaches the WHERE (a key no witness stands for).
+  AND (SELECT throwIf(
+           NOT hasAll(
+               ['page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign',
+                'browser', 'os', 'event'],
+               extractURLParameterNames(concat('?', {filter:String})))
+           OR length(extractURLParameterNames(concat('?', {filter:String})))
+               != length(arrayDistinct(extractURLParameterNames(concat('?', {filter:String})))),
+           'filter: each key once, of page, entry_page, exit_page, referrer, utm_source, utm_medium, utm_campaign, '
+           || 'browser, os, event')) = 0
   AND project_id = {project:String}
   AND timestamp >= {from:DateTime64(3, 'UTC')}
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND bot_reason = ''
   AND session_id != ''
+  -- The rows that can witness a key.
+  AND ((ends AND type = 'page')
+       OR (has(keys, 'page') AND type = 'page' AND path = page)
+       OR (has(keys, 'browser') AND browser = browser_value)
+       OR (has(keys, 'os') AND os = os_value)
+       OR (has(keys, 'event') AND type = 'track' AND event = event_value))
   {{filters}}
 GROUP BY session_id
 HAVING
     (NOT has(keys, 'page') OR countIf(type = 'page' AND path = page) > 0)
-    -- The keys of the first and last page views ask for a session with one (a visit, as the session queries say).
-    AND (NOT hasAny(keys, ['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign'])
-         OR countIf(type = 'page') > 0)
+    -- A first or last page view needs a session with one (a visit, as the session queries say).
+    AND (NOT ends OR countIf(type = 'page') > 0)
     AND (NOT has(keys, 'entry_page') OR entry.3 = entry_page)
     AND (NOT has(keys, 'exit_page') OR exit.3 = exit_page)
     AND (NOT has(keys, 'referrer') OR entry.4 = referrer)
