@@ -31,6 +31,9 @@ export type RenderOptions = {
 export type RenderedMigration = { file: string; sql: string; statements: string[] };
 
 // The shared pieces of the rollups' parameterized views (see renderSql).
+const wholeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to`;
 const rangeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
     if({filter:String} != '', from_hour,
        if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR)) AS hours_from,
@@ -66,10 +69,11 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  *   once, on the node the migration talks to; one that reads a table under its single-server name (Distributed on
  *   a cluster) reaches every shard.
  *
- * And three pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
+ * And the pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
  * filters), written once here:
  * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours;
  *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), whose sessions no rollup knows.
+ *   `{{whole_hours}}`: the same, whole hours even with a `{filter}`, for a rollup that keeps its sessions.
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
  * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
@@ -83,6 +87,7 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
     .replaceAll('{{range_hours}}', rangeHours)
+    .replaceAll('{{whole_hours}}', wholeHours)
     .replaceAll('{{filters}}', filters)
     .replaceAll('{{edge_minutes}}', edgeMinutes)
     .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>

@@ -1,17 +1,22 @@
 -- A session's rows for a range and the filters: whole UTC hours from tidemark.session_hours (012), and the
 -- minutes before the first and after the last whole hour from tidemark.events, in the same columns; with a
--- `filter`, the whole range from tidemark.events, the filtered sessions' events only. The rows of one session are
--- merged by the query (GROUP BY session). Parameters as in the ready queries: project; from and to
+-- `filter`, the filtered sessions' rows only (session_hours keeps the session, so its hours still serve). The
+-- rows of one session are merged by the query (GROUP BY session). Parameters as in the ready queries: project; from and to
 -- (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any); filter (01_filtered_sessions.sql).
 CREATE OR REPLACE VIEW tidemark.session_rows {{on_cluster}} AS
 WITH
-    {{range_hours}}
+    {{whole_hours}}
 SELECT session, visitor, started_at, ended_at, pageviews, entry, exit
 FROM tidemark.session_hours
 WHERE project_id = {project:String}
   AND hour >= hours_from
   AND hour < hours_to
   {{filters}}
+  AND ({filter:String} = '' OR session IN (
+      SELECT reinterpretAsUInt128(sipHash128(session_id)) FROM tidemark.filtered_sessions(
+          project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+          host = {host:String}, country = {country:String}, device_type = {device_type:String},
+          filter = {filter:String})))
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT
