@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -97,26 +99,12 @@ it('serves the page and every module it loads with a strict Content-Security-Pol
     }
   }
   const modules = [...files.keys()].filter((p) => p.endsWith('.js'));
-  expect(modules.map((p) => p.replace(/\.[\w-]{16}\.js$/, '.js')).sort()).toEqual(
-    [
-      'api',
-      'chart',
-      'console',
-      'dashboard',
-      'dom',
-      'feed',
-      'filters',
-      'format',
-      'funnel',
-      'panels',
-      'periods',
-      'person',
-      'refresh',
-      'retention',
-      'signin',
-      'table',
-      'view',
-    ].map((m) => `/dashboard/${m}.js`),
+  // Every module in the folder is reached (none left behind unserved), each once.
+  const folder = join(import.meta.dirname, '..', 'gateway', 'src', 'dashboard');
+  expect(modules.map((p) => p.replace(/^\/dashboard\/(\w+)\.[\w-]{16}\.js$/, '$1.js')).sort()).toEqual(
+    readdirSync(folder)
+      .filter((name) => name.endsWith('.js'))
+      .sort(),
   );
   // Preloaded: every module but the entry is named in the page, so none waits for the one importing it.
   for (const path of modules.filter((p) => p !== entry))
@@ -512,6 +500,209 @@ it("opens a person's timeline across devices from the live feed", async () => {
   );
   await dashboard.getByRole('button', { name: 'Close' }).click();
   expect(await dashboard.locator('#person').isVisible()).toBe(false);
+  await dashboard.close();
+});
+
+/** axe-core's own script, evaluated in the page: the page's CSP refuses inline scripts, which CDP's evaluate is not. */
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * What axe-core finds on the page as it is now, in both colour schemes the style has: each violation's impact,
+ * rule and the elements it names. Every rule axe has runs (best practices included), not only serious ones.
+ */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = await page.evaluate(async () => {
+      const axe = (globalThis as unknown as { axe: { run(): Promise<AxeResult> } }).axe;
+      const { violations, passes } = await axe.run();
+      return { violations, passes: passes.map((p) => p.id) };
+    });
+    // The checks that matter most here did run: an empty list means they passed, not that nothing was looked at.
+    expect(result.passes).toEqual(expect.arrayContaining(['color-contrast', 'label', 'button-name']));
+    for (const v of result.violations) {
+      found.push(
+        `${colorScheme} ${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+      );
+    }
+  }
+  await page.emulateMedia({ colorScheme: null });
+  return found;
+}
+interface AxeResult {
+  violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+  passes: { id: string }[];
+}
+
+it('has no accessibility violations axe-core can find: signing in, with data, with a filter, panels open', async () => {
+  const dashboard = await browser.context.newPage();
+  await dashboard.goto(`${gateway.url}/dashboard?project=demo&range=24h&tz=UTC`);
+  await dashboard.getByLabel('Admin token').waitFor();
+  expect(await accessibilityViolations(dashboard)).toEqual([]);
+  // A refused token: the form with its error message.
+  await dashboard.getByLabel('Admin token').fill('not-the-token');
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  await expect.poll(() => dashboard.locator('#login-error').textContent()).toMatch(/not the admin token/);
+  expect(await accessibilityViolations(dashboard)).toEqual([]);
+
+  await dashboard.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await dashboard.getByRole('button', { name: 'Open the dashboard' }).click();
+  await expect
+    .poll(() => dashboard.locator('#countries button.filter').count(), { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  expect(await accessibilityViolations(dashboard)).toEqual([]);
+
+  await dashboard.locator('#countries button.filter', { hasText: 'DE' }).click();
+  await expect.poll(() => dashboard.locator('#filters li').count(), { timeout: 15_000 }).toBe(1);
+  await dashboard.getByLabel('compare with the previous period').check();
+  await expect.poll(() => dashboard.locator('#visitors-delta').isVisible(), { timeout: 15_000 }).toBe(true);
+  await dashboard.locator('#funnel-details summary').click();
+  await dashboard.getByRole('button', { name: 'Show the funnel' }).click();
+  await expect
+    .poll(() => dashboard.locator('#funnel tbody tr').count(), { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  await dashboard.locator('#retention-details summary').click();
+  await dashboard.getByRole('button', { name: 'Show retention' }).click();
+  await expect
+    .poll(() => dashboard.locator('#retention tbody tr').count(), { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  await dashboard.getByRole('button', { name: 'Run' }).click();
+  await expect
+    .poll(() => dashboard.locator('#console-status').textContent(), { timeout: 30_000 })
+    .toMatch(/rows? in .* ms/);
+  expect(await accessibilityViolations(dashboard)).toEqual([]);
+  await dashboard.close();
+});
+
+it('reaches every control with the Tab key, and reads the chart bucket by bucket with the arrow keys', async () => {
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  await expect
+    .poll(() => dashboard.locator('#countries button.filter').count(), { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  // Tab until the focus comes round to the first element again, naming each element it lands on.
+  const reached: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    await dashboard.keyboard.press('Tab');
+    const name = await dashboard.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return '';
+      if (!el.dataset.tabbed) el.dataset.tabbed = String(Math.random());
+      const label = el.getAttribute('aria-label') || el.id || el.textContent?.trim().slice(0, 30);
+      return `${el.tagName.toLowerCase()} ${label} ${el.dataset.tabbed}`;
+    });
+    if (name !== '' && name === reached[0]) break;
+    reached.push(name);
+  }
+  expect(reached.length).toBeLessThan(200);
+  const names = reached.map((name) => name.replace(/ [\d.]+$/, ''));
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'input project',
+      'select range',
+      'input zone',
+      'input compare',
+      'button logout',
+      'button Top pages',
+      'button Browsers',
+      'button DE',
+      expect.stringMatching(/^summary Funnel/),
+      expect.stringMatching(/^summary Retention/),
+      'textarea SQL statement',
+      'button Run',
+      expect.stringMatching(/^svg Visitors and page views per hour/),
+    ]),
+  );
+  // The chart: End shows the latest hour, the left arrow the one before it, Home the first.
+  await dashboard.locator('#chart svg').focus();
+  const buckets = (await dashboard.locator('#chart .hit title').allTextContents()).map((t) => t.slice(0, 16));
+  const readout = dashboard.locator('#chart-readout');
+  const shownBucket = async () => (await readout.getAttribute('data-bucket'))?.slice(0, 16);
+  await dashboard.keyboard.press('End');
+  expect(await shownBucket()).toBe(buckets.at(-1));
+  await dashboard.keyboard.press('ArrowLeft');
+  expect(await shownBucket()).toBe(buckets.at(-2));
+  await dashboard.keyboard.press('Home');
+  expect(await shownBucket()).toBe(buckets[0]);
+  expect(await readout.textContent()).toMatch(/^\S+ \S+: \d+ visitors, \d+ page views/);
+  await dashboard.close();
+});
+
+it('downloads any table as CSV: the rows of the ready query, quoted, formulas defused', async () => {
+  const now = new Date().toISOString();
+  const names = ['Signed up, "pro" plan', '=1+1'];
+  const sent = await fetch(`${gateway.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': desktopChrome },
+    body: JSON.stringify({
+      writeKey: 'demo-write-key',
+      batch: names.map((event, i) => ({
+        type: 'track',
+        event,
+        messageId: `0195802a-6b1e-7c3d-9f00-0000000c5${String(i).padStart(3, '0')}`,
+        anonymousId: 'visitor-csv',
+        timestamp: now,
+        context: { sessionId: 'csv-1', page: { url: 'http://shop.example/signup', path: '/signup' } },
+      })),
+    }),
+  });
+  expect(sent.status).toBe(200);
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  await expect
+    .poll(() => dashboard.locator('#custom_events tbody').textContent(), { timeout: 30_000 })
+    .toContain('=1+1');
+  const range = { project: 'demo', ...(await periodOf(dashboard)), host: '', country: '', device_type: '' };
+  const list = { ...range, limit: '10' };
+  /** The CSV the button downloads, as Chromium saved it. */
+  const csv = async (panel: string) => {
+    const [file] = await Promise.all([
+      dashboard.waitForEvent('download'),
+      dashboard.getByRole('button', { name: `Download CSV: ${panel}` }).click(),
+    ]);
+    expect(file.suggestedFilename()).toMatch(/^demo-[a-z_]+-\d{4}-\d{2}-\d{2}\.csv$/);
+    return readFileSync(await file.path(), 'utf8');
+  };
+  /** RFC 4180 lines, written here independently of the page's code. */
+  const lines = (rows: unknown[][]) =>
+    rows
+      .map((row) =>
+        row
+          .map(String)
+          .map((v) => (/^[=+\-@]/.test(v) ? `'${v}` : v))
+          .map((v) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v))
+          .join(','),
+      )
+      .map((line) => `${line}\r\n`)
+      .join('');
+
+  const events = await ready('custom_events', list);
+  const eventsCsv = await csv('Custom events');
+  expect(eventsCsv).toBe(
+    lines([['Event', 'Events', 'Visitors'], ...events.map((r) => [r.event, r.events, r.visitors])]),
+  );
+  expect(eventsCsv).toContain('\r\n"Signed up, ""pro"" plan",1,1\r\n');
+  expect(eventsCsv).toContain("\r\n'=1+1,1,1\r\n");
+
+  const pages = await ready('top_pages', list);
+  expect(await csv('Pages')).toBe(
+    lines([
+      ['Page', 'Views', 'Visitors'],
+      ...pages.map((r) => [`${r.host}${r.path}`, r.pageviews, r.visitors]),
+    ]),
+  );
+  // A tabbed panel writes the tab it shows.
+  await dashboard.getByRole('tab', { name: 'Browsers' }).click();
+  const browsers = await ready('browsers', list);
+  await expect
+    .poll(() => tableCells(dashboard, 'browsers'), { timeout: 15_000 })
+    .toHaveLength(browsers.length);
+  expect(await csv('Devices')).toBe(
+    lines([
+      ['Browser', 'Visitors', 'Views'],
+      ...browsers.map((r) => [r.browser || '(unknown)', r.visitors, r.pageviews]),
+    ]),
+  );
   await dashboard.close();
 });
 

@@ -6,9 +6,11 @@
 //   refresh.js  when the numbers are fetched            panels.js   counters, chart, tables
 //   feed.js     the live feed                           person.js   one person's events
 //   funnel.js, retention.js   on-demand panels          console.js  the SQL console
+//   csv.js      a CSV download under every table
 
 import { revoked, signedIn, sql, whenRevoked } from './api.js';
 import { wireConsole } from './console.js';
+import { wireCsv } from './csv.js';
 import { $, option } from './dom.js';
 import { startFeed, stopFeed } from './feed.js';
 import { showControls, wireControls } from './filters.js';
@@ -65,6 +67,7 @@ wireFunnel();
 wireRetention();
 wireConsole();
 wirePerson();
+wireCsv();
 
 if (signedIn()) {
   open().catch(revoked);

@@ -1,9 +1,11 @@
 // A panel's table: a header row, then a row per answer row as `cells` turns it into cell values, integers grouped
-// (`1,234`), and a line saying why it is empty when it is.
+// (`1,234`, the exact number kept in the cell's `data-value`), and a line saying why it is empty when it is.
 
 import { $, tr } from './dom.js';
 import { integer } from './format.js';
 import { filtered } from './view.js';
+
+const isInteger = (v) => typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v));
 
 export function table(id, headings, rows, cells) {
   const el = /** @type {HTMLTableElement} */ ($(id));
@@ -19,14 +21,12 @@ export function table(id, headings, rows, cells) {
     empty.className = 'empty';
     body.append(empty);
   }
-  body.append(
-    ...rows.map((row) =>
-      tr(
-        cells(row).map((v) =>
-          typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v)) ? integer.format(Number(v)) : v,
-        ),
-      ),
-    ),
-  );
+  for (const row of rows) {
+    const values = cells(row);
+    const line = tr(values.map((v) => (isInteger(v) ? integer.format(Number(v)) : v)));
+    // The number as the query answered it, for the CSV export and whoever checks the page against SQL.
+    for (const [i, v] of values.entries()) if (isInteger(v)) line.cells[i].dataset.value = String(v);
+    body.append(line);
+  }
   el.replaceChildren(head, body);
 }
