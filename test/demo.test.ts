@@ -116,6 +116,18 @@ async function shoot(page: Page, name: string, selector?: string) {
     [390, 844, 'phone'],
   ] as const) {
     await page.setViewportSize({ width, height });
+    // The chart is drawn to its width: wait for the redraw the resize brings.
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const chart = document.getElementById('chart');
+          const svg = chart?.querySelector('svg');
+          return svg
+            ? Math.abs(svg.viewBox.baseVal.width - Math.max(280, chart?.clientWidth ?? 0)) <= 1
+            : false;
+        }),
+      )
+      .toBe(true);
     // Nothing wider than the screen: a phone must not scroll sideways to read a panel.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(overflow, `${name} at ${width} px`).toBeLessThanOrEqual(width);

@@ -60,7 +60,22 @@ function label(bucket, interval) {
  * Draws into `container`: `keys` the buckets of the period, `rows` the query's answer, `previous` the previous
  * period's answer with its keys (or undefined), `readout` the element that shows the hovered bucket.
  */
-export function drawChart(container, readout, { keys, rows, interval, previous }) {
+export function drawChart(container, readout, data) {
+  draw(container, readout, data);
+  // Drawn to its width, so drawn again when that changes (a window resized, a phone turned).
+  if (!drawn.has(container)) {
+    new ResizeObserver(() => {
+      const last = drawn.get(container);
+      if (last && Math.abs(container.clientWidth - last.width) > 1) drawChart(container, readout, last.data);
+    }).observe(container);
+  }
+  drawn.set(container, { data, width: container.clientWidth });
+}
+
+/** What each chart last drew, and at which width. */
+const drawn = new WeakMap();
+
+function draw(container, readout, { keys, rows, interval, previous }) {
   const byBucket = new Map(rows.map((r) => [String(r.bucket), r]));
   const buckets = keys.map((bucket) => byBucket.get(bucket) ?? { bucket, visitors: 0, pageviews: 0 });
   const before = previous
@@ -69,8 +84,10 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
         return { bucket, visitors: Number(r?.visitors ?? 0), pageviews: Number(r?.pageviews ?? 0) };
       })
     : undefined;
-  const width = 800;
-  const height = 220;
+  // Drawn at the width it is shown (a phone's 330 px as a desktop's 1,200), so its text keeps its size in pixels
+  // instead of shrinking with the picture.
+  const width = Math.max(280, Math.round(container.clientWidth) || 800);
+  const height = width < 600 ? 180 : 220;
   const left = 44;
   const bottom = 22;
   const top = 8;
@@ -104,9 +121,11 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
     svg.append(el('text', { x: left - 6, y: y(v) + 4, class: 'tick y' }, integer.format(v)));
   }
   const band = (width - left) / Math.max(buckets.length, 1);
-  // At most ~8 time labels, on a step that reads well: every 1, 2, 3, 4, 6 or 12 hours; 1, 2, 7 or 14 days.
+  // A time label per ~70 px at most (8 on a desktop, 4 on a phone), on a step that reads well: every 1, 2, 3, 4, 6
+  // or 12 hours; 1, 2, 7 or 14 days.
+  const most = Math.min(8, Math.floor((width - left) / 70));
   const choices = interval === 'hour' ? [1, 2, 3, 4, 6, 12, 24] : [1, 2, 7, 14, 28];
-  const every = choices.find((c) => buckets.length / c <= 8) ?? choices.at(-1);
+  const every = choices.find((c) => buckets.length / c <= most) ?? choices.at(-1);
   const hits = [];
   let shown = -1;
   const show = (i) => {

@@ -70,6 +70,7 @@ export function wireCsv() {
     });
     const line = Object.assign(document.createElement('p'), { className: 'export' });
     line.append(button);
-    (last.parentElement?.classList.contains('scroll') ? last.parentElement : last).after(line);
+    // After the table's scrolling box when it has one, so the button never scrolls out of sight with the rows.
+    (last.parentElement && last.parentElement !== container ? last.parentElement : last).after(line);
   }
 }

@@ -167,7 +167,7 @@ function drawList(name, rows) {
   table(name, spec.head, rows, spec.cells);
   if (name === 'web_vitals') {
     for (const [i, row] of rows.entries()) {
-      $('web_vitals').tBodies[0]?.rows[i]?.cells[2]?.classList.add(row.p75_rating);
+      $('web_vitals').tBodies[0]?.rows[i]?.cells[2]?.classList.add('vital', row.p75_rating);
     }
   }
 }
