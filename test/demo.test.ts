@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.js';
 import { eventually } from '../harness/eventually.js';
+import { accessibilityViolations } from './support/accessibility.js';
 
 // `pnpm start --demo` as a newcomer runs it: a month of generated traffic in a store of the demo's own, the
 // dashboard showing every panel working at the first look. The environment names a real store (a chDB directory,
@@ -108,7 +109,7 @@ it('fills a store of its own with a month of events, and opens neither the real 
   expect(existsSync(defaultStore) ? statSync(defaultStore).mtimeMs : 'absent').toBe(defaultStoreBefore);
 });
 
-/** Saves the page (or one element of it) as test-results/demo-<name>-<width>.png. */
+/** Saves the page (or one element of it) as test-results/demo-<name>-<width>.png, and checks it with axe-core there. */
 async function shoot(page: Page, name: string, selector?: string) {
   await mkdir(shots, { recursive: true });
   for (const [width, height, label] of [
@@ -135,6 +136,8 @@ async function shoot(page: Page, name: string, selector?: string) {
     if (selector) await page.locator(selector).screenshot({ path });
     else await page.screenshot({ path, fullPage: true });
     expect(statSync(path).size).toBeGreaterThan(10_000);
+    // With a month of real-looking rows (every Web Vitals rating's colour, long paths), at this width.
+    expect(await accessibilityViolations(page), `${name} at ${width} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 }
