@@ -6,6 +6,7 @@ ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
 RUN npm install -g pnpm@10.34.8
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches/ patches/
 COPY sdk/package.json sdk/
 COPY gateway/package.json gateway/
 COPY sink/package.json sink/
@@ -21,7 +22,8 @@ RUN pnpm --filter @tidemark/sdk build && pnpm --filter @tidemark/example-react b
 FROM workspace AS gateway
 WORKDIR /app/gateway
 RUN node build.mjs
-ENV TIDEMARK_MODE=distributed TIDEMARK_LISTEN_HOST=0.0.0.0 TIDEMARK_PORT=8787
+# One gateway worker per core (docs/configuration.md, TIDEMARK_GATEWAY_WORKERS), each with its own producer.
+ENV TIDEMARK_MODE=distributed TIDEMARK_LISTEN_HOST=0.0.0.0 TIDEMARK_PORT=8787 TIDEMARK_GATEWAY_WORKERS=auto
 EXPOSE 8787
 # --heap-growing-percent=100: after each full GC, V8 lets the old generation grow to twice what survived instead
 # of up to four times. The gateway keeps ~20 MB alive, but every request's objects that wait for Kafka's acks

@@ -26,7 +26,15 @@ import { parseArgs } from 'node:util';
 import { type QueryName, type QueryParams, queryNames, runQuery } from '@tidemark/queries';
 import { createClickHouse, migrate } from '@tidemark/store';
 import { generate } from './read-events.js';
-import { panels, paramsFor, propertyBreakdown, type Range, ranges, rawQueries } from './read-queries.js';
+import {
+  benchFilter,
+  panels,
+  paramsFor,
+  propertyBreakdown,
+  type Range,
+  ranges,
+  rawQueries,
+} from './read-queries.js';
 import { type Figure, report } from './report.js';
 
 const { values: args } = parseArgs({
@@ -216,6 +224,14 @@ try {
         }),
       );
     }
+    // A session filter: the rollups cannot answer it, every panel reads the range's raw events.
+    note(
+      'refresh_30d_filtered',
+      await timed(async () => {
+        const params = paramsFor(project, '30d', benchFilter);
+        for (const panel of panels) await runQueryNamed(panel, params);
+      }),
+    );
     console.log(
       `  reads, run ${run + 1} of ${runs}: ${((performance.now() - readsBegun) / 1000).toFixed(0)} s; ` +
         `${count(live)} live events written before the runs so far`,
@@ -282,6 +298,18 @@ try {
       verdict: verdict100M(p50, goals.refreshMs100M),
     });
   }
+  {
+    const { p50, max } = stats(times.get('refresh_30d_filtered') ?? []);
+    rows.push({
+      label: `dashboard refresh, 30d, filter ${benchFilter} (raw events)`,
+      key: 'refresh_30d_filtered',
+      p50,
+      max,
+      cpu: cpuOf('refresh_30d_filtered'),
+      goal: '',
+      verdict: '—',
+    });
+  }
   const width = Math.max(...rows.map((r) => r.label.length));
   console.log(
     `\nreads over ${count(stored + live)} events in ${eventParts?.n} parts${args.optimize ? ' (optimized)' : ''} (and the live ` +
@@ -312,10 +340,13 @@ try {
     const goal = goalOf(r.key);
     return {
       key: `read.${r.key.replace(/^refresh_/, 'refresh.')}.p50_ms`,
-      label: r.key.startsWith('refresh_')
-        ? `dashboard refresh, ${panels.length} panels in turn, ${r.key.slice(8)} range, p50`
-        : `${r.key.replaceAll('_', ' ')}${r.label.endsWith('(panel)') ? ' (dashboard panel)' : ''}, ` +
-          `${r.key === 'active_visitors' ? 'last 5 minutes' : '30 days'}, p50`,
+      label:
+        r.key === 'refresh_30d_filtered'
+          ? `dashboard refresh, ${panels.length} panels in turn, 30d range, filter ${benchFilter}, p50`
+          : r.key.startsWith('refresh_')
+            ? `dashboard refresh, ${panels.length} panels in turn, ${r.key.slice(8)} range, p50`
+            : `${r.key.replaceAll('_', ' ')}${r.label.endsWith('(panel)') ? ' (dashboard panel)' : ''}, ` +
+              `${r.key === 'active_visitors' ? 'last 5 minutes' : '30 days'}, p50`,
       value: Math.round(r.p50 * 10) / 10,
       unit: 'ms',
       ...(goal === undefined ? {} : { goal: { op: '<=' as const, value: goal } }),

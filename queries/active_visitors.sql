@@ -7,6 +7,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --
 -- Returns one row: visitors (distinct anonymous ids with an event stamped within the last `minutes`) and
 -- pageviews (page views among those events).
@@ -19,7 +22,7 @@
 -- reads minutes of data. Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo --param_minutes=5 \
---     --param_host= --param_country= --param_device_type= --queries-file queries/active_visitors.sql
+--     --param_host= --param_country= --param_device_type= --param_filter= --queries-file queries/active_visitors.sql
 
 WITH
     events AS
@@ -32,6 +35,12 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+          AND ({filter:String} = '' OR session_id IN (
+                SELECT session_id FROM tidemark.filtered_sessions(
+                    project = {project:String}, from = now64(3, 'UTC') - toIntervalMinute({minutes:UInt32}),
+                    to = toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'),
+                    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+                    filter = {filter:String})))
     )
 SELECT uniqExact(anonymous_id) AS visitors, countIf(type = 'page') AS pageviews
 FROM events

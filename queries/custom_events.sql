@@ -6,20 +6,23 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   limit        UInt32                 how many event names to return
 --
 -- Counts track events whose name does not start with '$': those are the SDK's own (autocaptured clicks,
 -- outbound links, Web Vitals). Returns event, events (exact count, each event id once), visitors,
 -- sessions; most events first.
 --
--- Read through tidemark.traffic_rows (store/sql/014_traffic_rows.sql): the rollup tidemark.traffic_hourly_state
+-- Read through tidemark.traffic_rows (store/sql/views/06_traffic_rows.sql): the rollup tidemark.traffic_hourly_state
 -- (009) for the whole UTC hours of the range, tidemark.events for the minutes before the first and after the last
 -- whole hour; the visitors of both merge as exact uniqExact states. Each event counts once: tidemark.events
 -- stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_limit=50 \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' --param_limit=50 \
 --     --queries-file queries/custom_events.sql
 
 SELECT
@@ -30,6 +33,7 @@ SELECT
 FROM tidemark.traffic_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
     host = {host:String}, country = {country:String}, device_type = {device_type:String},
+    filter = {filter:String},
     dimension = 'event')
 GROUP BY event
 ORDER BY events DESC, event

@@ -6,6 +6,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   steps        Array(String)          1 to 8 steps, in order. A step starting with '/' is a page view of
 --                                       that path; any other step is a track event of that name.
 --   window       UInt32                 seconds after a visitor's first step within which later steps count
@@ -27,7 +30,7 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' \
 --     --param_steps="['/pricing','Signup Started','Signup Completed']" --param_window=3600 --param_count_by=person \
 --     --queries-file queries/funnel.sql
 
@@ -44,6 +47,11 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+          AND ({filter:String} = '' OR session_id IN (
+                SELECT session_id FROM tidemark.filtered_sessions(
+                    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+                    filter = {filter:String})))
           AND step != ''
           AND has({steps:Array(String)}, step)
     ),

@@ -7,6 +7,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --
 -- Returns one row: visitors (distinct anonymous ids with any event), people (distinct persons: an anonymous id
 -- counts as the user it was identified as, store/sql/030_person_links.sql, so one person on three devices is one),
@@ -15,15 +18,15 @@
 -- avg_duration_ms, median_duration_ms (first to last event of a session inside the range),
 -- pageviews_per_session. Ratios are 0 when there are no sessions.
 --
--- Read from the rollups for the whole UTC hours of the range (through tidemark.traffic_rows of store/sql/014 for
--- visitors and page views, tidemark.range_sessions of store/sql/012_session_hours_plain.sql for sessions), and from
+-- Read from the rollups for the whole UTC hours of the range (through tidemark.traffic_rows of store/sql/views/06 for
+-- visitors and page views, tidemark.range_sessions of store/sql/views/03_range_sessions.sql for sessions), and from
 -- tidemark.events for the minutes before the first and after the last whole hour, merged as the same exact
 -- states: every number equals the raw events' answer. Each event counts once: tidemark.events stores an event_id
 -- once (store/sql/008). Events flagged as bots (bot_reason not empty) are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host= --param_country= --param_device_type= --queries-file queries/overview.sql
+--     --param_host= --param_country= --param_device_type= --param_filter= --queries-file queries/overview.sql
 
 WITH
     by_session AS
@@ -31,7 +34,8 @@ WITH
         SELECT duration_ms, pageviews
         FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+            host = {host:String}, country = {country:String}, device_type = {device_type:String},
+            filter = {filter:String})
     )
 SELECT
     totals.visitors AS visitors,
@@ -48,7 +52,8 @@ FROM
     SELECT uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
     FROM tidemark.traffic_rows(
         project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-        host = {host:String}, country = {country:String}, device_type = {device_type:String}, dimension = '')
+        host = {host:String}, country = {country:String}, device_type = {device_type:String},
+        filter = {filter:String}, dimension = '')
 ) AS totals
 CROSS JOIN
 (
@@ -61,7 +66,8 @@ CROSS JOIN
         SELECT DISTINCT id
         FROM tidemark.distinct_id_rows(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+            host = {host:String}, country = {country:String}, device_type = {device_type:String},
+            filter = {filter:String})
     ) AS d
     LEFT JOIN
     (

@@ -6,6 +6,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   interval     String                 period: 'day', 'week' (starting Monday) or 'month'
 --   timezone     String                 time zone of the periods, e.g. 'Europe/Berlin' (or 'UTC')
 --   count_by     String                 'person' (the default) or 'visitor': a person's devices and log-ins
@@ -14,7 +17,8 @@
 --
 -- A visitor (anonymous_id) belongs to the cohort of the period of their first event ever, if that event is
 -- inside the range; visitors first seen before `from` are in no cohort. A visitor is active in a period when
--- they sent any event in it, up to `to`. Returns cohort (start of the period, local time in `timezone`),
+-- they sent any event in it, up to `to`. With a `filter`, only the events of the sessions it keeps make a visitor
+-- active, and the cohort is the first period they were active in; who is new is still decided by every event. Returns cohort (start of the period, local time in `timezone`),
 -- period (0 = the cohort's own, 1 = the next, …), cohort_size, visitors (active in that period), share
 -- (visitors / cohort_size). Periods in which nobody of the cohort came back are absent. With a TTL on raw
 -- events, "first seen" means first seen within the kept days.
@@ -25,7 +29,8 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' \
+--     --param_interval=week --param_timezone=UTC \
 --     --param_count_by=person \
 --     --queries-file queries/retention.sql
 
@@ -38,7 +43,8 @@ WITH
             if({count_by:String} = 'visitor', e.anonymous_id,
                if(pm.person_id != '', pm.person_id, if(e.user_id != '', e.user_id, e.anonymous_id))) AS actor,
             e.first_at AS timestamp,
-            e.period_start AS period_start
+            e.period_start AS period_start,
+            e.matched AS matched
         FROM
         (
             SELECT
@@ -47,7 +53,14 @@ WITH
                 toDateTime(
                     date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String})
                     AS period_start,
-                min(timestamp) AS first_at
+                min(timestamp) AS first_at,
+                -- Whether these events belong to sessions the filter keeps (all do without one): every event
+                -- decides who is new, only the kept ones who was active.
+                {filter:String} = '' OR session_id IN (
+                    SELECT session_id FROM tidemark.filtered_sessions(
+                        project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                        host = {host:String}, country = {country:String}, device_type = {device_type:String},
+                        filter = {filter:String})) AS matched
             FROM tidemark.events
             WHERE project_id = {project:String}
               AND timestamp < {to:DateTime64(3, 'UTC')}
@@ -55,7 +68,7 @@ WITH
               AND ({host:String} = '' OR host = {host:String})
               AND ({country:String} = '' OR country = {country:String})
               AND ({device_type:String} = '' OR device_type = {device_type:String})
-            GROUP BY anonymous_id, user_id, period_start
+            GROUP BY anonymous_id, user_id, period_start, matched
         ) AS e
         LEFT JOIN tidemark.person_map(project = {project:String}) AS pm
             ON pm.distinct_id = if(e.user_id != '', e.user_id, e.anonymous_id)
@@ -67,12 +80,12 @@ WITH
             actor,
             -- groupUniqArray keeps the instants but drops the time zone from its result type; put back, the
             -- zone makes the cohort print, and dateDiff count periods, as asked.
-            arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArray(period_start)) AS active,
+            arrayMap(p -> toDateTime(p, {timezone:String}), groupUniqArrayIf(period_start, matched)) AS active,
             arrayMin(active) AS cohort,
             arrayMap(p -> dateDiff({interval:String}, cohort, p), active) AS periods
         FROM history
         GROUP BY actor
-        HAVING min(timestamp) >= {from:DateTime64(3, 'UTC')}
+        HAVING min(timestamp) >= {from:DateTime64(3, 'UTC')} AND notEmpty(active)
     )
 SELECT
     cohort,

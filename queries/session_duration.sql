@@ -6,13 +6,16 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --
 -- A session (a session id with at least one page view) lasts from its first to its last event inside the
 -- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including
 -- empty ranges: range ('0-10s', '10-30s', '30-60s', '1-3m', '3-10m', '10-30m', '30m+'), min_seconds (where it
 -- starts), sessions, share (of all sessions; 0 when there are none).
 --
--- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/views/03_range_sessions.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
@@ -20,7 +23,8 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --queries-file queries/session_duration.sql
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' \
+--     --queries-file queries/session_duration.sql
 
 WITH
     by_session AS
@@ -28,7 +32,8 @@ WITH
         SELECT duration_ms
         FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+            host = {host:String}, country = {country:String}, device_type = {device_type:String},
+            filter = {filter:String})
     ),
     ranges AS
     (

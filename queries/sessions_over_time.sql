@@ -6,6 +6,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
 --   timezone     String                 time zone of the buckets, e.g. 'Europe/Berlin' (or 'UTC')
 --
@@ -14,7 +17,7 @@
 -- `timezone`), sessions, bounces (sessions with exactly one page view), bounce_rate, avg_duration_ms and
 -- median_duration_ms (first to last event of the session).
 --
--- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/views/03_range_sessions.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
@@ -24,7 +27,8 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=week --param_timezone=UTC \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' \
+--     --param_interval=week --param_timezone=UTC \
 --     --queries-file queries/sessions_over_time.sql
 
 WITH
@@ -33,7 +37,8 @@ WITH
         SELECT started_at, duration_ms, pageviews
         FROM tidemark.range_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+            host = {host:String}, country = {country:String}, device_type = {device_type:String},
+            filter = {filter:String})
     )
 SELECT
     toDateTime(date_trunc({interval:String}, toDateTime(started_at, {timezone:String})), {timezone:String})

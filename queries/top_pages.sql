@@ -6,12 +6,15 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   limit        UInt32                 how many pages to return
 --
 -- Returns host, path, pageviews, visitors (distinct anonymous ids that viewed the page); most views first,
 -- then by host and path so that ties come back in a stable order.
 --
--- Read through tidemark.page_rows (store/sql/013_daily_pages_vitals.sql): whole UTC days from the daily rollup
+-- Read through tidemark.page_rows (store/sql/views/04_page_rows.sql): whole UTC days from the daily rollup
 -- when no country or device filter is set, the other whole hours from tidemark.traffic_hourly_state (009), and the
 -- minutes before the first and after the last whole hour from tidemark.events; the visitors of all three merge as
 -- exact uniqExact states. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events
@@ -19,7 +22,7 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' --param_limit=20 \
 --     --queries-file queries/top_pages.sql
 
 WITH
@@ -30,7 +33,8 @@ WITH
         SELECT host, path
         FROM tidemark.page_rows(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-            host = {host:String}, country = {country:String}, device_type = {device_type:String})
+            host = {host:String}, country = {country:String}, device_type = {device_type:String},
+            filter = {filter:String})
         GROUP BY host, path
         ORDER BY sum(pageviews) DESC, host, path
         LIMIT {limit:UInt32}
@@ -38,7 +42,8 @@ WITH
 SELECT host, path, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
 FROM tidemark.page_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-    host = {host:String}, country = {country:String}, device_type = {device_type:String})
+    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+    filter = {filter:String})
 WHERE (host, path) IN (SELECT host, path FROM top)
 GROUP BY host, path
 ORDER BY pageviews DESC, host, path

@@ -6,12 +6,15 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   limit        UInt32                 how many rows to return
 --
 -- Sessions whose first page view carries no UTM parameter are left out. Returns utm_source, utm_medium,
 -- utm_campaign, sessions, visitors, bounce_rate; most sessions first.
 --
--- Read from tidemark.range_sessions (store/sql/012_session_hours_plain.sql): a session's rows of the rollup
+-- Read from tidemark.range_sessions (store/sql/views/03_range_sessions.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
 -- range, as on raw events.
@@ -19,7 +22,7 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_limit=20 \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' --param_limit=20 \
 --     --queries-file queries/utm_campaigns.sql
 
 SELECT
@@ -31,7 +34,8 @@ SELECT
     countIf(pageviews = 1) / sessions AS bounce_rate
 FROM tidemark.range_sessions(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-    host = {host:String}, country = {country:String}, device_type = {device_type:String})
+    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+    filter = {filter:String})
 WHERE utm_source != '' OR utm_medium != '' OR utm_campaign != ''
 GROUP BY utm_source, utm_medium, utm_campaign
 ORDER BY sessions DESC, utm_source, utm_medium, utm_campaign

@@ -6,6 +6,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
 --   timezone     String                 time zone of the buckets, e.g. 'Europe/Berlin' (or 'UTC')
 --
@@ -21,7 +24,8 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_interval=day --param_timezone=UTC \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' \
+--     --param_interval=day --param_timezone=UTC \
 --     --queries-file queries/visitors_over_time.sql
 
 WITH
@@ -31,7 +35,9 @@ WITH
     -- A UTC hour lies in one local hour (and day, week, month) only where the zone's offset is whole hours; in
     -- other zones (India, Nepal, Newfoundland, …) the rollup's hours are left out and the raw events answer.
     timeZoneOffset(toDateTime({from:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0
-        AND timeZoneOffset(toDateTime({to:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0 AS whole_hours,
+        AND timeZoneOffset(toDateTime({to:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0
+        -- With a `filter`, the filtered sessions' events, which no rollup knows: all from tidemark.events.
+        AND {filter:String} = '' AS whole_hours,
     if(whole_hours, greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from), hours_from) AS hours_to,
     -- date_trunc answers a Date for day and longer units and a DateTime for shorter ones; one type for all.
     states AS
@@ -60,6 +66,11 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+          AND ({filter:String} = '' OR session_id IN (
+                SELECT session_id FROM tidemark.filtered_sessions(
+                    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+                    filter = {filter:String})))
         GROUP BY bucket
     )
 SELECT

@@ -7,6 +7,9 @@
 --   host         String                 only events on this host ('' = every host)
 --   country      String                 only events from this country code ('' = every country)
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
+--   filter       String                 more filters, each keeping the sessions that match it, as a URL query
+--                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
 --   metric       String                 only this metric: LCP, INP, CLS, FCP or TTFB ('' = all five)
 --   limit        UInt32                 pages per metric, the most measured first
 --
@@ -15,7 +18,7 @@
 -- needs_improvement_share, poor_share (each sample's own rating as web-vitals computed it in the browser).
 -- LCP, INP, FCP and TTFB are milliseconds, CLS is a unitless score.
 --
--- Read through tidemark.web_vital_rows (store/sql/013_daily_pages_vitals.sql): whole UTC days from the daily
+-- Read through tidemark.web_vital_rows (store/sql/views/05_web_vital_rows.sql): whole UTC days from the daily
 -- rollup when no country or device filter is set, the other whole hours from tidemark.web_vital_samples (011:
 -- every sample, its properties already parsed), and the minutes before the first and after the last whole hour
 -- from tidemark.events, parsed the same way. All three carry every sample (a quantileExact state is the list of
@@ -24,7 +27,7 @@
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
---     --param_host='' --param_country='' --param_device_type='' --param_metric=LCP --param_limit=20 \
+--     --param_host='' --param_country='' --param_device_type='' --param_filter='' --param_metric=LCP --param_limit=20 \
 --     --queries-file queries/web_vitals.sql
 
 SELECT
@@ -47,6 +50,7 @@ SELECT
 FROM tidemark.web_vital_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
     host = {host:String}, country = {country:String}, device_type = {device_type:String},
+    filter = {filter:String},
     metric = {metric:String})
 GROUP BY metric, host, path
 ORDER BY metric, samples DESC, host, path

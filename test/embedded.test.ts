@@ -132,7 +132,13 @@ it('runs a file of queries/ through the printed SQL endpoint, parameters as para
   // events are flagged as a bot's and left out), so the rows prove the file and its parameters ran.
   const url = new URL(printed('Stored rows \\(read-only SQL\\):'));
   const params = { project: 'any', from: '2026-01-01 00:00:00', to: '2100-01-01 00:00:00' };
-  for (const [name, value] of Object.entries({ ...params, host: '', country: '', device_type: '' })) {
+  for (const [name, value] of Object.entries({
+    ...params,
+    host: '',
+    country: '',
+    device_type: '',
+    filter: '',
+  })) {
     url.searchParams.set(`param_${name}`, value);
   }
   const response = await fetch(url, {

@@ -162,7 +162,7 @@ it('lists the ready queries with the parameters each needs, the common filters s
     expect.stringMatching(/^retention {10}│ --project --from --to --interval \[--count_by person\] /),
   );
   expect(run.stderr).toBe(
-    'Every query but person_events also takes --host, --country, --device_type; left out, they do not filter.\n',
+    'Every query but person_events also takes --host, --country, --device_type, --filter; left out, they do not filter.\n',
   );
 });
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -23,6 +24,28 @@ describe('loadConfig', () => {
         replication: 1,
       },
     });
+  });
+
+  it('runs one worker unless TIDEMARK_GATEWAY_WORKERS says more, or auto for one per core', () => {
+    const distributed = {
+      TIDEMARK_MODE: 'distributed',
+      KAFKA_BROKERS: 'kafka:9092',
+      TIDEMARK_WRITE_KEYS: 'k:p',
+    };
+    expect(loadConfig(distributed).workers).toBe(1);
+    expect(loadConfig({ ...distributed, TIDEMARK_GATEWAY_WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ ...distributed, TIDEMARK_GATEWAY_WORKERS: 'auto' }).workers).toBe(
+      availableParallelism(),
+    );
+    expect(() => loadConfig({ ...distributed, TIDEMARK_GATEWAY_WORKERS: '0' })).toThrow(ConfigError);
+  });
+
+  it('refuses several workers in embedded mode, whose chDB is one per process, and reads auto as one', () => {
+    expect(loadConfig({ TIDEMARK_GATEWAY_WORKERS: '1' }).workers).toBe(1);
+    expect(loadConfig({ TIDEMARK_GATEWAY_WORKERS: 'auto' }).workers).toBe(1);
+    expect(() => loadConfig({ TIDEMARK_GATEWAY_WORKERS: '2' })).toThrow(
+      /embedded mode runs one gateway process/,
+    );
   });
 
   it('selects the Kafka client by TIDEMARK_KAFKA_CLIENT and refuses one it does not know', () => {

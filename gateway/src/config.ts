@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type ClickHouseConfig, loadClickHouseConfig, type MigrateOptions } from '@tidemark/store';
 import { ConfigError } from './errors.js';
 import { judgeDurability } from './kafkaDurability.js';
@@ -96,6 +97,12 @@ export interface Config {
   mode: Mode;
   host: string;
   port: number;
+  /**
+   * `TIDEMARK_GATEWAY_WORKERS`: gateway processes sharing the port (node:cluster), each with its own producer;
+   * `auto` is one per core (os.availableParallelism()). Default 1. Distributed mode only: embedded mode's chDB
+   * is one per process, so there a number above 1 is refused and `auto` means 1.
+   */
+  workers: number;
   /** pino level; tests use `silent`. */
   logLevel: string;
   /** Every project and its write keys; never empty. */
@@ -193,6 +200,21 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`TIDEMARK_KAFKA_CLIENT: "${client}" is neither "kafkajs" nor "platformatic"`);
   }
 
+  const workersRaw = str('TIDEMARK_GATEWAY_WORKERS', '1');
+  // `auto` (the Docker image's default) is one worker per core where workers can run, and 1 in embedded mode.
+  const workers =
+    workersRaw !== 'auto'
+      ? int('TIDEMARK_GATEWAY_WORKERS', 1, 1, 256)
+      : mode === 'distributed'
+        ? availableParallelism()
+        : 1;
+  if (workers > 1 && mode === 'embedded') {
+    problems.push(
+      `TIDEMARK_GATEWAY_WORKERS: ${workers} workers need distributed mode; embedded mode runs one gateway process, ` +
+        'since its chDB store is one per process (set 1, or TIDEMARK_MODE=distributed)',
+    );
+  }
+
   let pathPrefix = str('TIDEMARK_PATH_PREFIX', '').replace(/\/+$/, '');
   if (pathPrefix !== '' && !pathPrefix.startsWith('/')) pathPrefix = `/${pathPrefix}`;
 
@@ -226,6 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
     mode: mode as Mode,
     host: str('TIDEMARK_LISTEN_HOST', '127.0.0.1'),
     port: int('TIDEMARK_PORT', 8787, 0, 65535),
+    workers,
     logLevel: str('TIDEMARK_LOG_LEVEL', 'info'),
     projects,
     demoProject,

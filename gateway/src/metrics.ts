@@ -3,6 +3,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** The gateway's Prometheus metrics, one registry per app so tests and several apps in a process stay apart. */
 export interface GatewayMetrics {
   registry: Registry;
+  /**
+   * What `GET /metrics` serves, when it is not `registry`'s own text: a worker of several (cluster.ts) serves
+   * every worker's, summed.
+   */
+  exposition?: () => Promise<string>;
   /** Answers by route pattern (`/v1/batch`, `unmatched`), method and status code. */
   requests: Counter<'route' | 'method' | 'status'>;
   requestSeconds: Histogram<'route'>;

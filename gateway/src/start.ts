@@ -1,8 +1,11 @@
+import cluster from 'node:cluster';
 import type { ClickHouse } from '@tidemark/store';
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.js';
+import { countWorkerRequests, workerLive, workerMetrics } from './cluster.js';
 import type { Config } from './config.js';
 import { judgeDurability } from './kafkaDurability.js';
+import { createBroadcaster } from './live/broadcaster.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics.js';
 import { createRegulator, type Regulator } from './people/regulator.js';
@@ -113,14 +116,19 @@ export async function startGateway(
     throw error;
   }
 
+  const metrics = createGatewayMetrics({ processMetrics: true });
+  if (cluster.isWorker) metrics.exposition = workerMetrics(metrics.registry);
   const app = build(config, {
     transport,
     logger,
-    metrics: createGatewayMetrics({ processMetrics: true }),
+    metrics,
+    // Several workers share one live feed through their primary (cluster.ts).
+    ...(cluster.isWorker ? { live: workerLive(createBroadcaster()) } : {}),
     readyQueries,
     ...(reader ? { reader } : {}),
     ...(regulator ? { regulator } : {}),
   });
+  if (cluster.isWorker) countWorkerRequests(app, metrics.registry);
   // Fastify runs onClose after the server stopped taking requests and in-flight ones were answered, so
   // nothing is delivered into a closed producer or client.
   app.addHook('onClose', async () => {

@@ -1,5 +1,5 @@
 import { QueryError } from './errors.js';
-import { type LoadedQuery, paramDefaults } from './library.js';
+import { filterKeys, type LoadedQuery, paramDefaults } from './library.js';
 
 /** Values with a closed set, checked here so a typo fails with our error instead of a ClickHouse one. */
 const allowed: Record<string, readonly string[]> = {
@@ -42,6 +42,8 @@ function convert(query: string, name: string, type: string, value: unknown): unk
     if (values && !values.includes(value)) throw invalid(`must be one of ${values.join(', ') || "''"}`);
     // ClickHouse checks the zone's name itself; an empty one would only fail with a less helpful message.
     if (name === 'timezone' && value === '') throw invalid("must name a time zone, e.g. 'UTC'");
+    const problem = name === 'filter' ? filterProblem(value) : undefined;
+    if (problem !== undefined) throw invalid(problem);
     return value;
   }
   if (type === 'UInt32') {
@@ -70,4 +72,18 @@ function convert(query: string, name: string, type: string, value: unknown): unk
     return value;
   }
   throw new QueryError('query_file_invalid', `${query}: no binding for ${name} of type ${type}.`);
+}
+
+/**
+ * What is wrong with a `filter` (a URL query string of known keys, each once), or undefined when nothing is.
+ * store/sql/views/01_filtered_sessions.sql refuses the rest too, but only once it reads an event.
+ */
+export function filterProblem(value: string): string | undefined {
+  const keys = [...new URLSearchParams(value).keys()];
+  const known: readonly string[] = filterKeys;
+  const unknown = keys.filter((k) => !known.includes(k));
+  if (unknown.length > 0)
+    return `has unknown keys (${unknown.join(', ')}); the keys are ${filterKeys.join(', ')}`;
+  if (new Set(keys).size !== keys.length) return 'names a key twice';
+  return undefined;
 }

@@ -1,7 +1,8 @@
-export { bindParams } from './bind.js';
+export { bindParams, filterProblem } from './bind.js';
 export type { QueryErrorCode } from './errors.js';
 export { QueryError } from './errors.js';
 export type {
+  FilterKey,
   FilterParams,
   Interval,
   LoadedQuery,
@@ -10,6 +11,14 @@ export type {
   QueryParams,
   RangeParams,
 } from './library.js';
-export { isQueryName, loadQuery, parseParams, queriesDir, queryNames } from './library.js';
+export {
+  filterKeys,
+  filterString,
+  isQueryName,
+  loadQuery,
+  parseParams,
+  queriesDir,
+  queryNames,
+} from './library.js';
 export type { QueryRunner, RunOptions } from './run.js';
 export { runQuery } from './run.js';

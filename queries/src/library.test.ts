@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bindParams } from './bind.js';
 import { QueryError } from './errors.js';
-import { type LoadedQuery, loadQuery, parseParams, queryNames } from './library.js';
+import { filterString, type LoadedQuery, loadQuery, parseParams, queryNames } from './library.js';
 
-const range = ['project', 'from', 'to', 'host', 'country', 'device_type'];
+const range = ['project', 'from', 'to', 'host', 'country', 'device_type', 'filter'];
 
 // What each query declares, written out once more by hand: a placeholder added to or dropped from a file
 // without updating QueryParams (library.ts) and the header fails here.
@@ -26,7 +26,7 @@ const declared: Record<(typeof queryNames)[number], string[]> = {
   retention: [...range, 'interval', 'timezone', 'count_by'],
   person_events: ['project', 'from', 'to', 'person', 'limit'],
   web_vitals: [...range, 'metric', 'limit'],
-  active_visitors: ['project', 'minutes', 'host', 'country', 'device_type'],
+  active_visitors: ['project', 'minutes', 'host', 'country', 'device_type', 'filter'],
 };
 
 describe('the query files', () => {
@@ -107,6 +107,16 @@ describe('bindParams', () => {
     expect(code({ ...ok, steps: Array.from({ length: 9 }, () => '/a') })).toBe('invalid_param');
     expect(code({ ...ok, interval: 'fortnight' })).toBe('invalid_param');
     expect(code(ok)).toBe('bound');
+  });
+
+  it('takes a filter of known keys, each once, and refuses any other', () => {
+    const filtered: LoadedQuery = { name: 'overview', sql: '', params: [{ name: 'filter', type: 'String' }] };
+    expect(bindParams(filtered, {})).toEqual({ filter: '' });
+    const filter = filterString({ referrer: 'news.ycombinator.com', page: '/a b&c', utm_campaign: '' });
+    expect(filter).toBe('page=%2Fa+b%26c&referrer=news.ycombinator.com&utm_campaign=');
+    expect(bindParams(filtered, { filter })).toEqual({ filter });
+    expect(() => bindParams(filtered, { filter: 'campaign=spring' })).toThrow(/unknown keys \(campaign\)/);
+    expect(() => bindParams(filtered, { filter: 'os=Linux&os=iOS' })).toThrow(/names a key twice/);
   });
 
   it('buckets in UTC unless told otherwise, and refuses an empty time zone', () => {

@@ -23,7 +23,39 @@ export type FilterParams = {
   country?: string;
   /** Only events from this device type (`desktop`, `mobile`, `tablet`, …). */
   device_type?: string;
+  /**
+   * More filters, each keeping the sessions that match it, as a URL query string: `page=%2Fpricing&browser=Firefox`
+   * (`filterString` builds one). Keys: page (viewed it), entry_page, exit_page, referrer, utm_source, utm_medium,
+   * utm_campaign (of the session's first page view), browser, os, event (sent that custom event); see
+   * store/sql/views/01_filtered_sessions.sql. Set, the query reads tidemark.events for the whole range.
+   */
+  filter?: string;
 };
+
+/** The keys of `FilterParams.filter`. */
+export const filterKeys = [
+  'page',
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'browser',
+  'os',
+  'event',
+] as const;
+export type FilterKey = (typeof filterKeys)[number];
+
+/** `FilterParams.filter` from its keys and values, in the order of `filterKeys`; '' for none. */
+export function filterString(filters: Partial<Record<FilterKey, string>>): string {
+  const params = new URLSearchParams();
+  for (const key of filterKeys) {
+    const value = filters[key];
+    if (value !== undefined) params.set(key, value);
+  }
+  return params.toString();
+}
 
 type Common = RangeParams & FilterParams;
 /** How many rows a list query returns. */
@@ -95,6 +127,7 @@ export const paramDefaults: Readonly<Record<string, string>> = {
   host: '',
   country: '',
   device_type: '',
+  filter: '',
   timezone: 'UTC',
   count_by: 'person',
 };

@@ -57,21 +57,3 @@ WHERE bot_reason = ''
   AND _inserted_at < (
       SELECT min(metadata_modification_time) FROM system.tables
       WHERE database = 'tidemark' AND name = 'distinct_id_hours_mv');
-
--- The distinct ids of a range and the dashboard's filters: whole UTC hours from the table above, the minutes
--- before the first and after the last whole hour from tidemark.events. Parameters as in the ready queries.
-CREATE VIEW IF NOT EXISTS tidemark.distinct_id_rows {{on_cluster}} AS
-WITH
-    {{range_hours}}
-SELECT id
-FROM tidemark.distinct_id_hours
-WHERE project_id = {project:String}
-  AND hour >= hours_from
-  AND hour < hours_to
-  {{filters}}
-UNION ALL
--- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-SELECT DISTINCT reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id
-FROM tidemark.events
-{{edge_minutes}}
-  {{filters}};

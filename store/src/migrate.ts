@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
 import { applyEventsTtl } from './eventsTtl.js';
-import { type RenderOptions, renderMigrations } from './migrationRender.js';
+import { type RenderOptions, renderMigrations, renderViews } from './migrationRender.js';
 
 /** What `migrate` applies beyond the files: the cluster rendering and the events TTL. */
 export type MigrateOptions = RenderOptions & {
@@ -15,7 +15,8 @@ export type MigrateOptions = RenderOptions & {
 
 /**
  * Applies store/sql/NNN_name.sql in numeric order, each at most once, recording it in
- * `tidemark.schema_migrations`, then brings the events TTL to `ttlDays`. Safe to run at every start and from
+ * `tidemark.schema_migrations`, then re-creates the views of store/sql/views (every run: they are code, not
+ * data) and brings the events TTL to `ttlDays`. Safe to run at every start and from
  * several processes: the statements are idempotent themselves, the bookkeeping only saves the work.
  */
 export async function migrate(
@@ -55,6 +56,16 @@ export async function migrate(
     const checksum = createHash('sha256').update(sql).digest('hex');
     await ch.insertJsonEachRow('tidemark.schema_migrations', `${JSON.stringify({ name: file, checksum })}\n`);
     applied.push(file);
+  }
+  for (const { file, statements } of await renderViews(opts)) {
+    for (const statement of statements) {
+      try {
+        await ch.command(statement);
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        throw new StoreError('migration_failed', `${file} failed: ${detail}`, { cause: err });
+      }
+    }
   }
   try {
     const ttl = await applyEventsTtl(ch, opts.ttlDays, opts.cluster);

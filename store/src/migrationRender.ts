@@ -32,8 +32,9 @@ export type RenderedMigration = { file: string; sql: string; statements: string[
 
 // The shared pieces of the rollups' parameterized views (see renderSql).
 const rangeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to`;
+    if({filter:String} != '', from_hour,
+       if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR)) AS hours_from,
+    if({filter:String} != '', from_hour, greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from)) AS hours_to`;
 const filters = `AND ({host:String} = '' OR host = {host:String})
   AND ({country:String} = '' OR country = {country:String})
   AND ({device_type:String} = '' OR device_type = {device_type:String})`;
@@ -42,7 +43,12 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
   AND timestamp >= {from:DateTime64(3, 'UTC')}
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND (timestamp < hours_from OR timestamp >= hours_to)
-  AND bot_reason = ''`;
+  AND bot_reason = ''
+  AND ({filter:String} = '' OR session_id IN (
+      SELECT session_id FROM tidemark.filtered_sessions(
+          project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+          host = {host:String}, country = {country:String}, device_type = {device_type:String},
+          filter = {filter:String})))`;
 
 /**
  * The placeholders a migration file may use. One file serves both deployments; on a single server every
@@ -61,11 +67,13 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  *   a cluster) reaches every shard.
  *
  * And three pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
- * dashboard's filters), written once here:
- * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours.
+ * filters), written once here:
+ * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours;
+ *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), whose sessions no rollup knows.
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
  * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
- *   false when there are none), the project, and bots left out.
+ *   false when there are none), the project, bots left out, and only the filtered sessions' events when
+ *   `{filter}` is set.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
@@ -110,6 +118,29 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
     statements.push(text);
   }
   return statements;
+}
+
+/**
+ * The views the ready queries read (store/sql/views): not migrations but code, re-created by every `migrate` run
+ * after the migrations (`CREATE OR REPLACE VIEW`), so a release changes them by editing their file. Rendered like
+ * the migrations, in file order (a view before the views that read it).
+ */
+export async function renderViews(opts: RenderOptions = {}): Promise<RenderedMigration[]> {
+  const dir = join(opts.dir ?? migrationsDir, 'views');
+  if (!existsSync(dir)) return [];
+  const files = (await readdir(dir)).filter((f) => migrationFile.test(f)).sort();
+  const rendered: RenderedMigration[] = [];
+  for (const file of files) {
+    const sql = await readFile(join(dir, file), 'utf8');
+    try {
+      rendered.push({ file: `views/${file}`, sql, statements: renderSql(sql, { cluster: opts.cluster }) });
+    } catch (err) {
+      if (err instanceof StoreError)
+        throw new StoreError(err.code, `views/${file}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+  return rendered;
 }
 
 /** Reads and renders every migration file in numeric order, without touching ClickHouse. */

@@ -354,7 +354,6 @@ it('backfills the hourly rollups from the events stored before their migration; 
     '011_web_vital_samples.sql',
     '012_session_hours_plain.sql',
     '013_daily_pages_vitals.sql',
-    '014_traffic_rows.sql',
     // Not a rollup, but numbered after them, so its record was deleted too: its columns exist and it re-runs as
     // a no-op (ADD COLUMN IF NOT EXISTS).
     '020_segment_fields.sql',

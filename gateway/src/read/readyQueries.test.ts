@@ -118,6 +118,21 @@ describe('the query library as the gateway serves it', () => {
       to: '2026-04-01',
       limit: '5',
     });
-    expect(bound).toMatchObject({ project: 'demo', host: '', country: '', device_type: '', limit: 5 });
+    expect(bound).toMatchObject({
+      project: 'demo',
+      host: '',
+      country: '',
+      device_type: '',
+      filter: '',
+      limit: 5,
+    });
+    const range = { project: 'demo', from: '2026-03-01', to: '2026-04-01', limit: '5' };
+    expect(bindReadyParams(topPages, { ...range, filter: 'referrer=google.com' })).toMatchObject({
+      filter: 'referrer=google.com',
+    });
+    // A key the view does not know would answer zeros, not an error, on a range without events: refused here.
+    expect(() => bindReadyParams(topPages, { ...range, filter: 'source=google.com' })).toThrow(
+      /filter has unknown keys \(source\)/,
+    );
   });
 });

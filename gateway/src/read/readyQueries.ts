@@ -7,6 +7,8 @@ export interface ReadyQueryParam {
   type: string;
   /** The value (as URL text) used when the request leaves the parameter out; without one it is required. */
   default?: string;
+  /** What is wrong with a value beyond its type (e.g. a `filter`'s keys), or undefined when nothing is. */
+  check?: (value: string) => string | undefined;
 }
 
 /**
@@ -31,8 +33,12 @@ export type ReadyQueryLoader = () => Promise<readonly ReadyQuery[]>;
  * the compiled gateway keeps it in a chunk of its own (see build.mjs for where its `.sql` files go).
  */
 export const libraryQueries: ReadyQueryLoader = async () => {
-  const { loadQuery, queryNames } = await import('@tidemark/queries');
-  return Promise.all(queryNames.map((name) => loadQuery(name)));
+  const { filterProblem, loadQuery, queryNames } = await import('@tidemark/queries');
+  const queries = await Promise.all(queryNames.map((name) => loadQuery(name)));
+  return queries.map((q) => ({
+    ...q,
+    params: q.params.map((p) => (p.name === 'filter' ? { ...p, check: filterProblem } : p)),
+  }));
 };
 
 /** The values of a request's query string: one string, or several for a repeated name. */
@@ -85,6 +91,8 @@ export function bindReadyParams(query: ReadyQuery, values: UrlValues): Record<st
     if (typeof result === 'object' && result !== null && 'problem' in result) {
       throw invalid(param.name, `${param.name} must be ${result.problem}.`);
     }
+    const problem = typeof result === 'string' ? param.check?.(result) : undefined;
+    if (problem !== undefined) throw invalid(param.name, `${param.name} ${problem}.`);
     bound[param.name] = result;
   }
   return bound;

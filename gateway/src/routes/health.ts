@@ -68,6 +68,6 @@ export const healthRoute: FastifyPluginAsync<{
 
   app.get('/metrics', { config: unshed }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return (metrics.exposition ?? (() => metrics.registry.metrics()))();
   });
 };

@@ -5,11 +5,11 @@
 -- place for the stitching instead of a copy in each.
 --
 -- Parameters as in the ready queries: project; from and to (DateTime64(3, 'UTC'), `from` included); host, country,
--- device_type ('' = any); dimension ('', 'browser', 'os', 'page' or 'event', as in 009). Columns: host, country,
+-- device_type ('' = any); filter (01_filtered_sessions.sql: with one, the whole
+-- range from tidemark.events); dimension ('', 'browser', 'os', 'page' or 'event', as in 009). Columns: host, country,
 -- device_type, value; events, pageviews, session_pageviews (sums); visitors (uniqExact), sessions (uniqExactIf,
 -- kept for 'event' only).
-
-CREATE VIEW IF NOT EXISTS tidemark.traffic_rows {{on_cluster}} AS
+CREATE OR REPLACE VIEW tidemark.traffic_rows {{on_cluster}} AS
 WITH
     {{range_hours}}
 SELECT

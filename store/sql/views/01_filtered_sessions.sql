@@ -1,0 +1,67 @@
+-- tidemark.filtered_sessions(…): the sessions a `filter` keeps, by their events inside the range and the host,
+-- country and device type filters. Every view below and the ready queries that read tidemark.events keep only
+-- these sessions' events when `filter` is set, and then read the whole range from tidemark.events: the rollups
+-- hold no session ids, so they cannot answer it (docs/architecture.md §6b).
+--
+-- `filter` is a URL query string, each key once, values URL-encoded ('' = no filter):
+--   page=/pricing            the session viewed this path
+--   entry_page, exit_page    its first (last) page view in the range is this path
+--   referrer                 its first page view came from this referrer host ('' = direct)
+--   utm_source, utm_medium, utm_campaign   its first page view carried this UTM value
+--   browser, os              it ran in this browser (operating system)
+--   event                    it sent this custom event (a track event by name)
+-- Several keys: sessions that match every one. Another key is an error, not a filter left out. Events without
+-- a session id (server-side calls) match no filter.
+--
+-- The first and last page views are the tuples tidemark.session_rows builds (the time leads; a tie is broken
+-- by host and path), so a filter on entry page picks the sessions the entry_pages query lists under it.
+CREATE OR REPLACE VIEW tidemark.filtered_sessions {{on_cluster}} AS
+WITH
+    concat('?', {filter:String}) AS query,
+    extractURLParameterNames(query) AS keys,
+    decodeURLFormComponent(extractURLParameter(query, 'page')) AS page,
+    decodeURLFormComponent(extractURLParameter(query, 'entry_page')) AS entry_page,
+    decodeURLFormComponent(extractURLParameter(query, 'exit_page')) AS exit_page,
+    decodeURLFormComponent(extractURLParameter(query, 'referrer')) AS referrer,
+    decodeURLFormComponent(extractURLParameter(query, 'utm_source')) AS utm_source_value,
+    decodeURLFormComponent(extractURLParameter(query, 'utm_medium')) AS utm_medium_value,
+    decodeURLFormComponent(extractURLParameter(query, 'utm_campaign')) AS utm_campaign_value,
+    decodeURLFormComponent(extractURLParameter(query, 'browser')) AS browser_value,
+    decodeURLFormComponent(extractURLParameter(query, 'os')) AS os_value,
+    decodeURLFormComponent(extractURLParameter(query, 'event')) AS event_value
+SELECT
+    session_id,
+    min((if(type = 'page', timestamp, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')), toString(host), path,
+         toString(referrer_host), toString(utm_source), toString(utm_medium), utm_campaign)) AS entry,
+    max((if(type = 'page', timestamp, toDateTime64(0, 3, 'UTC')), toString(host), path)) AS exit
+FROM tidemark.events
+WHERE {filter:String} != ''
+  AND throwIf(
+      NOT hasAll(
+          ['page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser',
+           'os', 'event'],
+          keys)
+      OR length(keys) != length(arrayDistinct(keys)),
+      'filter: each key once, of page, entry_page, exit_page, referrer, utm_source, utm_medium, utm_campaign, '
+      || 'browser, os, event') = 0
+  AND project_id = {project:String}
+  AND timestamp >= {from:DateTime64(3, 'UTC')}
+  AND timestamp < {to:DateTime64(3, 'UTC')}
+  AND bot_reason = ''
+  AND session_id != ''
+  {{filters}}
+GROUP BY session_id
+HAVING
+    (NOT has(keys, 'page') OR countIf(type = 'page' AND path = page) > 0)
+    -- The keys of the first and last page views ask for a session with one (a visit, as the session queries say).
+    AND (NOT hasAny(keys, ['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign'])
+         OR countIf(type = 'page') > 0)
+    AND (NOT has(keys, 'entry_page') OR entry.3 = entry_page)
+    AND (NOT has(keys, 'exit_page') OR exit.3 = exit_page)
+    AND (NOT has(keys, 'referrer') OR entry.4 = referrer)
+    AND (NOT has(keys, 'utm_source') OR entry.5 = utm_source_value)
+    AND (NOT has(keys, 'utm_medium') OR entry.6 = utm_medium_value)
+    AND (NOT has(keys, 'utm_campaign') OR entry.7 = utm_campaign_value)
+    AND (NOT has(keys, 'browser') OR countIf(browser = browser_value) > 0)
+    AND (NOT has(keys, 'os') OR countIf(os = os_value) > 0)
+    AND (NOT has(keys, 'event') OR countIf(type = 'track' AND event = event_value) > 0);

@@ -1,0 +1,43 @@
+-- Page views per host and path for a range and the filters, as states to merge per page: pageviews,
+-- session_pageviews (sums) and visitors (uniqExact). Whole UTC days from tidemark.page_days_state (013) when no
+-- country or device filter is set, the other whole hours from tidemark.traffic_hourly_state (009), the edges
+-- from tidemark.events (with a `filter`, the whole range). Parameters as in the ready queries: project; from and
+-- to (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any); filter.
+CREATE OR REPLACE VIEW tidemark.page_rows {{on_cluster}} AS
+WITH
+    {{range_hours}},
+    -- Its whole UTC days [days_from, days_to), read by day when no country or device filter asks for the hours.
+    toStartOfDay(hours_from) AS from_day,
+    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
+    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {country:String} = '' AND {device_type:String} = '' AS by_day
+SELECT toString(host) AS host, path, pageviews, session_pageviews, visitors
+FROM tidemark.page_days_state
+WHERE by_day
+  AND project_id = {project:String}
+  AND day >= toDate(days_from)
+  AND day < toDate(days_to)
+  AND ({host:String} = '' OR host = {host:String})
+UNION ALL
+SELECT toString(host) AS host, value AS path, pageviews, session_pageviews, visitors
+FROM tidemark.traffic_hourly_state
+WHERE project_id = {project:String}
+  AND dimension = 'page'
+  AND hour >= hours_from
+  AND hour < hours_to
+  -- Outside the whole days the daily table gave, in a form the primary key can prune by.
+  AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
+  {{filters}}
+UNION ALL
+-- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+SELECT
+    toString(host) AS host,
+    path,
+    toUInt64(count()) AS pageviews,
+    toUInt64(countIf(session_id != '')) AS session_pageviews,
+    uniqExactState(anonymous_id) AS visitors
+FROM tidemark.events
+{{edge_minutes}}
+  AND type = 'page'
+  {{filters}}
+GROUP BY host, path;

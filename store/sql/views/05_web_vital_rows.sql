@@ -1,0 +1,68 @@
+-- Web Vitals samples per metric, host and path for a range and the filters, as states to merge per page: samples
+-- and the count of each rating (sums), p75 (quantileExact(0.75) state). Whole days from web_vital_days_state
+-- (013), whole hours from web_vital_samples (011), the edges (with a `filter`, the whole range) from
+-- tidemark.events. Parameters as page_rows, and metric ('' = all five: LCP, INP, CLS, FCP, TTFB).
+CREATE OR REPLACE VIEW tidemark.web_vital_rows {{on_cluster}} AS
+WITH
+    {{range_hours}},
+    toStartOfDay(hours_from) AS from_day,
+    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
+    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {country:String} = '' AND {device_type:String} = '' AS by_day
+SELECT toString(metric) AS metric, toString(host) AS host, path, samples, good, needs_improvement, poor, p75
+FROM tidemark.web_vital_days_state
+WHERE by_day
+  AND project_id = {project:String}
+  AND metric IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')
+  AND ({metric:String} = '' OR metric = {metric:String})
+  AND day >= toDate(days_from)
+  AND day < toDate(days_to)
+  AND ({host:String} = '' OR host = {host:String})
+UNION ALL
+SELECT
+    toString(metric) AS metric,
+    toString(host) AS host,
+    path,
+    toUInt64(count()) AS samples,
+    toUInt64(countIf(rating = 'good')) AS good,
+    toUInt64(countIf(rating = 'needs-improvement')) AS needs_improvement,
+    toUInt64(countIf(rating = 'poor')) AS poor,
+    quantileExactState(0.75)(value) AS p75
+FROM tidemark.web_vital_samples
+WHERE project_id = {project:String}
+  AND metric IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')
+  AND ({metric:String} = '' OR metric = {metric:String})
+  AND hour >= hours_from
+  AND hour < hours_to
+  -- Outside the whole days the daily table gave, in a form the primary key can prune by.
+  AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
+  {{filters}}
+GROUP BY metric, host, path
+UNION ALL
+-- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
+SELECT
+    metric,
+    toString(host) AS host,
+    path,
+    toUInt64(count()) AS samples,
+    toUInt64(countIf(rating = 'good')) AS good,
+    toUInt64(countIf(rating = 'needs-improvement')) AS needs_improvement,
+    toUInt64(countIf(rating = 'poor')) AS poor,
+    quantileExactState(0.75)(value) AS p75
+FROM
+(
+    SELECT
+        JSONExtractString(properties, 'name') AS metric,
+        host,
+        path,
+        JSONExtractFloat(properties, 'value') AS value,
+        JSONExtractString(properties, 'rating') AS rating
+    FROM tidemark.events
+    {{edge_minutes}}
+      AND type = 'track'
+      AND event = '$web_vital'
+      {{filters}}
+)
+WHERE metric IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')
+  AND ({metric:String} = '' OR metric = {metric:String})
+GROUP BY metric, host, path;
