@@ -1,11 +1,11 @@
-// What bench/read.ts times: the dashboard's panels and ranges as gateway/src/dashboard/dashboard.js issues them,
+// What bench/read.ts times: the dashboard's panels and ranges as gateway/src/dashboard/refresh.js issues them,
 // every ready query's parameters, and the one question no ready query answers.
 import type { QueryName, QueryParams } from '@tidemark/queries';
 
 const day = 86_400_000;
 
 /**
- * The dashboard's panels, as dashboard.js's refresh() runs them with its default tabs and no comparison: the
+ * The dashboard's panels, as refresh.js's refresh() runs them with its default tabs and no comparison: the
  * counters, the chart, then the shown tab of each panel (pages, sources, devices), countries, custom events and Web
  * Vitals. Another tab (entry or exit pages, UTM, browsers, OS) replaces its panel's first one, so a refresh runs as
  * many queries; comparing with the previous period adds overview and visitors_over_time once more. Funnel,

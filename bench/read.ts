@@ -7,7 +7,7 @@
 // about ten per month of events at 10M, are what a live table has too; `--optimize` merges each month into one
 // part first, to which the live events below add their own small parts), then, `--runs` times in turn:
 //   - every ready query (@tidemark/queries `runQuery`) over the dashboard's 30-day range, with the parameters the
-//     dashboard (gateway/src/dashboard/dashboard.js) passes to the ones it shows, and comparable ones to the rest;
+//     dashboard (gateway/src/dashboard/refresh.js) passes to the ones it shows, and comparable ones to the rest;
 //   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
 //   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its nine panels (bench/read-queries.ts) one after the other,
 //     as chDB answers one query at a time per session.

@@ -4,7 +4,9 @@
 //
 // The console is for a person: the banner, then a line per new visitor and a line a minute for the rest
 // (arrivals.ts). `pnpm start --verbose`, or TIDEMARK_LOG_LEVEL, turns the gateway's JSON logs on after the
-// banner. package.json runs this file with `exec node --import tsx`: one process under pnpm, with the loader in
+// banner. `pnpm start --demo` (or TIDEMARK_DEMO=1) runs on a store of its own filled with a month of generated
+// traffic (demo.ts), and makes an admin token for the run when none is set, so the dashboard has something to show.
+// package.json runs this file with `exec node --import tsx`: one process under pnpm, with the loader in
 // it (tsx's command line would run it as a child that it force-kills on a repeated signal), and no shell left
 // between pnpm and Node, which pnpm would see die of the terminal's SIGINT and report as a failed command.
 import { randomBytes } from 'node:crypto';
@@ -14,15 +16,29 @@ import { formatTable } from '@tidemark/cli/table';
 import { serveSite, vanillaRoot } from '@tidemark/example-vanilla/serve';
 import { createReader, hasAdminToken, loadConfig, type Reader, startGateway } from '@tidemark/gateway';
 import { watchArrivals } from './arrivals.js';
+import { type DemoStore, fillDemo, isDemo, openDemoStore } from './demo.js';
 
 const sqlPort = Number(process.env.TIDEMARK_SQL_PORT ?? 8123);
 const sitePort = Number(process.env.TIDEMARK_SITE_PORT ?? 8080);
 const verbose = process.argv.includes('--verbose') || process.env.TIDEMARK_LOG_LEVEL !== undefined;
 
+// The demo's environment: its own chDB directory in place of any store the environment names (a ClickHouse server
+// included), and an admin token made for this run unless one is set.
+const demo: DemoStore | undefined = isDemo(process.argv, process.env)
+  ? await openDemoStore(process.env)
+  : undefined;
+const demoToken =
+  demo && process.env.TIDEMARK_ADMIN_TOKEN === undefined ? randomBytes(18).toString('base64url') : undefined;
+const env: NodeJS.ProcessEnv = { TIDEMARK_MODE: 'embedded', ...process.env };
+if (demo) {
+  for (const name of Object.keys(env)) if (/CLICKHOUSE_URL$/.test(name)) delete env[name];
+  env.TIDEMARK_CHDB_PATH = demo.chdbPath;
+  if (demoToken) env.TIDEMARK_ADMIN_TOKEN = demoToken;
+}
 // The gateway starts logging errors only, so that nothing (the expected "no write keys configured" warning, the
 // start-up lines) comes before the banner; `--verbose` raises the level after it. The level is checked here, once.
-const logLevel = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env }).logLevel;
-const config = loadConfig({ TIDEMARK_MODE: 'embedded', ...process.env, TIDEMARK_LOG_LEVEL: 'error' });
+const logLevel = loadConfig(env).logLevel;
+const config = loadConfig({ ...env, TIDEMARK_LOG_LEVEL: 'error' });
 if (config.mode !== 'embedded') {
   throw new Error(
     'pnpm start runs the embedded mode; start gateway/ and sink/ on their own for distributed mode',
@@ -35,21 +51,36 @@ if (clickhouse === undefined) {
   await gateway.close();
   throw new Error('the embedded gateway started without its ClickHouse client; nothing to read rows from');
 }
+if (demo) {
+  console.log(`\n  Filling the demo store (${demo.chdbPath}) with a month of generated traffic…`);
+  const started = performance.now();
+  const filled = await fillDemo(clickhouse, {
+    onChunk: (stored) => console.log(`  ${stored.toLocaleString('en-US')} events`),
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  console.log(
+    filled
+      ? `  ${filled.events.toLocaleString('en-US')} events in ${filled.sessions.toLocaleString('en-US')} sessions over the last 30 days, ${seconds} s`
+      : '  The demo store already holds the project "demo"; kept as it is.',
+  );
+}
 const writeKey = config.projects[0]?.writeKeys[0] ?? 'demo-write-key';
 const site = await serveSite({ root: vanillaRoot, gatewayUrl: gateway.url, writeKey, port: sitePort });
 // The SQL endpoint takes the admin token when there is one, else a token made for this run and printed below:
 // any process on this machine, and any web page its user opens, can reach a loopback port.
 const sqlToken = config.read.adminToken ?? randomBytes(18).toString('base64url');
-const sqlAuth = config.read.adminToken
-  ? '-H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN"'
-  : `-H 'Authorization: Bearer ${sqlToken}'`;
+// A token from the environment is never printed: the lines refer to the variable it came from. The demo's, made
+// for this run, is printed, as the SQL endpoint's is.
+const bearer = demoToken ?? (config.read.adminToken ? '$TIDEMARK_ADMIN_TOKEN' : sqlToken);
+const sqlAuth = bearer.startsWith('$')
+  ? `-H "Authorization: Bearer ${bearer}"`
+  : `-H 'Authorization: Bearer ${bearer}'`;
 const sql = await serveSql(sqlPort, sqlToken, createReader(clickhouse, config.read));
 const sqlCurl = `curl -s '${sql.url}?format=table' ${sqlAuth} --data-binary`;
-// The token itself is never printed: the line refers to the variable it came from.
 const readApiLine = config.read.adminToken
-  ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql -H "Authorization: Bearer $TIDEMARK_ADMIN_TOKEN" -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
+  ? `  Read API (admin token):             curl -s ${gateway.url}/v1/sql ${sqlAuth} -H 'content-type: text/plain' --data-binary 'SELECT count() FROM events'\n` +
     `  SQL console (read API):             npx tidemark sql${gateway.url === 'http://127.0.0.1:8787' ? '' : ` --url ${gateway.url}`}\n` +
-    `  Live dashboard (admin token):       ${gateway.url}/dashboard\n`
+    `  Live dashboard (admin token):       ${gateway.url}/dashboard${demoToken ? `  (token for this demo run: ${demoToken})` : ''}\n`
   : '  Read API and dashboard:             off; set TIDEMARK_ADMIN_TOKEN to serve /v1/sql, /v1/queries and /dashboard\n';
 
 console.log(`
@@ -62,7 +93,7 @@ ${readApiLine}
   Headless browsers (Playwright, Puppeteer) and bots are stored but left out of the dashboard and the ready
   queries. To see them:               ${sqlCurl} 'SELECT bot_reason, count() FROM tidemark.events WHERE notEmpty(bot_reason) GROUP BY bot_reason'
 
-  Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}. Ctrl-C stops.${verbose ? '' : ' --verbose prints the JSON logs.'}
+  ${demo ? `Demo data lives in ${demo.chdbPath}${process.env.TIDEMARK_DEMO_PATH ? '' : ', removed on exit'}; your own store is not opened` : `Data lives in ${config.clickhouse.url ?? config.clickhouse.chdbPath}`}. Ctrl-C stops.${verbose ? '' : ' --verbose prints the JSON logs.'}
 `);
 if (verbose) gateway.app.log.level = logLevel;
 const arrivals = watchArrivals(clickhouse, { print: (line) => console.log(`  ${line}`) });
@@ -148,6 +179,7 @@ async function shutdown(signal: string) {
   console.log(`\n${signal}: closing`);
   await Promise.all([site.close(), sql.close(), arrivals.stop()]);
   await gateway.close();
+  await demo?.dispose();
   console.log('Tidemark stopped.');
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

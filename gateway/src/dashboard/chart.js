@@ -1,5 +1,6 @@
 // The visitors and page views chart: bars per hour or day, a y-axis with round ticks, time labels at steps that
-// fit, the previous period as a line when comparing, and the hovered bucket's numbers in a readout beside it.
+// fit, the previous period as a line when comparing, and the hovered bucket's numbers in a readout beside it. The
+// chart takes the keyboard focus too: the arrow keys (Home, End) walk the buckets and the readout follows.
 // Plain SVG built with DOM calls: nothing inline for the Content-Security-Policy to refuse.
 
 const svgNs = 'http://www.w3.org/2000/svg';
@@ -59,7 +60,22 @@ function label(bucket, interval) {
  * Draws into `container`: `keys` the buckets of the period, `rows` the query's answer, `previous` the previous
  * period's answer with its keys (or undefined), `readout` the element that shows the hovered bucket.
  */
-export function drawChart(container, readout, { keys, rows, interval, previous }) {
+export function drawChart(container, readout, data) {
+  draw(container, readout, data);
+  // Drawn to its width, so drawn again when that changes (a window resized, a phone turned).
+  if (!drawn.has(container)) {
+    new ResizeObserver(() => {
+      const last = drawn.get(container);
+      if (last && Math.abs(container.clientWidth - last.width) > 1) drawChart(container, readout, last.data);
+    }).observe(container);
+  }
+  drawn.set(container, { data, width: container.clientWidth });
+}
+
+/** What each chart last drew, and at which width. */
+const drawn = new WeakMap();
+
+function draw(container, readout, { keys, rows, interval, previous }) {
   const byBucket = new Map(rows.map((r) => [String(r.bucket), r]));
   const buckets = keys.map((bucket) => byBucket.get(bucket) ?? { bucket, visitors: 0, pageviews: 0 });
   const before = previous
@@ -68,8 +84,10 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
         return { bucket, visitors: Number(r?.visitors ?? 0), pageviews: Number(r?.pageviews ?? 0) };
       })
     : undefined;
-  const width = 800;
-  const height = 220;
+  // Drawn at the width it is shown (a phone's 330 px as a desktop's 1,200), so its text keeps its size in pixels
+  // instead of shrinking with the picture.
+  const width = Math.max(280, Math.round(container.clientWidth) || 800);
+  const height = width < 600 ? 180 : 220;
   const left = 44;
   const bottom = 22;
   const top = 8;
@@ -85,16 +103,31 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
   const svg = el('svg', {
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
-    'aria-label': `Visitors and page views per ${interval}`,
+    'aria-label': `Visitors and page views per ${interval}; arrow keys read each ${interval}`,
+    tabindex: 0,
   });
+  const steps = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity };
+  svg.addEventListener('keydown', (event) => {
+    const move = steps[event.key];
+    if (move === undefined || buckets.length === 0) return;
+    event.preventDefault();
+    const from = shown === -1 ? buckets.length : shown;
+    show(Math.min(buckets.length - 1, Math.max(0, from + move)));
+  });
+  // Focus alone shows the latest bucket, so the readout is never empty while the chart has the keyboard.
+  svg.addEventListener('focus', () => show(shown === -1 ? buckets.length - 1 : shown));
   for (let v = 0; v <= max; v += step) {
     svg.append(el('line', { x1: left, x2: width, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(el('text', { x: left - 6, y: y(v) + 4, class: 'tick y' }, integer.format(v)));
   }
   const band = (width - left) / Math.max(buckets.length, 1);
-  // At most ~8 time labels, on a step that reads well: every 1, 2, 3, 4, 6 or 12 hours; 1, 2, 7 or 14 days.
+  // A time label per ~70 px at most (8 on a desktop, 4 on a phone), on a step that reads well: every 1, 2, 3, 4, 6
+  // or 12 hours; 1, 2, 7 or 14 days.
+  const most = Math.min(8, Math.floor((width - left) / 70));
   const choices = interval === 'hour' ? [1, 2, 3, 4, 6, 12, 24] : [1, 2, 7, 14, 28];
-  const every = choices.find((c) => buckets.length / c <= 8) ?? choices.at(-1);
+  const every = choices.find((c) => buckets.length / c <= most) ?? choices.at(-1);
+  const hits = [];
+  let shown = -1;
   const show = (i) => {
     const r = buckets[i];
     const p = before?.[i];
@@ -103,6 +136,9 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
       : '';
     readout.textContent = `${r.bucket.slice(0, 16)}: ${integer.format(Number(r.visitors))} visitors, ${integer.format(Number(r.pageviews))} page views${then}`;
     readout.dataset.bucket = r.bucket;
+    hits[shown]?.classList.remove('on');
+    hits[i]?.classList.add('on');
+    shown = i;
   };
   buckets.forEach((r, i) => {
     const x = left + i * band;
@@ -130,6 +166,7 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
       el('title', {}, `${r.bucket.slice(0, 16)}: ${r.visitors} visitors, ${r.pageviews} page views`),
     );
     hit.addEventListener('pointerenter', () => show(i));
+    hits.push(hit);
     svg.append(hit);
   });
   if (before) {
@@ -137,7 +174,14 @@ export function drawChart(container, readout, { keys, rows, interval, previous }
     svg.append(el('polyline', { points, class: 'previous' }));
   }
   svg.append(el('line', { x1: left, x2: width, y1: y(0), y2: y(0), class: 'axis' }));
-  readout.textContent = 'Point at a bar for its numbers.';
+  // A redraw (every refresh) replaces the chart: one that had the keyboard keeps it, on the same bucket.
+  const focused = container.contains(document.activeElement);
+  const again = buckets.findIndex((r) => r.bucket === readout.dataset.bucket);
+  readout.textContent = 'Point at a bar, or focus the chart and use the arrow keys, for its numbers.';
   delete readout.dataset.bucket;
   container.replaceChildren(svg);
+  if (focused) {
+    if (again !== -1) show(again);
+    svg.focus();
+  }
 }

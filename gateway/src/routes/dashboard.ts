@@ -9,7 +9,7 @@ export interface DashboardRouteOptions {
   adminToken: string | undefined;
   /**
    * The folder holding index.html, dashboard.css, the entry module dashboard.js and the modules it imports (every
-   * other `*.js`; src/dashboard, or dist/dashboard built).
+   * module it reaches through its imports; src/dashboard, or dist/dashboard built).
    */
   dir: string;
 }
@@ -36,48 +36,64 @@ interface Asset {
   cacheControl: string;
 }
 
+/** `from './name.js'`: how the dashboard's modules import each other (all in one folder, no bare specifiers). */
+const importPattern = /(from\s+)'\.\/([\w-]+\.js)'/g;
+
 /**
  * `GET /dashboard`: the live dashboard, static files read once at start and served from memory, no build step. The
- * script and style are named with their content hash in the page, so they are cached for a year and a new version
- * is a new URL; the page itself is revalidated each time (its ETag makes that a 304). The entry module's imports
- * (`./chart.js`) are renamed to the imported module's hashed name the same way. Only the entry imports: the other
- * modules import nothing, so each one's hash is its own content's and the entry's covers theirs.
+ * modules and the style are named with their content hash, so they are cached for a year and a new version is a
+ * new URL; the page itself is revalidated each time (its ETag makes that a 304). A module's imports
+ * (`from './chart.js'`) are renamed to the imported module's hashed name before its own hash is taken, so a change
+ * in any module gives every module that imports it, up to the entry `dashboard.js`, a new name too. The page
+ * preloads every module (`<link rel="modulepreload">`), so the browser fetches them at once rather than one
+ * level of imports after another.
  */
 export const dashboardRoute: FastifyPluginAsync<DashboardRouteOptions> = async (app, opts) => {
   const read = (name: string) => readFile(join(opts.dir, name));
   const hashOf = (body: Buffer) => createHash('sha256').update(body).digest('base64url').slice(0, 16);
-  const names = (await readdir(opts.dir)).filter((n) => n.endsWith('.js') && n !== 'dashboard.js').sort();
-  const [entry, style, template, ...modules] = await Promise.all([
-    read('dashboard.js'),
+  const names = (await readdir(opts.dir)).filter((n) => n.endsWith('.js')).sort();
+  const [style, template, ...modules] = await Promise.all([
     read('dashboard.css'),
     read('index.html'),
     ...names.map(read),
   ]);
+  const sources = new Map(names.map((name, i) => [name, (modules[i] as Buffer).toString('utf8')]));
   const immutable = 'public, max-age=31536000, immutable';
   const assets = new Map<string, Asset>();
-  let entryText = entry.toString('utf8');
-  for (const [i, name] of names.entries()) {
-    const body = modules[i] as Buffer;
+  /** Module name → its hashed name, filled depth first; `''` while a module's imports are being named. */
+  const hashedNames = new Map<string, string>();
+  const hashModule = (name: string, importer: string): string => {
+    const done = hashedNames.get(name);
+    if (done === '') throw new Error(`dashboard modules import each other in a cycle through ${name}`);
+    if (done !== undefined) return done;
+    const source = sources.get(name);
+    if (source === undefined)
+      throw new Error(`dashboard module ${importer} imports ${name}, which is missing`);
+    hashedNames.set(name, '');
+    const text = source.replace(importPattern, (_, from: string, imported: string) => {
+      return `${from}'./${hashModule(imported, name)}'`;
+    });
+    const body = Buffer.from(text);
     const hash = hashOf(body);
     const hashed = name.replace(/\.js$/, `.${hash}.js`);
     assets.set(hashed, { body, type: 'text/javascript; charset=utf-8', etag: hash, cacheControl: immutable });
-    entryText = entryText.replaceAll(`'./${name}'`, `'./${hashed}'`);
-  }
-  const script = Buffer.from(entryText);
-  const scriptHash = hashOf(script);
+    hashedNames.set(name, hashed);
+    return hashed;
+  };
+  const entry = hashModule('dashboard.js', 'index.html');
   const styleHash = hashOf(style);
+  const preloads = [...hashedNames.values()]
+    .filter((hashed) => hashed !== entry)
+    .map((hashed) => `\n  <link rel="modulepreload" href="/dashboard/${hashed}">`)
+    .join('');
+  const scriptTag = '<script type="module" src="/dashboard/dashboard.js"></script>';
+  if (!template.includes(scriptTag)) throw new Error(`the dashboard's index.html lacks ${scriptTag}`);
   const page = Buffer.from(
     template
       .toString('utf8')
-      .replaceAll('/dashboard/dashboard.js', `/dashboard/dashboard.${scriptHash}.js`)
+      .replace(scriptTag, `<script type="module" src="/dashboard/${entry}"></script>${preloads}`)
       .replaceAll('/dashboard/dashboard.css', `/dashboard/dashboard.${styleHash}.css`),
   );
-  assets.set(`dashboard.${scriptHash}.js`, {
-    body: script,
-    type: 'text/javascript; charset=utf-8',
-    etag: scriptHash,
-    cacheControl: immutable,
-  });
   assets.set(`dashboard.${styleHash}.css`, {
     body: style,
     type: 'text/css; charset=utf-8',

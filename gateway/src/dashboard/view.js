@@ -1,0 +1,74 @@
+// What the page shows — project, range, time zone, comparison, filters — kept in the page's URL
+// (`?project=&range=&from=&to=&tz=&compare=1&host=&country=&device_type=`) so a view can be bookmarked and shared.
+// The token never goes there: access logs and history would keep it.
+
+import { knownZone, periodOf, presets } from './periods.js';
+
+/** The filters every ready query of the refresh takes (see each queries/*.sql header), as chips name them. */
+export const filterNames = { host: 'Host', country: 'Country', device_type: 'Device' };
+
+export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** Reads a view from URL parameters; anything wrong is replaced by the default and listed in `problems`. */
+export function readView(params) {
+  const problems = [];
+  const range = params.get('range') ?? '24h';
+  const zone = params.get('tz') ?? browserZone;
+  if (!presets.includes(range)) problems.push(`range "${range}" is not one of ${presets.join(', ')}`);
+  if (!knownZone(zone)) problems.push(`time zone "${zone}" is not one this browser knows`);
+  const filters = {};
+  for (const name of Object.keys(filterNames)) filters[name] = params.get(name) ?? '';
+  return {
+    project: params.get('project') ?? '',
+    range: presets.includes(range) ? range : '24h',
+    start: params.get('from') ?? '',
+    stop: params.get('to') ?? '',
+    zone: knownZone(zone) ? zone : browserZone,
+    compare: params.get('compare') === '1',
+    filters,
+    problems,
+  };
+}
+
+/** The view of this page, as its URL said when it loaded; changed only through `changeView`. */
+export const view = readView(new URLSearchParams(location.search));
+
+/** Writes the view into the URL (replacing the history entry: a refresh is not a step back). */
+function writeView() {
+  const params = new URLSearchParams({ project: view.project, range: view.range });
+  if (view.range === 'custom') {
+    params.set('from', view.start);
+    params.set('to', view.stop);
+  }
+  if (view.zone !== browserZone) params.set('tz', view.zone);
+  if (view.compare) params.set('compare', '1');
+  for (const [name, value] of Object.entries(view.filters)) if (value) params.set(name, value);
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+
+const listeners = [];
+
+/** Calls `listener` after every change of the view (the controls redraw, the numbers refresh). */
+export function onViewChange(listener) {
+  listeners.push(listener);
+}
+
+/** Applies a change to the view, writes the URL, then tells whoever follows it. */
+export function changeView(change) {
+  change();
+  writeView();
+  for (const listener of listeners) listener();
+}
+
+/** Whether any filter is set. */
+export const filtered = () => Object.values(view.filters).some(Boolean);
+
+/** The period the view names now, or a RangeError saying what is wrong with a custom range. */
+export function currentPeriod() {
+  return periodOf(view.range, { now: Date.now(), zone: view.zone, start: view.start, stop: view.stop });
+}
+
+/** Times in the view's zone and a 24-hour clock, everywhere on the page: one clock, whatever the locale. */
+export function clockOf(options) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: view.zone, hourCycle: 'h23', ...options });
+}
