@@ -178,15 +178,16 @@ const tables: [string | undefined, string, (r: Record<string, unknown>) => strin
 ];
 
 /**
- * Shows each tab in turn and waits until its table holds what the ready query answers for the page's period and
- * `country` filter (fetched directly, not through the page), then the overview's counters likewise.
+ * Shows each tab in turn and waits until its table holds what the ready query answers for the page's period, its
+ * `country` filter and its session `filter` (fetched directly, not through the page), then the overview's counters
+ * likewise.
  */
-async function everyPanelAsItsQuery(page: Page, country: string) {
+async function everyPanelAsItsQuery(page: Page, country: string, filter = '') {
   const period = {
     from: (await page.locator('#period').getAttribute('data-from')) as string,
     to: (await page.locator('#period').getAttribute('data-to')) as string,
   };
-  const params = { project: 'demo', ...period, host: '', country, device_type: '' };
+  const params = { project: 'demo', ...period, host: '', country, device_type: '', filter };
   const ready = async (name: string, extra: Record<string, string> = {}) => {
     const response = await fetch(
       `${gatewayUrl()}/v1/queries/${name}?${new URLSearchParams({ ...params, ...extra })}`,
@@ -200,7 +201,7 @@ async function everyPanelAsItsQuery(page: Page, country: string) {
   for (const [tab, id, cells] of tables) {
     if (tab) await page.getByRole('tab', { name: tab, exact: true }).click();
     const expected = (await ready(id, { limit: '10' })).map(cells);
-    expect(expected.length, `${id} ${country}`).toBeGreaterThan(0);
+    expect(expected.length, `${id} ${country} ${filter}`).toBeGreaterThan(0);
     await expect
       .poll(
         () =>
@@ -209,13 +210,13 @@ async function everyPanelAsItsQuery(page: Page, country: string) {
             .evaluateAll((rows) =>
               rows.map((row) => Array.from((row as HTMLTableRowElement).cells, (c) => c.textContent ?? '')),
             ),
-        { timeout: 30_000, message: `${id} ${country}` },
+        { timeout: 30_000, message: `${id} ${country} ${filter}` },
       )
       .toEqual(expected);
   }
   const [overview] = await ready('overview');
   for (const key of ['visitors', 'people', 'pageviews', 'sessions', 'bounce_rate'] as const) {
-    expect(await page.locator(`#${key}`).getAttribute('data-value'), `${key} ${country}`).toBe(
+    expect(await page.locator(`#${key}`).getAttribute('data-value'), `${key} ${country} ${filter}`).toBe(
       String(overview?.[key]),
     );
   }
@@ -260,6 +261,17 @@ it('shows every panel working at the first look, on a desktop and a phone', {
     .toEqual(['DE']);
   // The filter reached every panel: each equals its ready query with country=DE.
   await everyPanelAsItsQuery(page, 'DE');
+  // And a session filter on top: the visits that came from the first referrer listed. It travels in the queries'
+  // `filter` parameter and in the page's URL under its own name.
+  await page.getByRole('tab', { name: 'Referrers', exact: true }).click();
+  const referrer = page.locator('#referrers button.filter').first();
+  const host = (await referrer.textContent()) as string;
+  await referrer.click();
+  await expect
+    .poll(() => page.locator('#filters li').allTextContents())
+    .toEqual([expect.stringMatching(/^Country: DE/), expect.stringMatching(`^Referrer: ${host}`)]);
+  expect(new URL(page.url()).searchParams.get('referrer')).toBe(host);
+  await everyPanelAsItsQuery(page, 'DE', new URLSearchParams({ referrer: host }).toString());
   await shoot(page, 'filtered');
 
   // The funnel and retention, on demand: home, pricing, a signup, counted by person.

@@ -4,7 +4,7 @@
 import { ApiError, revoked, sql } from './api.js';
 import { $, tr } from './dom.js';
 import { decimal, integer } from './format.js';
-import { view } from './view.js';
+import { sessionFilter, view } from './view.js';
 
 /** The statement the console was last filled with, to tell it from one the user edited. */
 let generatedStatement = '';
@@ -23,10 +23,19 @@ export function fillStatement(period) {
     `project_id = ${quote(view.project)}`,
     `timestamp >= ${quote(period.from)} AND timestamp < ${quote(period.to)}`,
     "bot_reason = ''",
-    ...Object.entries(view.filters)
-      .filter(([, v]) => v)
-      .map(([name, v]) => `${name} = ${quote(v)}`),
+    ...['host', 'country', 'device_type']
+      .filter((name) => view.filters[name])
+      .map((name) => `${name} = ${quote(view.filters[name])}`),
   ];
+  const sessions = sessionFilter();
+  if (sessions) {
+    where.push(
+      `session_id IN (SELECT session_id FROM tidemark.filtered_sessions(project = ${quote(view.project)}, ` +
+        `from = ${quote(period.from)}, to = ${quote(period.to)}, host = ${quote(view.filters.host)}, ` +
+        `country = ${quote(view.filters.country)}, device_type = ${quote(view.filters.device_type)}, ` +
+        `filter = ${quote(sessions)}))`,
+    );
+  }
   generatedStatement = `SELECT uniqExact(anonymous_id) AS visitors, countIf(type = 'page') AS pageviews\nFROM events\nWHERE ${where.join('\n  AND ')}`;
   box().value = generatedStatement;
   fitStatement();

@@ -5,12 +5,12 @@ import { describe, query, revoked } from './api.js';
 import { $, fieldValue, option } from './dom.js';
 import { percent } from './format.js';
 import { table } from './table.js';
-import { currentPeriod, view } from './view.js';
+import { currentPeriod, filterParams, view } from './view.js';
 
 /** Suggestions for funnel steps: the pages and custom events of the current view. */
 async function suggestSteps() {
   const period = currentPeriod();
-  const range = { project: view.project, from: period.from, to: period.to, ...view.filters, limit: '20' };
+  const range = { project: view.project, from: period.from, to: period.to, ...filterParams(), limit: '20' };
   const [pages, events] = await Promise.all([query('top_pages', range), query('custom_events', range)]);
   const values = [...new Set([...pages.map((r) => r.path), ...events.map((r) => r.event)])];
   $('steps-list').replaceChildren(...values.map(option));
@@ -44,7 +44,7 @@ async function runFunnel(event) {
       project: view.project,
       from: period.from,
       to: period.to,
-      ...view.filters,
+      ...filterParams(),
       steps,
       window: fieldValue('funnel-window'),
       count_by: by,

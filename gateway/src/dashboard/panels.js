@@ -9,10 +9,25 @@ import { decimal, duration, integer, percent } from './format.js';
 import { table } from './table.js';
 import { clockOf, filtered, view } from './view.js';
 
-/** A page as `host` (a button that filters by it) and its path: the read queries filter by host, not by path. */
-function page(r) {
+/** A page as its host and its path, each a button that filters by it (the path as `key`: page, entry or exit). */
+function page(r, key) {
   const cell = document.createDocumentFragment();
-  cell.append(filterButton('host', r.host, ''), r.path);
+  cell.append(filterButton('host', r.host, ''), filterButton(key, r.path, r.path));
+  return cell;
+}
+
+/** A campaign as its source, medium and campaign, each a button that filters by it ('–' when untagged). */
+function utm(r) {
+  const cell = document.createDocumentFragment();
+  const parts = [
+    ['utm_source', r.utm_source],
+    ['utm_medium', r.utm_medium],
+    ['utm_campaign', r.utm_campaign],
+  ];
+  parts.forEach(([key, value], i) => {
+    if (i > 0) cell.append(' / ');
+    cell.append(filterButton(key, value, '–'));
+  });
   return cell;
 }
 
@@ -24,29 +39,25 @@ const panels = {
   pages: {
     top_pages: {
       head: ['Page', 'Views', 'Visitors'],
-      cells: (r) => [page(r), r.pageviews, r.visitors],
+      cells: (r) => [page(r, 'page'), r.pageviews, r.visitors],
     },
     entry_pages: {
       head: ['Entry page', 'Entries', 'Bounce rate'],
-      cells: (r) => [page(r), r.entries, percent(r.bounce_rate)],
+      cells: (r) => [page(r, 'entry_page'), r.entries, percent(r.bounce_rate)],
     },
     exit_pages: {
       head: ['Exit page', 'Exits', 'Exit rate'],
-      cells: (r) => [page(r), r.exits, percent(r.exit_rate)],
+      cells: (r) => [page(r, 'exit_page'), r.exits, percent(r.exit_rate)],
     },
   },
   sources: {
     referrers: {
       head: ['Referrer', 'Sessions', 'Visitors'],
-      cells: (r) => [r.referrer_host || '(direct)', r.sessions, r.visitors],
+      cells: (r) => [filterButton('referrer', r.referrer_host, '(direct)'), r.sessions, r.visitors],
     },
     utm_campaigns: {
       head: ['Source / medium / campaign', 'Sessions', 'Visitors'],
-      cells: (r) => [
-        [r.utm_source, r.utm_medium, r.utm_campaign].map((v) => v || '–').join(' / '),
-        r.sessions,
-        r.visitors,
-      ],
+      cells: (r) => [utm(r), r.sessions, r.visitors],
     },
   },
   devices: {
@@ -56,11 +67,11 @@ const panels = {
     },
     browsers: {
       head: ['Browser', 'Visitors', 'Views'],
-      cells: (r) => [r.browser || '(unknown)', r.visitors, r.pageviews],
+      cells: (r) => [filterButton('browser', r.browser, '(unknown)'), r.visitors, r.pageviews],
     },
     operating_systems: {
       head: ['OS', 'Visitors', 'Views'],
-      cells: (r) => [r.os || '(unknown)', r.visitors, r.pageviews],
+      cells: (r) => [filterButton('os', r.os, '(unknown)'), r.visitors, r.pageviews],
     },
   },
   countries: {
@@ -72,7 +83,7 @@ const panels = {
   events: {
     custom_events: {
       head: ['Event', 'Events', 'Visitors'],
-      cells: (r) => [r.event, r.events, r.visitors],
+      cells: (r) => [filterButton('event', r.event, r.event), r.events, r.visitors],
     },
   },
   vitals: {

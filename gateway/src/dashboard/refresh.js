@@ -5,7 +5,7 @@ import { query, revoked, signedIn } from './api.js';
 import { $ } from './dom.js';
 import { draw, shownTab } from './panels.js';
 import { previousOf } from './periods.js';
-import { currentPeriod, view } from './view.js';
+import { currentPeriod, filterParams, view } from './view.js';
 
 let refreshTimer;
 let lastRefresh = 0;
@@ -39,7 +39,7 @@ export async function refresh() {
     return;
   }
   const previous = view.compare ? previousOf(period) : undefined;
-  const filters = view.filters;
+  const filters = filterParams();
   const range = { project: view.project, from: period.from, to: period.to, ...filters };
   const tabs = Object.values(shownTab);
   const listParams = (name) => ({ ...range, limit: '10', ...(name === 'web_vitals' ? { metric: '' } : {}) });

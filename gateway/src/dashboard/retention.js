@@ -5,7 +5,7 @@ import { describe, query, revoked } from './api.js';
 import { $, fieldValue } from './dom.js';
 import { percent } from './format.js';
 import { table } from './table.js';
-import { currentPeriod, view } from './view.js';
+import { currentPeriod, filterParams, view } from './view.js';
 
 async function runRetention(event) {
   event.preventDefault();
@@ -18,7 +18,7 @@ async function runRetention(event) {
       project: view.project,
       from: period.from,
       to: period.to,
-      ...view.filters,
+      ...filterParams(),
       interval: fieldValue('retention-interval'),
       timezone: view.zone,
       count_by: by,

@@ -1,11 +1,31 @@
 // What the page shows — project, range, time zone, comparison, filters — kept in the page's URL
-// (`?project=&range=&from=&to=&tz=&compare=1&host=&country=&device_type=`) so a view can be bookmarked and shared.
+// (`?project=&range=&from=&to=&tz=&compare=1&host=&country=&device_type=&page=&referrer=…`) so a view can be
+// bookmarked and shared.
 // The token never goes there: access logs and history would keep it.
 
 import { knownZone, periodOf, presets } from './periods.js';
 
-/** The filters every ready query of the refresh takes (see each queries/*.sql header), as chips name them. */
-export const filterNames = { host: 'Host', country: 'Country', device_type: 'Device' };
+/**
+ * The filters, as chips name them. Host, country and device are parameters of their own of every ready query (the
+ * rollups are keyed by them); the others keep the sessions that match and travel together in the queries'
+ * `filter` parameter (store/sql/views/01_filtered_sessions.sql), which reads raw events: slower.
+ */
+export const filterNames = {
+  host: 'Host',
+  country: 'Country',
+  device_type: 'Device',
+  page: 'Page',
+  entry_page: 'Entry page',
+  exit_page: 'Exit page',
+  referrer: 'Referrer',
+  utm_source: 'UTM source',
+  utm_medium: 'UTM medium',
+  utm_campaign: 'UTM campaign',
+  browser: 'Browser',
+  os: 'OS',
+  event: 'Event',
+};
+const ownParameters = ['host', 'country', 'device_type'];
 
 export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
@@ -62,6 +82,21 @@ export function changeView(change) {
 
 /** Whether any filter is set. */
 export const filtered = () => Object.values(view.filters).some(Boolean);
+
+/** The session filters set, as the queries' `filter` parameter (a URL query string); '' when none is. */
+export function sessionFilter() {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(view.filters))
+    if (value && !ownParameters.includes(name)) params.set(name, value);
+  return params.toString();
+}
+
+/** The filters as ready-query parameters: host, country, device_type and filter. */
+export function filterParams() {
+  const params = { filter: sessionFilter() };
+  for (const name of ownParameters) params[name] = view.filters[name];
+  return params;
+}
 
 /** The period the view names now, or a RangeError saying what is wrong with a custom range. */
 export function currentPeriod() {
