@@ -64,6 +64,13 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'CREATE TABLE IF NOT EXISTS tidemark.events ON CLUSTER tidemark_cluster AS tidemark.events_local\n' +
       'ENGINE = Distributed(tidemark_cluster, tidemark, events_local, cityHash64(anonymous_id))',
   );
+  // The parser is the judge, so it must be able to say no: the same statement with its engine left open.
+  await expect(
+    parses(
+      'CREATE TABLE IF NOT EXISTS tidemark.events ON CLUSTER tidemark_cluster AS tidemark.events_local\n' +
+        'ENGINE = Distributed(tidemark_cluster, tidemark, events_local, cityHash64(anonymous_id)',
+    ),
+  ).rejects.toThrow(/Syntax error/);
   // Materialized views read the shard's local rows and write its local state; queries read Distributed.
   const mv = statements.find((s) =>
     s.startsWith('CREATE MATERIALIZED VIEW IF NOT EXISTS tidemark.sessions_mv'),
