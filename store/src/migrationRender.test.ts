@@ -77,6 +77,15 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
   );
   expect(mv).toContain('TO tidemark.sessions_state_local');
   expect(mv).toContain('FROM tidemark.events_local');
+  // Every view, not only that one: a view over the Distributed table would run on the node of the insert and see
+  // every shard's rows, one that wrote the Distributed table would re-route its states (docs/cluster.md).
+  const views = statements.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
+  expect(views.length).toBeGreaterThanOrEqual(11);
+  for (const view of views) {
+    expect(view).toMatch(/\bTO tidemark\.\w+_local\b/);
+    expect(view).toMatch(/\bFROM tidemark\.events_local\b/);
+    expect(view).not.toMatch(/\btidemark\.events\b(?!_local)/);
+  }
   expect(statements.some((s) => s.includes('ReplicatedAggregatingMergeTree'))).toBe(true);
 });
 
