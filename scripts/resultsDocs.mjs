@@ -25,6 +25,7 @@ export const pairs = [
   ['docs/benchmarks.md', 'bench/results/latest.md'],
   ['docs/benchmarks.md', 'bench/results/e2e-brokers.md'],
   ['docs/chaos.md', 'chaos/results/latest.md'],
+  ['docs/chaos.md', 'chaos/results/cluster.md'],
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
