@@ -2,7 +2,7 @@
 // how fast the whole pipeline can go, with real Kafka, gateway, sink and ClickHouse, the load generator on the
 // same machine.
 //   npx tsx bench/e2e.ts [--mode distributed|embedded|both] [--rates 1000,5000,20000] [--seconds 20]
-//                        [--max-seconds 60]
+//                        [--max-seconds 60] [--brokers 3]
 // `--max-seconds 0` skips the maximum-rate search; the quick smoke form is `--rates 200 --seconds 3
 // --max-seconds 0`. `--cpu-prof DIR` makes the gateway and the sink write V8 CPU profiles into DIR/<service>/
 // when they stop (node --cpu-prof), to see where their time goes. Numbers, not a timed test: it exits 1 only when an event was lost or doubled, never on
@@ -39,12 +39,19 @@
 // main thread that runs a Node event loop), the gateway's non-2xx and shed requests and its wait for Kafka's
 // acks, the topic's new messages against what the gateway acknowledged, the sink's lag, rows/s and share of time
 // inside INSERTs. The bottleneck is the first stage in flow order that shows its symptom (see `bottleneck`).
+//
+// `--brokers N` (N ≥ 3) runs the distributed pipeline twice in one run: on one broker with replication factor 1,
+// then on an N-node KRaft cluster (scripts/kafka.mjs startKafkaCluster) whose topic has replication factor 3 and
+// min.insync.replicas 2, the production shape of docs/architecture.md §4a. The same rates, the same code, minutes
+// apart on the same machine, so their ratio is the cost of replication here (e2e/brokers.ts prints it and writes
+// bench/results/e2e-brokers.md for docs/benchmarks.md). KAFKA_BROKERS is ignored then: both are started here.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startKafka } from '../scripts/kafka.mjs';
+import { startKafka, startKafkaCluster } from '../scripts/kafka.mjs';
+import { isBroker, writeBrokerComparison } from './e2e/brokers.js';
 import { isOk, type LoadResult, runLoad } from './e2e/load.js';
 import { type CpuUse, type Usage, watch } from './e2e/procs.js';
 import { metricByLabel, metricSum } from './e2e/prometheus.js';
@@ -61,8 +68,12 @@ const deliveredShare = 0.999;
 const goals = { p99Ms: 2000, gatewayRssMb: 200 };
 
 /** Everything one fixed-rate run measured. */
-interface Run {
+export interface Run {
   mode: Mode;
+  /** Which pipeline: `distributed`, `distributed, 3 brokers RF 3`, `embedded`. */
+  setup: string;
+  /** Kafka nodes the distributed pipeline ran on (0 embedded). */
+  brokers: number;
   rate: number;
   seconds: number;
   load: LoadResult;
@@ -80,6 +91,10 @@ interface Run {
   rssPeak: Map<string, number>;
   /** The whole machine's busy CPU over the send window, percent of one core, and its cores. */
   machine: { busy: number; cores: number };
+  /** Length of the send window the CPU figures cover, s. */
+  windowSeconds: number;
+  /** The machine's 1-minute load average when the run began (other worktrees share these cores). */
+  load1: number;
   stages: Stages;
   bottleneck: string;
 }
@@ -113,6 +128,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '20' },
       'max-seconds': { type: 'string', default: '60' },
       'cpu-prof': { type: 'string' },
+      brokers: { type: 'string', default: '1' },
     },
   });
   const modes: Mode[] =
@@ -123,9 +139,12 @@ async function main(): Promise<void> {
     .filter((r) => r > 0);
   const seconds = Number(values.seconds);
   const maxSeconds = Number(values['max-seconds']);
-  if (modes.length === 0 || rates.length === 0 || !(seconds > 0) || !(maxSeconds >= 0)) {
+  const clusterNodes = Number(values.brokers);
+  // RF 3 needs three nodes; two would leave min in-sync 2 equal to the replication (architecture §4a).
+  const brokersValid = clusterNodes === 1 || (Number.isInteger(clusterNodes) && clusterNodes >= 3);
+  if (modes.length === 0 || rates.length === 0 || !(seconds > 0) || !(maxSeconds >= 0) || !brokersValid) {
     console.error(
-      'usage: tsx bench/e2e.ts [--mode distributed|embedded|both] [--rates 1000,5000,20000] [--seconds 20] [--max-seconds 60]',
+      'usage: tsx bench/e2e.ts [--mode distributed|embedded|both] [--rates 1000,5000,20000] [--seconds 20] [--max-seconds 60] [--brokers 1|N≥3]',
     );
     process.exitCode = 2;
     return;
@@ -134,8 +153,9 @@ async function main(): Promise<void> {
   const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   const id = randomUUID().slice(0, 8);
   const scratch = await mkdtemp(join(tmpdir(), 'tidemark-bench-e2e-'));
-  const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
+  const external = clusterNodes > 1 ? undefined : process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
   let broker: Awaited<ReturnType<typeof startKafka>> | undefined;
+  let cluster: Awaited<ReturnType<typeof startKafkaCluster>> | undefined;
   let current: Stack | undefined;
   // bench/all.ts stops a benchmark past its time limit with SIGTERM: the services and the broker go with it, and
   // the scratch directory too, instead of outliving the run.
@@ -144,6 +164,7 @@ async function main(): Promise<void> {
     void (async () => {
       await current?.stop().catch(() => {});
       await broker?.stop().catch(() => {});
+      await cluster?.stop().catch(() => {});
       await rm(scratch, { recursive: true, force: true }).catch(() => {});
       process.exit(signal === 'SIGINT' ? 130 : 143);
     })();
@@ -153,55 +174,98 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const runs: Run[] = [];
   let faults = 0;
+  // The pipelines to measure, one after another: distributed on one broker (and on a cluster with --brokers),
+  // embedded.
+  const setups = modes.flatMap((mode): { mode: Mode; nodes: number }[] =>
+    mode === 'embedded'
+      ? [{ mode, nodes: 0 }]
+      : [{ mode, nodes: 1 }, ...(clusterNodes > 1 ? [{ mode, nodes: clusterNodes }] : [])],
+  );
+  const maxRates = new Map<string, { rate: number; run?: Run; failed?: Run; steps: number }>();
+  const started = new Date();
+  const loadBefore = loadavg();
   try {
-    for (const mode of modes) {
+    for (const { mode, nodes } of setups) {
       let brokers: string[] = [];
-      if (mode === 'distributed') {
+      let replication: number | undefined;
+      if (nodes === 1) {
         broker ??= external?.length
           ? undefined
           : await startKafka({ port: 0, dataDir: join(scratch, 'kafka') });
         brokers = external?.length ? external : (broker?.brokers ?? []);
+      } else if (nodes > 1) {
+        // One pipeline at a time on these cores: the single broker goes before the cluster starts.
+        await broker?.stop();
+        broker = undefined;
+        cluster = await startKafkaCluster({ nodes, dataDir: join(scratch, 'kafka-cluster') });
+        brokers = cluster.brokers;
+        replication = cluster.replication;
       }
+      const setup = nodes > 1 ? `${mode}, ${nodes} brokers RF ${replication}` : mode;
       const stack: Stack =
         mode === 'distributed'
-          ? await startDistributed({ brokers, scratch, id, cpuProfDir })
+          ? await startDistributed({
+              brokers,
+              // A store of its own per setup: the projects of each setup's runs start again at e2e-0.
+              scratch: await mkdtemp(join(scratch, `distributed-${nodes}-`)),
+              id: `${id}-${nodes}`,
+              cpuProfDir,
+              replication,
+            })
           : await startEmbedded({ scratch, cpuProfDir });
       current = stack;
       try {
         console.log(
-          `\n${mode}: ${[...stack.pids].map(([name, pid]) => `${name} pid ${pid}`).join(', ')}` +
-            `${mode === 'distributed' ? `; Kafka ${brokers.join(',')} (${broker ? 'started for the run' : 'KAFKA_BROKERS'})` : ''}\n` +
+          `\n${setup}: ${[...stack.pids].map(([name, pid]) => `${name} pid ${pid}`).join(', ')}` +
+            `${mode === 'distributed' ? `; Kafka ${brokers.join(',')} (${broker || cluster ? 'started for the run' : 'KAFKA_BROKERS'})` : ''}\n` +
             `  visibility: ${stack.pollPath}, every ${pollIntervalMs} ms`,
         );
+        const context = { setup, brokers: nodes };
         let index = 0;
-        // Warm-up, not reported: the sink joins its group, both JITs warm, the first parts are written.
-        await measure(stack, index++, Math.min(...rates, 1000), Math.min(3, seconds), true);
+        // Warm-up, not reported: the sink joins its group, both JITs warm, the first parts are written. Compared
+        // setups (--brokers) warm up for a whole run: a fresh cluster's JVMs spent the first seconds still settling
+        // (in one run its 1 000 events/s cost 0.8 core of Kafka, against 0.5 core at 1 500 events/s a minute later).
+        const warmUpSeconds = clusterNodes > 1 ? seconds : Math.min(3, seconds);
+        await measure(stack, context, index++, Math.min(...rates, 1000), warmUpSeconds, true);
         const fixed: Run[] = [];
         for (const rate of rates) {
-          const run = await measure(stack, index++, rate, seconds);
+          const run = await measure(stack, context, index++, rate, seconds);
           fixed.push(run);
           runs.push(run);
         }
         let maxRate: { rate: number; run?: Run; failed?: Run; steps: number } | undefined;
         if (maxSeconds > 0) {
-          maxRate = await searchMaxRate(stack, fixed, maxSeconds, () => index++);
+          maxRate = await searchMaxRate(stack, context, fixed, maxSeconds, () => index++);
+          maxRates.set(setup, maxRate);
           if (maxRate.run) runs.push(maxRate.run);
           if (maxRate.failed) runs.push(maxRate.failed);
         }
-        const modeRuns = runs.filter((r) => r.mode === mode);
-        faults += modeRuns.filter(
+        const setupRuns = runs.filter((r) => r.setup === setup);
+        faults += setupRuns.filter(
           (r) => r.stored.distinct < r.accepted || r.stored.rows > r.stored.distinct,
         ).length;
-        figures.push(...figuresOf(mode, fixed, maxRate, stack));
+        const key = nodes > 1 ? `${mode}_${nodes}brokers` : mode;
+        figures.push(...figuresOf(key, setup, fixed, maxRate, stack));
       } catch (err) {
         console.error(stack.output());
         throw err;
       } finally {
         await stack.stop();
         current = undefined;
+        await cluster?.stop();
+        cluster = undefined;
       }
     }
     printTable(runs);
+    if (clusterNodes > 1 && modes.includes('distributed')) {
+      await writeBrokerComparison({
+        runs: runs.filter((r) => r.mode === 'distributed'),
+        maxRates,
+        command: `npx tsx bench/e2e.ts ${process.argv.slice(2).join(' ')}`,
+        started,
+        loadBefore,
+      });
+    }
     // JSON has no Infinity: a figure whose batches were never visible is left out (and its line says "never").
     report(
       'e2e.ts',
@@ -213,6 +277,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await broker?.stop();
+    await cluster?.stop();
     await rm(scratch, { recursive: true, force: true });
     process.off('SIGTERM', stopOnSignal);
     process.off('SIGINT', stopOnSignal);
@@ -224,6 +289,7 @@ const isMode = (m: string): m is Mode => m === 'distributed' || m === 'embedded'
 /** One fixed-rate run on project `index`: load, visibility, stage metrics, then the loss count. */
 async function measure(
   stack: Stack,
+  context: { setup: string; brokers: number },
   index: number,
   rate: number,
   seconds: number,
@@ -250,6 +316,7 @@ async function measure(
     lagMax = Math.max(lagMax, lagEnd);
   };
   const lagTimer = stack.sinkMetrics ? setInterval(() => void sampleLag(), 1000) : undefined;
+  const load1 = loadavg()[0] ?? 0;
   const usage = watch(stack.pids);
   const started = Date.now();
   let window: Usage | undefined;
@@ -332,6 +399,7 @@ async function measure(
 
   const run: Run = {
     mode: stack.mode,
+    ...context,
     rate,
     seconds,
     load,
@@ -345,6 +413,8 @@ async function measure(
     cpu,
     rssPeak,
     machine,
+    windowSeconds,
+    load1,
     stages,
     bottleneck: '',
   };
@@ -417,8 +487,10 @@ function firstSymptom(run: Run, total: number): string {
   if (run.mode === 'embedded') {
     if (stages.deliverMs >= 250) return `chDB insert in the gateway (mean wait ${ms(stages.deliverMs)})`;
   } else {
-    if (stages.deliverMs >= 250 || cpu('Kafka broker').all >= 90)
-      return `Kafka (mean wait for acks ${ms(stages.deliverMs)}, broker ${pct(cpu('Kafka broker').all)})`;
+    // On a cluster, the busiest node: each is a JVM of its own, and one saturated leader holds every write back.
+    const broker = Math.max(0, ...[...run.cpu].filter(([name]) => isBroker(name)).map(([, c]) => c.all));
+    if (stages.deliverMs >= 250 || broker >= 90)
+      return `Kafka (mean wait for acks ${ms(stages.deliverMs)}, busiest broker ${pct(broker)})`;
     const behind = (stages.lagEnd ?? 0) > (2 * run.rate) / eventsPerBatch;
     if (behind) {
       if ((stages.insertShare ?? 0) >= 0.8 || cpu('ClickHouse').main >= 90)
@@ -435,12 +507,13 @@ function firstSymptom(run: Run, total: number): string {
 /** Doubling from the best fixed rate that held, then two bisections; each step runs `seconds`. */
 async function searchMaxRate(
   stack: Stack,
+  context: { setup: string; brokers: number },
   fixed: Run[],
   seconds: number,
   nextIndex: () => number,
 ): Promise<{ rate: number; run?: Run; failed?: Run; steps: number }> {
   console.log(
-    `\n  ${stack.mode}: maximum sustained rate (p99 < ${sustainedP99Ms / 1000} s over ${seconds} s, ≥ 99.9 % 2xx)`,
+    `\n  ${context.setup}: maximum sustained rate (p99 < ${sustainedP99Ms / 1000} s over ${seconds} s, ≥ 99.9 % 2xx)`,
   );
   const heldFixed = fixed.filter(holds).map((r) => r.rate);
   let low = heldFixed.length > 0 ? Math.max(...heldFixed) : 0;
@@ -453,7 +526,7 @@ async function searchMaxRate(
   let rate = low > 0 ? low : Math.min(...fixed.map((r) => r.rate), 1000);
   while (steps < 6) {
     steps += 1;
-    const run = await measure(stack, nextIndex(), rate, seconds);
+    const run = await measure(stack, context, nextIndex(), rate, seconds);
     if (holds(run)) {
       low = rate;
       lowRun = run;
@@ -473,7 +546,7 @@ async function searchMaxRate(
   }
   const best = lowRun ? low : 0;
   console.log(
-    `  → ${stack.mode} maximum sustained rate: ${best.toLocaleString('en-US')} events/s after ${steps} steps` +
+    `  → ${context.setup} maximum sustained rate: ${best.toLocaleString('en-US')} events/s after ${steps} steps` +
       `${highRun ? `; at ${highRun.rate.toLocaleString('en-US')} events/s the bottleneck was: ${highRun.bottleneck}` : ''}`,
   );
   return { rate: best, ...(lowRun ? { run: lowRun } : {}), ...(highRun ? { failed: highRun } : {}), steps };
@@ -493,7 +566,7 @@ function printRun(run: Run, stack: Stack): void {
   const cpu = [...run.cpu]
     .map(
       ([name, c]) =>
-        `${name} ${pct(c.all)}${name === 'Kafka broker' || name === 'ClickHouse' ? '' : ` (main ${pct(c.main)})`}`,
+        `${name} ${pct(c.all)}${isBroker(name) || name === 'ClickHouse' ? '' : ` (main ${pct(c.main)})`}`,
     )
     .join(', ');
   const rss = [...run.rssPeak]
@@ -501,7 +574,7 @@ function printRun(run: Run, stack: Stack): void {
     .map(([name, b]) => `${name} ${mb(b)}`)
     .join(', ');
   console.log(
-    `\n  ${run.mode} at ${run.rate.toLocaleString('en-US')} events/s for ${run.seconds} s: ` +
+    `\n  ${run.setup} at ${run.rate.toLocaleString('en-US')} events/s for ${run.seconds} s (load average ${run.load1.toFixed(2)}): ` +
       `offered ${offered} batches (${offered * eventsPerBatch} events), 2xx ${offered - stages.non2xx}` +
       `${codes.length ? ` (${codes.join(', ')})` : ''}, left >${load.lateMs} ms late ${load.late}, answers >${load.slowMs} ms ${load.slow}\n` +
       `    freshness (due → visible): p50 ${ms(quantile(fresh, 0.5))}, p99 ${ms(quantile(fresh, 0.99))}, max ${ms(fresh.at(-1) ?? Number.NaN)}` +
@@ -538,7 +611,7 @@ function printTable(runs: Run[]): void {
   for (const r of runs) {
     const offered = r.load.batches.length;
     console.log(
-      `| ${r.mode} | ${r.rate.toLocaleString('en-US')} | ${r.seconds} | ${(((offered - r.stages.non2xx) / offered) * 100).toFixed(1)} % | ` +
+      `| ${r.setup} | ${r.rate.toLocaleString('en-US')} | ${r.seconds} | ${(((offered - r.stages.non2xx) / offered) * 100).toFixed(1)} % | ` +
         `${r.load.late} | ${ms(quantile(r.freshness, 0.5))} | ${ms(quantile(r.freshness, 0.99))} | ${ms(r.freshness.at(-1) ?? Number.NaN)} | ` +
         `${ms(quantile(r.inserted, 0.99))} | ${r.bottleneck} | ${mb(r.rssPeak.get('gateway') ?? 0)} | ` +
         `${r.rssPeak.has('sink') ? mb(r.rssPeak.get('sink') ?? 0) : '–'} | ${r.stored.distinct} / ${r.accepted} |`,
@@ -546,27 +619,29 @@ function printTable(runs: Run[]): void {
   }
 }
 
+/** The figures of one setup; `key` names it in the figures' keys, `setup` in their labels. */
 function figuresOf(
-  mode: Mode,
+  key: string,
+  setup: string,
   fixed: Run[],
   maxRate: { rate: number; run?: Run; failed?: Run; steps: number } | undefined,
   stack: Stack,
 ): Figure[] {
   const figures: Figure[] = [];
   for (const run of fixed) {
-    const at = `${run.rate.toLocaleString('en-US')} events/s (${mode})`;
+    const at = `${run.rate.toLocaleString('en-US')} events/s (${setup})`;
     const note = `${run.seconds} s, ${run.load.batches.length} batches, poll every ${pollIntervalMs} ms`;
     const p99Goal = run.rate === 5000 ? { goal: { op: '<=' as const, value: goals.p99Ms } } : {};
     figures.push(
       {
-        key: `e2e.${mode}.${run.rate}.freshness_p50_ms`,
+        key: `e2e.${key}.${run.rate}.freshness_p50_ms`,
         label: `freshness p50 at ${at}`,
         value: quantile(run.freshness, 0.5),
         unit: 'ms',
         note,
       },
       {
-        key: `e2e.${mode}.${run.rate}.freshness_p99_ms`,
+        key: `e2e.${key}.${run.rate}.freshness_p99_ms`,
         label: `freshness p99 at ${at}`,
         value: quantile(run.freshness, 0.99),
         unit: 'ms',
@@ -574,7 +649,7 @@ function figuresOf(
         note,
       },
       {
-        key: `e2e.${mode}.${run.rate}.freshness_max_ms`,
+        key: `e2e.${key}.${run.rate}.freshness_max_ms`,
         label: `freshness max at ${at}`,
         value: run.freshness.at(-1) ?? Number.NaN,
         unit: 'ms',
@@ -584,8 +659,8 @@ function figuresOf(
   }
   if (maxRate) {
     figures.push({
-      key: `e2e.${mode}.max_rate_events_per_s`,
-      label: `maximum sustained rate (${mode}, p99 < 5 s)`,
+      key: `e2e.${key}.max_rate_events_per_s`,
+      label: `maximum sustained rate (${setup}, p99 < 5 s)`,
       value: maxRate.rate,
       unit: 'events/s',
       note: `${maxRate.steps} steps${maxRate.failed ? `; bottleneck at ${maxRate.failed.rate}: ${maxRate.failed.bottleneck}` : ''}`,
@@ -596,17 +671,17 @@ function figuresOf(
   if (memoryRun) {
     const note = `peak VmRSS sampled every 500 ms at ${memoryRun.rate} events/s`;
     figures.push({
-      key: `e2e.${mode}.gateway_rss_peak_mb`,
-      label: `gateway RSS peak (${mode})`,
+      key: `e2e.${key}.gateway_rss_peak_mb`,
+      label: `gateway RSS peak (${setup})`,
       value: Math.round((memoryRun.rssPeak.get('gateway') ?? 0) / 1024 / 1024),
       unit: 'MB',
-      ...(mode === 'distributed' ? { goal: { op: '<=' as const, value: goals.gatewayRssMb } } : {}),
+      ...(key.startsWith('distributed') ? { goal: { op: '<=' as const, value: goals.gatewayRssMb } } : {}),
       note,
     });
     if (memoryRun.rssPeak.has('sink')) {
       figures.push({
-        key: `e2e.${mode}.sink_rss_peak_mb`,
-        label: `sink RSS peak (${mode})`,
+        key: `e2e.${key}.sink_rss_peak_mb`,
+        label: `sink RSS peak (${setup})`,
         value: Math.round((memoryRun.rssPeak.get('sink') ?? 0) / 1024 / 1024),
         unit: 'MB',
         note: `${note}; ${stack.batchLimits ?? ''}`,
@@ -619,8 +694,8 @@ function figuresOf(
     ...(maxRate?.failed ? [maxRate.failed] : []),
   ];
   figures.push({
-    key: `e2e.${mode}.lost_or_doubled_events`,
-    label: `events lost or doubled (${mode}, every run)`,
+    key: `e2e.${key}.lost_or_doubled_events`,
+    label: `events lost or doubled (${setup}, every run)`,
     value: all.reduce(
       (sum, r) =>
         sum + Math.max(0, r.accepted - r.stored.distinct) + Math.max(0, r.stored.rows - r.stored.distinct),

@@ -1,6 +1,7 @@
-// Copies the latest full runs of `pnpm bench` and `pnpm chaos` (bench/results/latest.md, chaos/results/latest.md,
-// which those commands write) into docs/benchmarks.md and docs/chaos.md, between their `results` markers, so the
-// tables there are the runs' own and cannot drift from them.
+// Copies the latest full runs of `pnpm bench`, `bench/e2e.ts --brokers 3`, `pnpm chaos` and `pnpm chaos --cluster`
+// (bench/results/latest.md and e2e-brokers.md, chaos/results/latest.md and cluster.md, which those commands write)
+// into docs/benchmarks.md and docs/chaos.md, between the `results` markers that name each file, so the tables
+// there are the runs' own and cannot drift from them.
 //   node scripts/resultsDocs.mjs          write the docs
 //   node scripts/resultsDocs.mjs --check  exit 1, naming the file, when a doc differs from what it would write
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,9 @@ export function fill(doc, resultsPath, results) {
 
 export const pairs = [
   ['docs/benchmarks.md', 'bench/results/latest.md'],
+  ['docs/benchmarks.md', 'bench/results/e2e-brokers.md'],
   ['docs/chaos.md', 'chaos/results/latest.md'],
+  ['docs/chaos.md', 'chaos/results/cluster.md'],
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

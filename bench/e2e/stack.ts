@@ -102,6 +102,11 @@ export async function startDistributed(opts: {
   scratch: string;
   id: string;
   cpuProfDir?: string;
+  /**
+   * Replication factor the gateway creates the topic with (TIDEMARK_KAFKA_REPLICATION; min in-sync replicas
+   * follow the gateway's default, min(2, replication)); unset: the environment's or the gateway's default.
+   */
+  replication?: number;
 }): Promise<Stack> {
   const { brokers, scratch, id } = opts;
   const topic = `tidemark.e2e.${id}`;
@@ -130,6 +135,7 @@ export async function startDistributed(opts: {
         TIDEMARK_LOG_LEVEL: 'warn',
         ...tuning(),
         TIDEMARK_MODE: 'distributed',
+        ...(opts.replication ? { TIDEMARK_KAFKA_REPLICATION: String(opts.replication) } : {}),
         TIDEMARK_LISTEN_HOST: '127.0.0.1',
         TIDEMARK_PORT: String(gatewayPort),
         KAFKA_BROKERS: brokers.join(','),
@@ -182,16 +188,20 @@ export async function startDistributed(opts: {
     await admin.connect();
     stops.push(() => admin.disconnect());
 
-    const brokerPort = Number(brokers[0]?.slice(brokers[0].lastIndexOf(':') + 1));
-    const brokerPid = pidListeningOn(brokerPort);
+    // Every broker's JVM, when it is local: "Kafka broker" alone, "Kafka broker 1", "Kafka broker 2", … in a cluster
+    // (isBroker in bench/e2e.ts adds them up).
+    const brokerPids = brokers.flatMap((address, i) => {
+      const pid = pidListeningOn(Number(address.slice(address.lastIndexOf(':') + 1)));
+      const name = brokers.length === 1 ? 'Kafka broker' : `Kafka broker ${i + 1}`;
+      return pid === undefined ? [] : [[name, pid] as const];
+    });
     const pids = new Map<string, number>([
       ['gateway', gatewayRun.process.pid ?? 0],
-      ['Kafka broker', brokerPid ?? 0],
+      ...brokerPids,
       ['sink', sinkRun.process.pid ?? 0],
       ['ClickHouse', server.process.pid ?? 0],
       ['load generator', process.pid],
     ]);
-    if (brokerPid === undefined) pids.delete('Kafka broker');
 
     const run = async (sql: string, params: Record<string, unknown>) => {
       const rows = await clickhouse.query<Record<string, unknown>>(sql, params);

@@ -32,15 +32,28 @@ interface PartitionState {
   high: number;
 }
 
-/** Asks any live node; undefined while none answers (two nodes down, or a frozen one in the way). */
+/**
+ * Asks every node at once, each through a client that knows only that node, and takes the first answer;
+ * undefined while none answers (two nodes down, or no live node that knows the leaders yet). Not one client
+ * seeded with every node: kafkajs sends its metadata requests to a connected broker it picks at random, and a
+ * SIGSTOPped node's sockets stay connected, so such a client kept timing out on the frozen node for the whole
+ * freeze while the live nodes already reported the new leaders.
+ */
 async function describeTopic(harness: Harness): Promise<PartitionState[] | undefined> {
+  return Promise.any(harness.brokers.map((broker) => describeTopicAt(harness, broker))).catch(
+    () => undefined,
+  );
+}
+
+/** The topic as one node describes it; rejects when that node (or a leader it names) does not answer. */
+async function describeTopicAt(harness: Harness, broker: string): Promise<PartitionState[]> {
   const kafka = new Kafka({
     clientId: 'tidemark-chaos-cluster',
-    brokers: harness.brokers,
+    brokers: [broker],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2_000,
     requestTimeout: 5_000,
-    retry: { retries: 2, initialRetryTime: 200 },
+    retry: { retries: 1, initialRetryTime: 200 },
   });
   const admin = kafka.admin();
   try {
@@ -54,8 +67,6 @@ async function describeTopic(harness: Harness): Promise<PartitionState[] | undef
       isr: p.isr,
       high: Number(offsets.find((o) => o.partition === p.partitionId)?.high ?? 0),
     }));
-  } catch {
-    return undefined;
   } finally {
     await admin.disconnect().catch(() => {});
   }
@@ -270,18 +281,31 @@ export const clusterLeaderFreeze: Scenario<DeliveryResult> = (options) => {
         cluster.thawNode(target.leader - 1);
         const thawed = Date.now();
         const during = statusesBetween(load.answers, frozen, thawed);
+        // Writes must go on once the partition has a live leader, not wait for the thaw: the gateway's producer
+        // finds the new leader at its next metadata refresh (gateway/src/transport/kafkajs.ts, metadataMaxAge). Given
+        // 15 s after the election for that (a send to the frozen leader times out first); a shorter rest of the
+        // freeze is only reported.
+        const afterMove = moved ? statusesBetween(load.answers, frozen + movedMs, thawed) : {};
+        const judged = moved && thawed - (frozen + movedMs) >= 15_000;
+        const okAfterMove = Object.entries(afterMove).some(([status, n]) => status.startsWith('2') && n > 0);
         const recovery = await recover(harness, load, frozen);
         const synced = await resync(harness, thawed);
         const line =
           `node ${target.leader} frozen ${seconds(thawed - frozen)}: ` +
           `${moved ? `new leader for partition ${target.partition} after ${seconds(movedMs)}` : 'NO new leader'}, ` +
-          `answers meanwhile ${JSON.stringify(during)}; ${recoveryNote(recovery)}; ${synced}`;
+          `answers meanwhile ${JSON.stringify(during)}` +
+          `${moved ? `, after the new leader while still frozen ${JSON.stringify(afterMove)}` : ''}; ${recoveryNote(recovery)}; ${synced}`;
         log(line);
         return {
           faults: 1,
           recoveries: [recovery],
           notes: [line],
-          failed: moved ? [] : [`the frozen leader of partition ${target.partition} was never replaced`],
+          failed: [
+            ...(moved ? [] : [`the frozen leader of partition ${target.partition} was never replaced`]),
+            ...(judged && !okAfterMove
+              ? [`no 2xx between the new leader and the thaw: ${JSON.stringify(afterMove)}`]
+              : []),
+          ],
         };
       },
     },

@@ -64,12 +64,28 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'CREATE TABLE IF NOT EXISTS tidemark.events ON CLUSTER tidemark_cluster AS tidemark.events_local\n' +
       'ENGINE = Distributed(tidemark_cluster, tidemark, events_local, cityHash64(anonymous_id))',
   );
+  // The parser is the judge, so it must be able to say no: the same statement with its engine left open.
+  await expect(
+    parses(
+      'CREATE TABLE IF NOT EXISTS tidemark.events ON CLUSTER tidemark_cluster AS tidemark.events_local\n' +
+        'ENGINE = Distributed(tidemark_cluster, tidemark, events_local, cityHash64(anonymous_id)',
+    ),
+  ).rejects.toThrow(/Syntax error/);
   // Materialized views read the shard's local rows and write its local state; queries read Distributed.
   const mv = statements.find((s) =>
     s.startsWith('CREATE MATERIALIZED VIEW IF NOT EXISTS tidemark.sessions_mv'),
   );
   expect(mv).toContain('TO tidemark.sessions_state_local');
   expect(mv).toContain('FROM tidemark.events_local');
+  // Every view, not only that one: a view over the Distributed table would run on the node of the insert and see
+  // every shard's rows, one that wrote the Distributed table would re-route its states (docs/cluster.md).
+  const views = statements.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
+  expect(views.length).toBeGreaterThanOrEqual(11);
+  for (const view of views) {
+    expect(view).toMatch(/\bTO tidemark\.\w+_local\b/);
+    expect(view).toMatch(/\bFROM tidemark\.events_local\b/);
+    expect(view).not.toMatch(/\btidemark\.events\b(?!_local)/);
+  }
   expect(statements.some((s) => s.includes('ReplicatedAggregatingMergeTree'))).toBe(true);
 });
 

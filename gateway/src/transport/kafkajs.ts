@@ -53,6 +53,12 @@ export function createKafkajsTransport(
     idempotent: false,
     // One attempt per send: retryWhole below retries, each time with every message (see why there).
     retry: { retries: 0 },
+    // kafkajs refreshes its metadata after a connection or leadership error, not after a request that timed out,
+    // which is all a frozen (SIGSTOPped, swapping, partitioned) leader answers: with the default 5 minutes the
+    // gateway kept sending to it, and answering 503, long after the cluster had elected another leader
+    // (chaos/scenarios/cluster-faults.ts, clusterLeaderFreeze). Metadata older than this is fetched again before
+    // the next send; one small request per interval to a broker.
+    metadataMaxAge: 5_000,
     // The Java client's murmur2 partitioner: the same key lands on the same partition from any client.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
