@@ -35,7 +35,7 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND ({filter:String} = '' OR session_id IN (
+          AND ({filter:String} = '' OR session_id GLOBAL IN (
                 SELECT session_id FROM tidemark.filtered_sessions(
                     project = {project:String}, from = now64(3, 'UTC') - toIntervalMinute({minutes:UInt32}),
                     to = toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'),

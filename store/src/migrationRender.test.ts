@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
 import { ttlStatement } from './eventsTtl.js';
-import { renderMigrations, renderSql } from './migrationRender.js';
+import { renderMigrations, renderSql, renderViews } from './migrationRender.js';
 
 // The real engine (chDB), one data directory for this file's process (DESIGN §7): its parser judges the
 // cluster rendering, which no single process can run.
@@ -87,6 +87,18 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     expect(view).not.toMatch(/\btidemark\.events\b(?!_local)/);
   }
   expect(statements.some((s) => s.includes('ReplicatedAggregatingMergeTree'))).toBe(true);
+});
+
+it('renders the views (store/sql/views) for a cluster into statements ClickHouse parses, each ON CLUSTER', async () => {
+  const views = await renderViews({ cluster: 'tidemark_cluster' });
+  expect(views.map((v) => v.file)).toContain('views/01_filtered_sessions.sql');
+  for (const { file, statements } of views) {
+    expect(statements, file).toHaveLength(1);
+    const formatted = await parses(statements[0] as string);
+    expect(formatted, file).toMatch(/^CREATE OR REPLACE VIEW tidemark\.\w+ ON CLUSTER tidemark_cluster\s+AS/);
+    // A view reads the Distributed tables, under their single-server names, so it sees every shard.
+    expect(formatted, file).not.toMatch(/_local\b/);
+  }
 });
 
 it('renders the single-server migrations without a trace of the cluster, and they run', async () => {

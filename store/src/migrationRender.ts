@@ -47,7 +47,7 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND (timestamp < hours_from OR timestamp >= hours_to)
   AND bot_reason = ''
-  AND ({filter:String} = '' OR session_id IN (
+  AND ({filter:String} = '' OR session_id GLOBAL IN (
       SELECT session_id FROM tidemark.filtered_sessions(
           project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
           host = {host:String}, country = {country:String}, device_type = {device_type:String},
@@ -77,7 +77,8 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
  * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
- *   `{filter}` is set.
+ *   `{filter}` is set. `GLOBAL IN`: on a cluster both sides read Distributed tables, and ClickHouse refuses a
+ *   distributed subquery inside a distributed query unless the set is built once and sent to the shards.
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
