@@ -258,9 +258,12 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouse {
       // The token goes into the statement's SETTINGS clause rather than clickhouse_settings: chDB's
       // connection turns clickhouse_settings into session-wide SET statements, so a token would stick to
       // every later insert of the process and silently deduplicate them away.
-      const settings = opts.dedupToken
-        ? ` SETTINGS insert_deduplication_token = ${quote(opts.dedupToken)}`
-        : '';
+      // distributed_foreground_insert: on a cluster (a Distributed table) the insert returns once every shard
+      // has its rows, not once they are queued on the node that took them, so what the caller records after it
+      // (the ids of tidemark.event_ids, a Kafka commit) is true (docs/cluster.md). A plain table ignores it.
+      const settings =
+        ' SETTINGS distributed_foreground_insert = 1' +
+        (opts.dedupToken ? `, insert_deduplication_token = ${quote(opts.dedupToken)}` : '');
       try {
         // exec passes the body through untouched: chDB's parser (or the server) reads it, not JavaScript.
         const result = await client.exec({
