@@ -62,8 +62,8 @@ const expectedOutput: RegExp[] = [
   /: match\n/,
   /stored: 2000 rows, 2000 distinct event_id/,
   /median ratio sink \/ raw over 1 rounds: [\d.]+/,
-  /distributed at 200 events\/s for 3 s: offered 30 batches .*\n +freshness \(due → visible\): p50 [\d,]+ ms/,
-  /embedded at 200 events\/s for 3 s: offered 30 batches .*\n +freshness \(due → visible\): p50 [\d,]+ ms/,
+  /distributed at 200 events\/s for 3 s(?: \(load average [\d.]+\))?: offered 30 batches .*\n +freshness \(due → visible\): p50 [\d,]+ ms/,
+  /embedded at 200 events\/s for 3 s(?: \(load average [\d.]+\))?: offered 30 batches .*\n +freshness \(due → visible\): p50 [\d,]+ ms/,
   /RSS peak: gateway \d+ MB, sink \d+ MB/,
   /stored: 600 rows, 600 distinct event ids, for 600 events acknowledged/,
 ];

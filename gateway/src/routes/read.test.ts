@@ -200,7 +200,8 @@ describe('POST /v1/sql', () => {
   it("reads the rollups' parameterized views, as the README shows them", async () => {
     const response = await sql({
       query: `SELECT sum(pageviews) AS views FROM tidemark.page_rows(project = {p:String},
-        from = '2020-01-01 00:00:00', to = '2100-01-01 00:00:00', host = '', country = '', device_type = '')`,
+        from = '2020-01-01 00:00:00', to = '2100-01-01 00:00:00', host = '', country = '', device_type = '',
+        filter = '')`,
       params: { p: 'shop' },
     });
     // Served, and equal to the raw events' count (the rollups leave bots out, as every ready query does).
