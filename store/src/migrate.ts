@@ -45,28 +45,12 @@ export async function migrate(
   const applied: string[] = [];
   for (const { file, sql, statements } of migrations) {
     if (done.has(file)) continue;
-    for (const statement of statements) {
-      try {
-        await ch.command(statement);
-      } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        throw new StoreError('migration_failed', `Migration ${file} failed: ${detail}`, { cause: err });
-      }
-    }
+    await runStatements(ch, `Migration ${file}`, statements);
     const checksum = createHash('sha256').update(sql).digest('hex');
     await ch.insertJsonEachRow('tidemark.schema_migrations', `${JSON.stringify({ name: file, checksum })}\n`);
     applied.push(file);
   }
-  for (const { file, statements } of await renderViews(opts)) {
-    for (const statement of statements) {
-      try {
-        await ch.command(statement);
-      } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        throw new StoreError('migration_failed', `${file} failed: ${detail}`, { cause: err });
-      }
-    }
-  }
+  for (const { file, statements } of await renderViews(opts)) await runStatements(ch, file, statements);
   try {
     const ttl = await applyEventsTtl(ch, opts.ttlDays, opts.cluster);
     return ttl ? { applied, ttl } : { applied };
@@ -74,5 +58,17 @@ export async function migrate(
     if (err instanceof StoreError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
     throw new StoreError('migration_failed', `Setting the events TTL failed: ${detail}`, { cause: err });
+  }
+}
+
+/** Runs a file's statements in order; the first that fails stops the run, named by `what`. */
+async function runStatements(ch: ClickHouse, what: string, statements: readonly string[]): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await ch.command(statement);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new StoreError('migration_failed', `${what} failed: ${detail}`, { cause: err });
+    }
   }
 }

@@ -31,13 +31,14 @@ export type RenderOptions = {
 export type RenderedMigration = { file: string; sql: string; statements: string[] };
 
 // The shared pieces of the rollups' parameterized views (see renderSql).
-const wholeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to`;
-const rangeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if({filter:String} != '', from_hour,
-       if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR)) AS hours_from,
-    if({filter:String} != '', from_hour, greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from)) AS hours_to`;
+/** The range's whole UTC hours as `from_hour`, `<from>` and `<to>` (WITH clause items). */
+const hourBounds = (from: string, to: string) => `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS ${from},
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), ${from}) AS ${to}`;
+const wholeHours = hourBounds('hours_from', 'hours_to');
+const rangeHours = `${hourBounds('whole_from', 'whole_to')},
+    if({filter:String} != '', from_hour, whole_from) AS hours_from,
+    if({filter:String} != '', from_hour, whole_to) AS hours_to`;
 const filters = `AND ({host:String} = '' OR host = {host:String})
   AND ({country:String} = '' OR country = {country:String})
   AND ({device_type:String} = '' OR device_type = {device_type:String})`;
@@ -135,18 +136,7 @@ export async function renderViews(opts: RenderOptions = {}): Promise<RenderedMig
   const dir = join(opts.dir ?? migrationsDir, 'views');
   if (!existsSync(dir)) return [];
   const files = (await readdir(dir)).filter((f) => migrationFile.test(f)).sort();
-  const rendered: RenderedMigration[] = [];
-  for (const file of files) {
-    const sql = await readFile(join(dir, file), 'utf8');
-    try {
-      rendered.push({ file: `views/${file}`, sql, statements: renderSql(sql, { cluster: opts.cluster }) });
-    } catch (err) {
-      if (err instanceof StoreError)
-        throw new StoreError(err.code, `views/${file}: ${err.message}`, { cause: err });
-      throw err;
-    }
-  }
-  return rendered;
+  return renderFiles(dir, files, 'views/', opts);
 }
 
 /** Reads and renders every migration file in numeric order, without touching ClickHouse. */
@@ -155,9 +145,20 @@ export async function renderMigrations(opts: RenderOptions = {}): Promise<Render
   const files = (await readdir(dir))
     .filter((f) => migrationFile.test(f))
     .sort((a, b) => Number(a.split('_')[0]) - Number(b.split('_')[0]) || a.localeCompare(b));
+  return renderFiles(dir, files, '', opts);
+}
+
+/** Renders `files` of `dir` in the order given, each named `prefix` + its name (also in a render error). */
+async function renderFiles(
+  dir: string,
+  files: readonly string[],
+  prefix: string,
+  opts: RenderOptions,
+): Promise<RenderedMigration[]> {
   const rendered: RenderedMigration[] = [];
-  for (const file of files) {
-    const sql = await readFile(join(dir, file), 'utf8');
+  for (const name of files) {
+    const file = `${prefix}${name}`;
+    const sql = await readFile(join(dir, name), 'utf8');
     try {
       rendered.push({ file, sql, statements: renderSql(sql, { cluster: opts.cluster }) });
     } catch (err) {

@@ -4,7 +4,7 @@
 import { ApiError, revoked, sql } from './api.js';
 import { $, tr } from './dom.js';
 import { decimal, integer } from './format.js';
-import { sessionFilter, view } from './view.js';
+import { ownParameters, sessionFilter, view } from './view.js';
 
 /** The statement the console was last filled with, to tell it from one the user edited. */
 let generatedStatement = '';
@@ -23,7 +23,7 @@ export function fillStatement(period) {
     `project_id = ${quote(view.project)}`,
     `timestamp >= ${quote(period.from)} AND timestamp < ${quote(period.to)}`,
     "bot_reason = ''",
-    ...['host', 'country', 'device_type']
+    ...ownParameters
       .filter((name) => view.filters[name])
       .map((name) => `${name} = ${quote(view.filters[name])}`),
   ];

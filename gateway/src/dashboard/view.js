@@ -25,7 +25,8 @@ export const filterNames = {
   os: 'OS',
   event: 'Event',
 };
-const ownParameters = ['host', 'country', 'device_type'];
+/** The filters that are ready-query parameters of their own; the others go into `filter`. */
+export const ownParameters = ['host', 'country', 'device_type'];
 
 export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
