@@ -10,6 +10,11 @@
 --   utm_source, utm_medium, utm_campaign   its first page view carried this UTM value
 --   browser, os              it ran in this browser (operating system)
 --   event                    it sent this custom event (a track event by name)
+--   property=plan%3Dpro      it sent a track event (the `event` one, when that key is set too) whose property
+--                            `plan` has the value `pro`: the value is `name=value`, split at its first '=', so
+--                            a name holds no '=' and a value may. A property's value as text: a JSON string
+--                            unquoted, anything else as JSON writes it (3, 1.5, true, null, {"a":1}); the
+--                            event_properties query lists the same text. Only events that have the property match.
 -- Several keys: sessions that match every one. Another key is an error, not a filter left out. Events without
 -- a session id (server-side calls) match no filter.
 --
@@ -18,7 +23,7 @@
 --
 -- Cost: the keys are constants, so the WHERE reads only the rows that can witness a key (the page views with the
 -- asked path, the events of the asked browser, …), and every page view only when a key of the first or last
--- page view asks for them.
+-- page view asks for them. A `property` key parses the properties of the track events (of its event, when given).
 CREATE OR REPLACE VIEW tidemark.filtered_sessions {{on_cluster}} AS
 WITH
     concat('?', {filter:String}) AS query,
@@ -33,6 +38,14 @@ WITH
     decodeURLFormComponent(extractURLParameter(query, 'browser')) AS browser_value,
     decodeURLFormComponent(extractURLParameter(query, 'os')) AS os_value,
     decodeURLFormComponent(extractURLParameter(query, 'event')) AS event_value,
+    decodeURLFormComponent(extractURLParameter(query, 'property')) AS property_pair,
+    substring(property_pair, 1, position(property_pair, '=') - 1) AS property_name,
+    substring(property_pair, position(property_pair, '=') + 1) AS property_value,
+    -- The track event a `property` key asks for (the `event` one, when that key is set too).
+    type = 'track' AND (NOT has(keys, 'event') OR event = event_value)
+        AND JSONHas(properties, property_name)
+        AND if(JSONType(properties, property_name) = 'String', JSONExtractString(properties, property_name),
+               JSONExtractRaw(properties, property_name)) = property_value AS property_event,
     -- Keys of the first or last page view: they need every page view of the session.
     hasAny(keys, ['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign']) AS ends
 SELECT
@@ -46,12 +59,16 @@ WHERE {filter:String} != ''
   AND (SELECT throwIf(
            NOT hasAll(
                ['page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign',
-                'browser', 'os', 'event'],
+                'browser', 'os', 'event', 'property'],
                extractURLParameterNames(concat('?', {filter:String})))
            OR length(extractURLParameterNames(concat('?', {filter:String})))
-               != length(arrayDistinct(extractURLParameterNames(concat('?', {filter:String})))),
+               != length(arrayDistinct(extractURLParameterNames(concat('?', {filter:String}))))
+           -- A property's value is name=value with a name.
+           OR (has(extractURLParameterNames(concat('?', {filter:String})), 'property')
+               AND position(decodeURLFormComponent(extractURLParameter(concat('?', {filter:String}), 'property')),
+                            '=') < 2),
            'filter: each key once, of page, entry_page, exit_page, referrer, utm_source, utm_medium, utm_campaign, '
-           || 'browser, os, event')) = 0
+           || 'browser, os, event, property (its value name=value)')) = 0
   AND project_id = {project:String}
   AND timestamp >= {from:DateTime64(3, 'UTC')}
   AND timestamp < {to:DateTime64(3, 'UTC')}
@@ -62,7 +79,8 @@ WHERE {filter:String} != ''
        OR (has(keys, 'page') AND type = 'page' AND path = page)
        OR (has(keys, 'browser') AND browser = browser_value)
        OR (has(keys, 'os') AND os = os_value)
-       OR (has(keys, 'event') AND type = 'track' AND event = event_value))
+       OR (has(keys, 'event') AND type = 'track' AND event = event_value)
+       OR (has(keys, 'property') AND property_event))
   {{filters}}
 GROUP BY session_id
 HAVING
@@ -77,4 +95,5 @@ HAVING
     AND (NOT has(keys, 'utm_campaign') OR entry.7 = utm_campaign_value)
     AND (NOT has(keys, 'browser') OR countIf(browser = browser_value) > 0)
     AND (NOT has(keys, 'os') OR countIf(os = os_value) > 0)
-    AND (NOT has(keys, 'event') OR countIf(type = 'track' AND event = event_value) > 0);
+    AND (NOT has(keys, 'event') OR countIf(type = 'track' AND event = event_value) > 0)
+    AND (NOT has(keys, 'property') OR countIf(property_event) > 0);
