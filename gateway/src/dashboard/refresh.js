@@ -5,6 +5,7 @@ import { query, revoked, signedIn } from './api.js';
 import { $ } from './dom.js';
 import { draw, shownTab } from './panels.js';
 import { previousOf } from './periods.js';
+import { propertyEvent } from './properties.js';
 import { currentPeriod, filterParams, view } from './view.js';
 
 let refreshTimer;
@@ -45,17 +46,30 @@ export async function refresh() {
   const listParams = (name) => ({ ...range, limit: '10', ...(name === 'web_vitals' ? { metric: '' } : {}) });
   const before = previous && { ...range, from: previous.from, to: previous.to };
   const zoned = { interval: period.interval, timezone: view.zone };
+  // The event properties panel reads raw events: only once an event is picked there.
+  const event = propertyEvent();
   refreshing = Promise.all([
     query('active_visitors', { project: view.project, minutes: '5', ...filters }),
     query('overview', range),
     query('visitors_over_time', { ...range, ...zoned }),
     before ? query('overview', before) : undefined,
     before ? query('visitors_over_time', { ...before, ...zoned }) : undefined,
+    event ? query('event_properties', { ...range, event, limit: '10' }) : [],
     ...tabs.map((name) => query(name, listParams(name))),
   ])
-    .then(([active, overview, overTime, overviewBefore, overTimeBefore, ...answers]) => {
+    .then(([active, overview, overTime, overviewBefore, overTimeBefore, properties, ...answers]) => {
       const lists = Object.fromEntries(tabs.map((name, i) => [name, answers[i]]));
-      draw({ period, previous, active, overview, overTime, overviewBefore, overTimeBefore, lists });
+      draw({
+        period,
+        previous,
+        active,
+        overview,
+        overTime,
+        overviewBefore,
+        overTimeBefore,
+        lists,
+        properties,
+      });
       say(view.problems.length ? `Ignored in the URL: ${view.problems.join('; ')}.` : '');
     })
     .catch((e) => {
