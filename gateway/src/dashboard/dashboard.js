@@ -19,7 +19,7 @@ import { wireFunnel } from './funnel.js';
 import { wireTabs } from './panels.js';
 import { wirePerson } from './person.js';
 import { wireProperties } from './properties.js';
-import { refresh, refreshNow, refreshSoon, say, stopRefresh } from './refresh.js';
+import { refresh, refreshNow, refreshProperties, refreshSoon, say, stopRefresh } from './refresh.js';
 import { wireRetention } from './retention.js';
 import { showDashboard, showSignIn, signIn } from './signin.js';
 import { onViewChange, view } from './view.js';
@@ -65,7 +65,7 @@ wireControls({
   },
 });
 wireTabs(refreshNow);
-wireProperties(refreshNow);
+wireProperties(refreshProperties);
 wireFunnel();
 wireRetention();
 wireConsole();

@@ -11,6 +11,8 @@ import { changeView, view } from './view.js';
 const picked = { event: '', property: '' };
 /** The last answer, so that showing another property needs no query. */
 let lastRows = [];
+/** The events to pick from, as the last refresh listed them. */
+let lastEvents = [];
 /** An event was picked and its first answer has not come yet. */
 let pending = false;
 
@@ -62,11 +64,12 @@ function drawTable() {
 }
 
 /**
- * Draws the panel from one refresh: the events of the custom events table to pick from (the picked one stays
- * listed when a filter leaves it out), and the picked event's property values (`rows`, [] when none is picked).
+ * Draws the panel: the events of the custom events table to pick from (undefined: the last refresh's; the picked one
+ * stays listed when a filter leaves it out), and the picked event's property values (`rows`, [] when none is picked).
  */
 export function drawProperties(events, rows) {
-  const names = events.map((r) => r.event);
+  if (events) lastEvents = events.map((r) => r.event);
+  const names = [...lastEvents];
   if (picked.event && !names.includes(picked.event)) names.push(picked.event);
   const select = /** @type {HTMLSelectElement} */ ($('property-event'));
   select.replaceChildren(choice('', 'an event…'), ...names.map((name) => choice(name)));
@@ -76,7 +79,7 @@ export function drawProperties(events, rows) {
   drawTable();
 }
 
-/** Picking an event fetches its properties (`onPick`, a refresh); picking a property redraws from the last answer. */
+/** Picking an event fetches its properties (`onPick`); picking a property redraws from the last answer. */
 export function wireProperties(onPick) {
   $('property-event').addEventListener('change', () => {
     picked.event = fieldValue('property-event');

@@ -5,7 +5,7 @@ import { query, revoked, signedIn } from './api.js';
 import { $ } from './dom.js';
 import { draw, shownTab } from './panels.js';
 import { previousOf } from './periods.js';
-import { propertyEvent } from './properties.js';
+import { drawProperties, propertyEvent } from './properties.js';
 import { currentPeriod, filterParams, view } from './view.js';
 
 let refreshTimer;
@@ -84,6 +84,24 @@ export async function refresh() {
       else refreshTimer = setTimeout(refresh, 30_000);
     });
   return refreshing;
+}
+
+/**
+ * The event properties panel alone, for an event just picked there: the rest of the page already shows this view.
+ * The next refresh fetches it with everything else.
+ */
+export async function refreshProperties() {
+  const event = propertyEvent();
+  if (!event || !signedIn() || !view.project) return;
+  try {
+    const period = currentPeriod();
+    const range = { project: view.project, from: period.from, to: period.to, ...filterParams() };
+    const rows = await query('event_properties', { ...range, event, limit: '10' });
+    // Another event may have been picked while this one was counted.
+    if (propertyEvent() === event) drawProperties(undefined, rows);
+  } catch (e) {
+    if (!revoked(e)) say(`Could not load the event's properties: ${e.message}`);
+  }
 }
 
 /** After live events: refresh soon, but at most every 2 s however fast events come. */
