@@ -8,7 +8,8 @@
 // part first, to which the live events below add their own small parts), then, `--runs` times in turn:
 //   - every ready query (@tidemark/queries `runQuery`) over the dashboard's 30-day range, with the parameters the
 //     dashboard (gateway/src/dashboard/refresh.js) passes to the ones it shows, and comparable ones to the rest;
-//   - a custom-event property breakdown, which no ready query answers: the SQL a user would type in the console;
+//   - a custom-event property breakdown of one property as a user would type it in the console (the ready query
+//     event_properties answers every property of the event at once, and is timed with the others);
 //   - a full dashboard refresh for each of its ranges (24 h, 7 d, 30 d): its nine panels (bench/read-queries.ts) one after the other,
 //     as chDB answers one query at a time per session.
 // Printed: p50 and max per query beside the issue's goals, with the process's CPU time per query (chDB's threads

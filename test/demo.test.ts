@@ -132,6 +132,10 @@ async function shoot(page: Page, name: string, selector?: string) {
     // Nothing wider than the screen: a phone must not scroll sideways to read a panel.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(overflow, `${name} at ${width} px`).toBeLessThanOrEqual(width);
+    // The header leaves the screen to the numbers: on a phone, the controls two to a row (one per line took 265 px).
+    const header = await page.locator('header.bar').evaluate((e) => e.getBoundingClientRect().height);
+    console.log(`demo ${name} header at ${width} px: ${Math.round(header)} px tall`);
+    if (label === 'phone') expect(header, `${name} header at ${width} px`).toBeLessThanOrEqual(180);
     const path = join(shots, `demo-${name}-${label}.png`);
     if (selector) await page.locator(selector).screenshot({ path });
     else await page.screenshot({ path, fullPage: true });
@@ -292,6 +296,116 @@ it('shows every panel working at the first look, on a desktop and a phone', {
   await page.locator('#retention-details summary').click();
   await page.getByRole('button', { name: 'Show retention' }).click();
   await expect.poll(() => rows(page, 'retention'), { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
+  await page.close();
+});
+
+it('breaks a custom event down by a property, and filters every panel by a clicked value', {
+  timeout: 240_000,
+}, async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${gatewayUrl()}/dashboard?project=demo&range=30d&tz=UTC`);
+  await page.getByLabel('Admin token').fill(token());
+  await page.getByRole('button', { name: 'Open the dashboard' }).click();
+  await expect.poll(() => rows(page, 'custom_events'), { timeout: 60_000 }).toBeGreaterThan(0);
+  // Nothing picked: the panel runs no query and says what to do.
+  expect(await page.locator('#event_properties tbody').textContent()).toBe(
+    'Pick an event to see its properties’ values',
+  );
+  /** The period the page shows now (whole hours: it moves when an hour starts). */
+  const shownPeriod = async () => ({
+    from: (await page.locator('#period').getAttribute('data-from')) as string,
+    to: (await page.locator('#period').getAttribute('data-to')) as string,
+  });
+  const ready = async (name: string, params: Record<string, string>) => {
+    const query = new URLSearchParams({ project: 'demo', ...(await shownPeriod()), ...params });
+    const response = await fetch(`${gatewayUrl()}/v1/queries/${name}?${query}`, {
+      headers: { authorization: `Bearer ${token()}` },
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
+  };
+  const properties = (filter: string) =>
+    ready('event_properties', { filter, event: 'Product Viewed', limit: '10' });
+  const allVisitors = async () => String((await ready('overview', {}))[0]?.visitors);
+  /** The rows of one property as the panel shows them. */
+  const shown = (rows: Record<string, unknown>[], property: string) =>
+    rows
+      .filter((r) => r.property === property)
+      .map((r) => [String(r.value), whole(r.events), whole(r.visitors)]);
+  const cells = () =>
+    page
+      .locator('#event_properties tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (c) => c.textContent)),
+      );
+
+  await page.getByLabel('Event', { exact: true }).selectOption('Product Viewed');
+  const all = await properties('');
+  // The properties seen, the first (category) shown: each the ready query's rows, formatted as the page does.
+  await expect
+    .poll(() => page.locator('#property-key option').allTextContents(), { timeout: 30_000 })
+    .toEqual(['category', 'price', 'product_id']);
+  expect([...new Set(all.map((r) => r.property))]).toEqual(['category', 'price', 'product_id']);
+  expect(shown(all, 'category').length).toBeGreaterThan(1);
+  await expect.poll(cells, { timeout: 30_000 }).toEqual(shown(all, 'category'));
+  await page.getByLabel('Property', { exact: true }).selectOption('product_id');
+  await expect.poll(cells).toEqual(shown(all, 'product_id'));
+  await page.getByLabel('Property', { exact: true }).selectOption('category');
+  await expect.poll(cells).toEqual(shown(all, 'category'));
+
+  // A value is a filter: the visits that viewed a product of that category. Both keys show as chips and go into the
+  // URL, the page says the answers now come from raw events, and every panel equals its ready query so filtered.
+  const value = String(all.find((r) => r.property === 'category')?.value);
+  await page.locator('#event_properties').getByRole('button', { name: value, exact: true }).click();
+  await expect
+    .poll(() => page.locator('#filters li').allTextContents())
+    .toEqual([
+      expect.stringMatching(/^Event: Product Viewed/),
+      expect.stringMatching(`^Property: category=${value}`),
+    ]);
+  const url = new URL(page.url()).searchParams;
+  expect([url.get('event'), url.get('property')]).toEqual(['Product Viewed', `category=${value}`]);
+  expect(await page.locator('#raw-note').isVisible()).toBe(true);
+  const filter = new URLSearchParams({ event: 'Product Viewed', property: `category=${value}` }).toString();
+  await everyPanelAsItsQuery(page, '', filter);
+  const kept = await properties(filter);
+  await expect.poll(cells, { timeout: 30_000 }).toEqual(shown(kept, 'category'));
+  // The visitors kept, counted here in SQL of the test's own: those with a visit that viewed a product of that
+  // category. Fewer than all of them.
+  const period = await shownPeriod();
+  const range = `project_id = 'demo' AND timestamp >= '${period.from}' AND timestamp < '${period.to}' AND bot_reason = ''`;
+  const [[keptVisitors] = []] = await sql(
+    `SELECT uniqExact(anonymous_id) FROM events WHERE ${range} AND session_id != '' AND session_id IN (
+       SELECT session_id FROM events WHERE ${range} AND type = 'track' AND event = 'Product Viewed'
+         AND JSONExtractString(properties, 'category') = '${value}')`,
+  );
+  expect(Number(keptVisitors)).toBeGreaterThan(0);
+  expect(Number(keptVisitors)).toBeLessThan(Number(await allVisitors()));
+  expect(await page.locator('#visitors').getAttribute('data-value')).toBe(keptVisitors);
+  await shoot(page, 'properties', '#properties-panel');
+
+  // The URL restores the view: both filters, and the note.
+  await page.reload();
+  await expect
+    .poll(() => page.locator('#filters li').allTextContents(), { timeout: 30_000 })
+    .toEqual([
+      expect.stringMatching(/^Event: Product Viewed/),
+      expect.stringMatching(`^Property: category=${value}`),
+    ]);
+  expect(await page.locator('#raw-note').isVisible()).toBe(true);
+  // Removing them brings every visitor back, and the note goes.
+  await page.getByRole('button', { name: `Remove the filter Property category=${value}` }).click();
+  await page.getByRole('button', { name: 'Remove the filter Event Product Viewed' }).click();
+  // The reloaded page shows its chips at once, its period once the first refresh is drawn.
+  await expect
+    .poll(() => page.locator('#period').getAttribute('data-from'), { timeout: 30_000 })
+    .not.toBeNull();
+  const visitors = await allVisitors();
+  await expect
+    .poll(() => page.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
+    .toBe(visitors);
+  expect(await page.locator('#raw-note').isHidden()).toBe(true);
   await page.close();
 });
 

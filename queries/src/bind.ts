@@ -75,7 +75,8 @@ function convert(query: string, name: string, type: string, value: unknown): unk
 }
 
 /**
- * What is wrong with a `filter` (a URL query string of known keys, each once), or undefined when nothing is.
+ * What is wrong with a `filter` (a URL query string of known keys, each once; `property` as name=value), or
+ * undefined when nothing is.
  * store/sql/views/01_filtered_sessions.sql refuses the rest too, but only once it reads an event.
  */
 export function filterProblem(value: string): string | undefined {
@@ -85,5 +86,9 @@ export function filterProblem(value: string): string | undefined {
   if (unknown.length > 0)
     return `has unknown keys (${unknown.join(', ')}); the keys are ${filterKeys.join(', ')}`;
   if (new Set(keys).size !== keys.length) return 'names a key twice';
+  const property = new URLSearchParams(value).get('property');
+  if (property !== null && !(property.indexOf('=') > 0)) {
+    return `has property=${property}, not a property's name=value (plan=pro, URL-encoded as plan%3Dpro)`;
+  }
   return undefined;
 }

@@ -29,6 +29,8 @@ export type ModelEvent = {
   country: string;
   bot: boolean;
   vital?: { name: string; value: number; rating: string };
+  /** A track event's properties (a Web Vital's are `vital`'s). */
+  props?: Readonly<Record<string, string | number | boolean>>;
 };
 
 type Client = Pick<ModelEvent, 'browser' | 'os' | 'device_type' | 'country'>;
@@ -43,8 +45,8 @@ type Visit = {
   host?: string;
   project?: string;
   bot?: boolean;
-  /** [seconds after start, '/path' for a page view or a track event's name]. */
-  steps: readonly (readonly [number, string])[];
+  /** [seconds after start, '/path' for a page view or a track event's name, the track event's properties]. */
+  steps: readonly (readonly [number, string, ModelEvent['props']?])[];
 };
 
 const linuxChrome: Client = { browser: 'Chrome', os: 'Linux', device_type: 'desktop', country: 'DE' };
@@ -71,8 +73,8 @@ export const visits: readonly Visit[] = [
     steps: [
       [0, '/'],
       [30, '/pricing'],
-      [90, 'Signup Started'],
-      [200.5, 'Signup Completed'],
+      [90, 'Signup Started', { plan: 'pro', seats: 3 }],
+      [200.5, 'Signup Completed', { plan: 'pro' }],
       [260, '/docs'],
       [261, '$click'],
     ],
@@ -84,7 +86,7 @@ export const visits: readonly Visit[] = [
     client: winFirefox,
     steps: [
       [0, '/pricing'],
-      [45, 'Signup Started'],
+      [45, 'Signup Started', { plan: 'free', seats: 1 }],
     ],
   },
   {
@@ -95,7 +97,7 @@ export const visits: readonly Visit[] = [
     referrer: 'news.ycombinator.com',
     steps: [
       [0, '/pricing'],
-      [600, 'Signup Completed'],
+      [600, 'Signup Completed', { plan: 'free' }],
       [700, '/'],
     ],
   },
@@ -109,8 +111,9 @@ export const visits: readonly Visit[] = [
     utm: ['google', 'cpc', 'brand'],
     steps: [
       [0, '/pricing'],
-      [60, 'Signup Started'],
-      [7300, 'Signup Completed'],
+      // Starts on the free plan and completes on pro: `event=Signup Started&property=plan=pro` leaves this out.
+      [60, 'Signup Started', { plan: 'free', seats: 1, trial: true }],
+      [7300, 'Signup Completed', { plan: 'pro' }],
     ],
   },
   {
@@ -119,7 +122,7 @@ export const visits: readonly Visit[] = [
     start: '2026-03-05 20:00:00',
     client: winChrome,
     steps: [
-      [0, 'Signup Started'],
+      [0, 'Signup Started', { plan: 'team', seats: 12 }],
       [10, '/'],
     ],
   },
@@ -166,7 +169,7 @@ export const visits: readonly Visit[] = [
     session: '',
     start: '2026-03-13 12:00:00',
     client: winFirefox,
-    steps: [[0, 'Newsletter Subscribed']],
+    steps: [[0, 'Newsletter Subscribed', { plan: 'pro' }]],
   },
   {
     visitor: 'v1',
@@ -178,8 +181,8 @@ export const visits: readonly Visit[] = [
     steps: [
       [0, '/'],
       [5, '/pricing'],
-      [15, 'Signup Started'],
-      [25, 'Signup Completed'],
+      [15, 'Signup Started', { plan: 'pro', seats: 3 }],
+      [25, 'Signup Completed', { plan: 'pro' }],
     ],
   },
   {
@@ -250,7 +253,7 @@ export function modelEvents(): ModelEvent[] {
   let pageViews = 0;
   for (const visit of visits) {
     const start = Date.parse(`${visit.start.replace(' ', 'T')}Z`);
-    for (const [seconds, step] of visit.steps) {
+    for (const [seconds, step, props] of visit.steps) {
       const base = {
         project: visit.project ?? project,
         ts: start + Math.round(seconds * 1000),
@@ -266,7 +269,7 @@ export function modelEvents(): ModelEvent[] {
         events.push({ ...base, ...e, id: eventId(events.length + 1) });
       if (!step.startsWith('/')) {
         // A track event is sent from the page the visitor is on; the tests never read its path.
-        add({ type: 'track', event: step, path: '' });
+        add({ type: 'track', event: step, path: '', ...(props && { props }) });
         continue;
       }
       add({ type: 'page', event: '$pageview', path: step });
@@ -320,7 +323,9 @@ export function toRow(e: ModelEvent, insertedAt: string): Partial<EventRow> & { 
     device_type: e.device_type,
     country: e.country,
     bot_reason: e.bot ? 'ua:bot' : '',
-    properties: e.vital ? JSON.stringify({ ...e.vital, delta: e.vital.value, id: `v5-${e.id}` }) : '{}',
+    properties: e.vital
+      ? JSON.stringify({ ...e.vital, delta: e.vital.value, id: `v5-${e.id}` })
+      : JSON.stringify(e.props ?? {}),
     _inserted_at: insertedAt,
   };
 }

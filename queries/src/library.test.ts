@@ -22,6 +22,7 @@ const declared: Record<(typeof queryNames)[number], string[]> = {
   devices: [...range, 'limit'],
   countries: [...range, 'limit'],
   custom_events: [...range, 'limit'],
+  event_properties: [...range, 'event', 'limit'],
   funnel: [...range, 'steps', 'window', 'count_by'],
   retention: [...range, 'interval', 'timezone', 'count_by'],
   person_events: ['project', 'from', 'to', 'person', 'limit'],
@@ -117,6 +118,17 @@ describe('bindParams', () => {
     expect(bindParams(filtered, { filter })).toEqual({ filter });
     expect(() => bindParams(filtered, { filter: 'campaign=spring' })).toThrow(/unknown keys \(campaign\)/);
     expect(() => bindParams(filtered, { filter: 'os=Linux&os=iOS' })).toThrow(/names a key twice/);
+  });
+
+  it('takes a property filter as name=value, split at the first =, and refuses it without a name', () => {
+    const filtered: LoadedQuery = { name: 'overview', sql: '', params: [{ name: 'filter', type: 'String' }] };
+    const filter = filterString({ event: 'Signup Started', property: 'formula=a=b' });
+    expect(filter).toBe('event=Signup+Started&property=formula%3Da%3Db');
+    expect(bindParams(filtered, { filter })).toEqual({ filter });
+    expect(bindParams(filtered, { filter: 'property=plan%3D' })).toEqual({ filter: 'property=plan%3D' });
+    for (const bad of ['property=pro', 'property=%3Dpro', 'property=']) {
+      expect(() => bindParams(filtered, { filter: bad }), bad).toThrow(/not a property's name=value/);
+    }
   });
 
   it('buckets in UTC unless told otherwise, and refuses an empty time zone', () => {

@@ -26,7 +26,8 @@ export type FilterParams = {
   /**
    * More filters, each keeping the sessions that match it, as a URL query string: `page=%2Fpricing&browser=Firefox`
    * (`filterString` builds one). Keys: page (viewed it), entry_page, exit_page, referrer, utm_source, utm_medium,
-   * utm_campaign (of the session's first page view), browser, os, event (sent that custom event); see
+   * utm_campaign (of the session's first page view), browser, os, event (sent that custom event), property
+   * (`plan=pro`: sent a track event, the `event` one when set, whose property `plan` is `pro`); see
    * store/sql/views/01_filtered_sessions.sql. Set, the query reads tidemark.events for the whole range.
    */
   filter?: string;
@@ -44,6 +45,7 @@ export const filterKeys = [
   'browser',
   'os',
   'event',
+  'property',
 ] as const;
 export type FilterKey = (typeof filterKeys)[number];
 
@@ -85,6 +87,8 @@ export type QueryParams = {
   devices: Common & Limit;
   countries: Common & Limit;
   custom_events: Common & Limit;
+  /** `event`: a track event's name; `limit`: values per property. */
+  event_properties: Common & Limit & { event: string };
   /** `steps`: 1 to 8; '/path' is a page view, anything else a track event name. `window`: seconds. */
   funnel: Common & { steps: readonly string[]; window: number } & CountBy;
   retention: Common & Zoned & { interval: Exclude<Interval, 'hour'> } & CountBy;
@@ -115,6 +119,7 @@ export const queryNames: readonly QueryName[] = [
   'devices',
   'countries',
   'custom_events',
+  'event_properties',
   'funnel',
   'retention',
   'person_events',

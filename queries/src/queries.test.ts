@@ -579,6 +579,61 @@ it('custom_events: exact counts of your track events, the SDK’s $ events left 
   expect(await run('custom_events', { ...common, limit: 100 })).toEqual(want);
 });
 
+describe('event_properties', () => {
+  // A property's value as the query writes it: a string as is, anything else as JSON writes it.
+  const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  function want(event: string, limit: number, f: Filters = {}) {
+    const sent = inScope(f).filter((e) => e.type === 'track' && e.event === event);
+    const pairs = sent.flatMap((e) =>
+      Object.entries(e.props ?? {}).map(([k, v]) => ({ e, key: `${k}\u0000${text(v)}` })),
+    );
+    const rows = [...groupBy(pairs, (p) => p.key)].map(([key, ps]) => {
+      const [property = '', value = ''] = key.split('\u0000');
+      const es = ps.map((p) => p.e);
+      return {
+        property,
+        value,
+        events: es.length,
+        visitors: distinct(es.map((e) => e.visitor)),
+        sessions: distinct(es.map((e) => e.session).filter(Boolean)),
+      };
+    });
+    rows.sort((a, b) => cmp(a.property, b.property) || b.events - a.events || cmp(a.value, b.value));
+    // A value of digits reads back as a number, as every count does (normalize).
+    return normalize([...groupBy(rows, (r) => r.property).values()].flatMap((rs) => rs.slice(0, limit)));
+  }
+
+  it('each property’s values of one event, as text, most sent first', async () => {
+    const rows = want('Signup Started', 10);
+    expect(rows.filter((r) => r.property === 'plan')).toEqual([
+      { property: 'plan', value: 'free', events: 2, visitors: 2, sessions: 2 },
+      { property: 'plan', value: 'pro', events: 2, visitors: 1, sessions: 2 },
+      { property: 'plan', value: 'team', events: 1, visitors: 1, sessions: 1 },
+    ]);
+    expect(rows.map((r) => `${r.property}=${r.value}`)).toEqual(
+      expect.arrayContaining(['seats=12', 'trial=true']),
+    );
+    expect(await run('event_properties', { ...common, event: 'Signup Started', limit: 10 })).toEqual(rows);
+  });
+
+  it('limits the values per property, and keeps to the range and the rollup filters', async () => {
+    const limited = want('Signup Started', 1);
+    expect(limited.map((r) => r.property)).toEqual(['plan', 'seats', 'trial']);
+    expect(await run('event_properties', { ...common, event: 'Signup Started', limit: 1 })).toEqual(limited);
+    const german = want('Signup Started', 10, { country: 'DE', within: within });
+    expect(german.length).toBeGreaterThan(0);
+    expect(
+      await run('event_properties', {
+        ...common,
+        ...edges,
+        country: 'DE',
+        event: 'Signup Started',
+        limit: 10,
+      }),
+    ).toEqual(german);
+  });
+});
+
 describe('a range that does not start or end on the hour', () => {
   it('top_pages, browsers and custom_events count the edges’ events', async () => {
     expect(await run('top_pages', { ...common, ...edges, limit: 100 })).toEqual(pageRanking({ within }));
@@ -854,6 +909,17 @@ describe('filters that keep sessions', () => {
       keeps: (es) => first(es)?.utm[0] === 'newsletter' && first(es)?.utm[2] === 'spring',
     },
     {
+      filter: 'event=Signup+Started&property=plan%3Dpro',
+      keeps: (es) =>
+        es.some((e) => e.type === 'track' && e.event === 'Signup Started' && e.props?.plan === 'pro'),
+      offHour: true,
+    },
+    // Any track event with the property, a number written as JSON writes it.
+    {
+      filter: 'property=seats%3D1',
+      keeps: (es) => es.some((e) => e.type === 'track' && e.props?.seats === 1),
+    },
+    {
       filter: 'event=Signup+Started&os=Windows',
       keeps: (es) =>
         es.some((e) => e.type === 'track' && e.event === 'Signup Started') &&
@@ -904,6 +970,7 @@ describe('filters that keep sessions', () => {
     ['devices', { limit: 50 }],
     ['countries', { limit: 50 }],
     ['custom_events', { limit: 50 }],
+    ['event_properties', { event: 'Signup Started', limit: 50 }],
     ['funnel', { steps: ['/pricing', 'Signup Started', 'Signup Completed'], window: 3600 }],
     ['web_vitals', { limit: 50, metric: '' }],
   ];
@@ -981,6 +1048,19 @@ describe('filters that keep sessions', () => {
       .sort((a, b) => cmp(a.cohort, b.cohort) || a.period - b.period);
     expect(want.length).toBeGreaterThan(1);
     expect(await run('retention', { ...common, interval: 'week', filter })).toEqual(want);
+  });
+
+  it('refuses a property without its name=value form, from the library and from the engine', async () => {
+    await expect(run('overview', { ...common, filter: 'property=pro' })).rejects.toMatchObject({
+      code: 'invalid_param',
+    });
+    await expect(
+      ch.query(
+        `SELECT count() FROM tidemark.filtered_sessions(project = {p:String}, from = {f:DateTime64(3, 'UTC')},
+           to = {t:DateTime64(3, 'UTC')}, host = '', country = '', device_type = '', filter = 'property=pro')`,
+        { p: project, f: range.from, t: range.to },
+      ),
+    ).rejects.toThrow(/property \(its value name=value\)/);
   });
 
   it('refuses a key it does not know, from the library and from the engine', async () => {

@@ -6,6 +6,7 @@
 //   refresh.js  when the numbers are fetched            panels.js   counters, chart, tables
 //   feed.js     the live feed                           person.js   one person's events
 //   funnel.js, retention.js   on-demand panels          console.js  the SQL console
+//   properties.js  an event's property values
 //   csv.js      a CSV download under every table
 
 import { revoked, signedIn, sql, whenRevoked } from './api.js';
@@ -17,7 +18,8 @@ import { showControls, wireControls } from './filters.js';
 import { wireFunnel } from './funnel.js';
 import { wireTabs } from './panels.js';
 import { wirePerson } from './person.js';
-import { refresh, refreshNow, refreshSoon, say, stopRefresh } from './refresh.js';
+import { wireProperties } from './properties.js';
+import { refresh, refreshNow, refreshProperties, refreshSoon, say, stopRefresh } from './refresh.js';
 import { wireRetention } from './retention.js';
 import { showDashboard, showSignIn, signIn } from './signin.js';
 import { onViewChange, view } from './view.js';
@@ -63,6 +65,7 @@ wireControls({
   },
 });
 wireTabs(refreshNow);
+wireProperties(refreshProperties);
 wireFunnel();
 wireRetention();
 wireConsole();

@@ -3,7 +3,7 @@
 
 import { $, fieldValue, option } from './dom.js';
 import { knownZone } from './periods.js';
-import { changeView, filterNames, view } from './view.js';
+import { changeView, filterNames, sessionFilter, view } from './view.js';
 
 /** The controls and chips as the view says. */
 export function showControls() {
@@ -35,6 +35,8 @@ export function showControls() {
     });
   $('filters').replaceChildren(...chips);
   $('filters').hidden = chips.length === 0;
+  // Host, country and device read the rollups as fast as no filter; the session filters do not (architecture §6b).
+  $('raw-note').hidden = sessionFilter() === '';
 }
 
 /** A value that filters the view when clicked; `''` (unknown) is shown as `unknown` and cannot be a filter. */

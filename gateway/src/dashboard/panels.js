@@ -6,6 +6,7 @@ import { fillStatement } from './console.js';
 import { $ } from './dom.js';
 import { filterButton } from './filters.js';
 import { decimal, duration, integer, percent } from './format.js';
+import { drawProperties } from './properties.js';
 import { table } from './table.js';
 import { clockOf, filtered, view } from './view.js';
 
@@ -146,6 +147,7 @@ export function draw(d) {
   });
   $('legend-previous').hidden = !d.previous;
   for (const [name, rows] of Object.entries(d.lists)) drawList(name, rows);
+  drawProperties(d.lists.custom_events ?? [], d.properties);
   fillStatement(d.period);
 }
 

@@ -5,6 +5,7 @@ import { query, revoked, signedIn } from './api.js';
 import { $ } from './dom.js';
 import { draw, shownTab } from './panels.js';
 import { previousOf } from './periods.js';
+import { drawProperties, propertyEvent } from './properties.js';
 import { currentPeriod, filterParams, view } from './view.js';
 
 let refreshTimer;
@@ -45,17 +46,30 @@ export async function refresh() {
   const listParams = (name) => ({ ...range, limit: '10', ...(name === 'web_vitals' ? { metric: '' } : {}) });
   const before = previous && { ...range, from: previous.from, to: previous.to };
   const zoned = { interval: period.interval, timezone: view.zone };
+  // The event properties panel reads raw events: only once an event is picked there.
+  const event = propertyEvent();
   refreshing = Promise.all([
     query('active_visitors', { project: view.project, minutes: '5', ...filters }),
     query('overview', range),
     query('visitors_over_time', { ...range, ...zoned }),
     before ? query('overview', before) : undefined,
     before ? query('visitors_over_time', { ...before, ...zoned }) : undefined,
+    event ? query('event_properties', { ...range, event, limit: '10' }) : [],
     ...tabs.map((name) => query(name, listParams(name))),
   ])
-    .then(([active, overview, overTime, overviewBefore, overTimeBefore, ...answers]) => {
+    .then(([active, overview, overTime, overviewBefore, overTimeBefore, properties, ...answers]) => {
       const lists = Object.fromEntries(tabs.map((name, i) => [name, answers[i]]));
-      draw({ period, previous, active, overview, overTime, overviewBefore, overTimeBefore, lists });
+      draw({
+        period,
+        previous,
+        active,
+        overview,
+        overTime,
+        overviewBefore,
+        overTimeBefore,
+        lists,
+        properties,
+      });
       say(view.problems.length ? `Ignored in the URL: ${view.problems.join('; ')}.` : '');
     })
     .catch((e) => {
@@ -70,6 +84,24 @@ export async function refresh() {
       else refreshTimer = setTimeout(refresh, 30_000);
     });
   return refreshing;
+}
+
+/**
+ * The event properties panel alone, for an event just picked there: the rest of the page already shows this view.
+ * The next refresh fetches it with everything else.
+ */
+export async function refreshProperties() {
+  const event = propertyEvent();
+  if (!event || !signedIn() || !view.project) return;
+  try {
+    const period = currentPeriod();
+    const range = { project: view.project, from: period.from, to: period.to, ...filterParams() };
+    const rows = await query('event_properties', { ...range, event, limit: '10' });
+    // Another event may have been picked while this one was counted.
+    if (propertyEvent() === event) drawProperties(undefined, rows);
+  } catch (e) {
+    if (!revoked(e)) say(`Could not load the event's properties: ${e.message}`);
+  }
 }
 
 /** After live events: refresh soon, but at most every 2 s however fast events come. */

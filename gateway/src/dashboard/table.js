@@ -1,5 +1,6 @@
 // A panel's table: a header row, then a row per answer row as `cells` turns it into cell values, integers grouped
-// (`1,234`, the exact number kept in the cell's `data-value`), and a line saying why it is empty when it is.
+// (`1,234`, the exact number kept in the cell's `data-value`), and a line saying why it is empty when it is
+// (`empty`, or the default's: no data, or none for these filters).
 
 import { $, tr } from './dom.js';
 import { integer } from './format.js';
@@ -7,14 +8,14 @@ import { filtered } from './view.js';
 
 const isInteger = (v) => typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v));
 
-export function table(id, headings, rows, cells) {
+export function table(id, headings, rows, cells, emptyText = undefined) {
   const el = /** @type {HTMLTableElement} */ ($(id));
   const head = document.createElement('thead');
   head.append(tr(headings, 'th'));
   const body = document.createElement('tbody');
   if (rows.length === 0) {
     const empty = tr(
-      [filtered() ? 'Nothing for these filters in this range' : 'No data in this range yet'],
+      [emptyText ?? (filtered() ? 'Nothing for these filters in this range' : 'No data in this range yet')],
       'td',
     );
     empty.cells[0].colSpan = headings.length;

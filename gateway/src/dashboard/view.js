@@ -24,6 +24,7 @@ export const filterNames = {
   browser: 'Browser',
   os: 'OS',
   event: 'Event',
+  property: 'Property',
 };
 /** The filters that are ready-query parameters of their own; the others go into `filter`. */
 export const ownParameters = ['host', 'country', 'device_type'];

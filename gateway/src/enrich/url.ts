@@ -10,8 +10,9 @@ const EMPTY: UrlParts = { host: '', path: '', query: '' };
 
 /**
  * Splits an absolute URL; anything unparseable yields empty parts (the raw URL is still stored whole).
- * The host is the hostname, lowercased and without the port, so `www.shop.example:443` and
- * `www.shop.example` count as one site.
+ * The host is lowercased and keeps a port that is not the scheme's default: `https://www.shop.example:443/` is
+ * `www.shop.example`, while `http://127.0.0.1:3000/` and `http://127.0.0.1:4000/` are two hosts (two development
+ * servers are two sites). The WHATWG URL parser drops the default port itself (`URL.host`).
  */
 export function splitUrl(url: string): UrlParts {
   if (url === '') return EMPTY;
@@ -24,14 +25,15 @@ export function splitUrl(url: string): UrlParts {
     return EMPTY;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return EMPTY;
-  return { host: parsed.hostname, path: parsed.pathname, query: parsed.search.slice(1) };
+  return { host: parsed.host, path: parsed.pathname, query: parsed.search.slice(1) };
 }
 
 let lastReferrer = '';
 let lastReferrerHost = '';
 
 /**
- * The hostname of a referrer, `''` when there is none or it is not a web URL. The last answer is kept: the
+ * The host of a referrer as `splitUrl` has it (a port other than the default kept), `''` when there is none
+ * or it is not a web URL. The last answer is kept: the
  * events of one request usually share their referrer (one visitor, one site), so most calls parse nothing.
  */
 export function hostOf(url: string): string {

@@ -134,5 +134,14 @@ describe('the query library as the gateway serves it', () => {
     expect(() => bindReadyParams(topPages, { ...range, filter: 'source=google.com' })).toThrow(
       /filter has unknown keys \(source\)/,
     );
+    expect(bindReadyParams(topPages, { ...range, filter: 'event=Signup&property=plan%3Dpro' })).toMatchObject(
+      {
+        filter: 'event=Signup&property=plan%3Dpro',
+      },
+    );
+    // A property filter without its name=value form would match no event: refused with the form it takes.
+    expect(() => bindReadyParams(topPages, { ...range, filter: 'property=pro' })).toThrow(
+      /filter has property=pro, not a property's name=value/,
+    );
   });
 });
