@@ -40,7 +40,7 @@ export interface Traffic {
 const columns = `project_id, event_id, type, event, timestamp, client_ts, sent_at, received_at, anonymous_id, user_id,
   session_id, url, host, path, query, title, referrer, referrer_host, utm_source, utm_medium, utm_campaign, utm_term,
   utm_content, browser, browser_version, os, device_type, country, locale, screen_width, screen_height, bot_reason,
-  properties, traits, library`;
+  properties, traits, library, visitor_number`;
 /** cityHash64 over this is a number in [0, 1). */
 const hashScale = '18446744073709551616.0';
 const str = (value: string) => `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -241,6 +241,8 @@ SELECT
     sent_at + toIntervalMillisecond(30 + floor(100 * ${c('received')})) AS received_at,
     ${uuid7(`${t.visitorsSinceMs} - cityHash64(v, 'seen') % ${90 * 86_400_000}`, "cityHash64(v, 'anon')", "cityHash64(v, 'anon2')")} AS anonymous_id,
     if(${chance('identified', 'v')} < 0.12, concat('user_', toString(v)), '') AS user_id,
+    -- As a sink over a topic of 6 partitions numbers them (store/sql/040): dense per partition.
+    bitShiftLeft(v % 6, 32) + intDiv(v, 6) + 1 AS visitor_number,
     ${uuid7('start_ms', "cityHash64(s, 'sid')", "cityHash64(s, 'sid2')")} AS session_id,
     concat('https://', host, path, if(query = '', '', concat('?', query))) AS url,
     host,

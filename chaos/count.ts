@@ -1,6 +1,7 @@
 // The end of every delivery scenario: what the load generator was told was delivered, against what ClickHouse
 // holds and what the shipped `overview` query reports (DESIGN §6: sent = distinct stored = counted, no
 // duplicate row visible to the queries).
+import { auditVisitorNumbers } from '../harness/visitorNumbers.js';
 import type { QueryRunner } from '../queries/src/index.js';
 import { runQuery } from '../queries/src/index.js';
 
@@ -23,6 +24,11 @@ export interface DeliveryCounts {
   unacknowledgedStored: number;
   /** Rows beyond one per id without FINAL: copies a plain count() sees (0 since exact-at-insert, DESIGN §6). */
   rawDuplicates: number;
+  /**
+   * Visitors whose rows carry several visitor numbers, numbers carried by several visitors, and rows without one
+   * (harness/visitorNumbers.ts): 0, or the rollups' visitor counts are off.
+   */
+  renumbered: number;
 }
 
 /**
@@ -33,7 +39,7 @@ export async function countDelivery(
   clickhouse: QueryRunner,
   { projectId, acked, from, to }: { projectId: string; acked: Iterable<string>; from: Date; to: Date },
 ): Promise<DeliveryCounts> {
-  const [perId, [raw], [overview]] = await Promise.all([
+  const [perId, [raw], [overview], numbering] = await Promise.all([
     clickhouse.query<{ id: string; rows: number | string }>(
       `SELECT toString(event_id) AS id, count() AS rows FROM tidemark.events FINAL
         WHERE project_id = {project:String} GROUP BY event_id`,
@@ -51,6 +57,7 @@ export async function countDelivery(
       country: '',
       device_type: '',
     }),
+    auditVisitorNumbers(clickhouse, projectId),
   ]);
   const rowsById = new Map(perId.map((row) => [row.id, Number(row.rows)]));
   const ackedIds = new Set(acked);
@@ -69,5 +76,7 @@ export async function countDelivery(
     allLostIds: lostIds,
     unacknowledgedStored,
     rawDuplicates: Number(raw?.rows ?? 0) - Number(raw?.ids ?? 0),
+    renumbered:
+      numbering.visitorsWithSeveralNumbers + numbering.numbersOfSeveralVisitors + numbering.rowsWithoutNumber,
   };
 }

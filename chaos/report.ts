@@ -20,6 +20,11 @@ export interface DeliveryResult {
    * leave out ids already stored (DESIGN §6), 0; absent where a scenario does not count it.
    */
   rawDuplicates?: number;
+  /**
+   * Visitors with several visitor numbers, numbers shared by several visitors, and rows without one (store/sql/040):
+   * 0, or the rollups' visitor counts are off; absent where a scenario does not count it.
+   */
+  renumbered?: number;
   /** Events the ready `overview` query counts for the run's project and time range. */
   counted: number;
   /** Longest time from a fault's end to the pipeline delivering again (a 2xx, and fresh rows), in ms. */

@@ -117,6 +117,7 @@ export function problemsOf(row: Row): string[] {
   if (r.lost > 0) problems.push(`${r.lost} lost`);
   if (r.doubled > 0) problems.push(`${r.doubled} doubled`);
   if ((r.rawDuplicates ?? 0) > 0) problems.push(`${r.rawDuplicates} copies without FINAL`);
+  if ((r.renumbered ?? 0) > 0) problems.push(`${r.renumbered} visitor numbering faults`);
   if (r.stored !== r.sent) problems.push(`stored ${r.stored} ≠ sent ${r.sent}`);
   if (r.counted !== r.sent) problems.push(`overview counts ${r.counted} ≠ sent ${r.sent}`);
   return problems;

@@ -15,10 +15,10 @@
 -- outbound links, Web Vitals). Returns event, events (exact count, each event id once), visitors,
 -- sessions; most events first.
 --
--- Read through tidemark.traffic_rows (store/sql/views/06_traffic_rows.sql): the rollup tidemark.traffic_hourly_state
--- (009) for the whole UTC hours of the range, tidemark.events for the minutes before the first and after the last
--- whole hour; the visitors of both merge as exact uniqExact states. Each event counts once: tidemark.events
--- stores an event_id once (store/sql/008). Events flagged as bots are left out.
+-- Read through tidemark.traffic_rows (store/sql/views/06_traffic_rows.sql): the rollup tidemark.traffic_hours (040) for
+-- the whole UTC hours of the range, tidemark.events for the minutes before the first and after the last whole hour; the
+-- visitors of both merge as bitmaps of their numbers (store/sql/040). Each event counts once: tidemark.events stores an
+-- event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -28,7 +28,7 @@
 SELECT
     value AS event,
     sum(events) AS events,
-    uniqExactMerge(visitors) AS visitors,
+    groupBitmapMerge(visitors) AS visitors,
     uniqExactIfMerge(sessions) AS sessions
 FROM tidemark.traffic_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},

@@ -14,17 +14,17 @@
 -- Returns os ('' = not recognized), visitors (distinct anonymous ids; a visitor seen with two values counts
 -- under both), pageviews; most visitors first.
 --
--- Read through tidemark.traffic_rows (store/sql/views/06_traffic_rows.sql): the rollup tidemark.traffic_hourly_state
--- (009) for the whole UTC hours of the range, tidemark.events for the minutes before the first and after the last
--- whole hour; the visitors of both merge as exact uniqExact states. Each event counts once: tidemark.events
--- stores an event_id once (store/sql/008). Events flagged as bots are left out.
+-- Read through tidemark.traffic_rows (store/sql/views/06_traffic_rows.sql): the rollup tidemark.traffic_hours (040) for
+-- the whole UTC hours of the range, tidemark.events for the minutes before the first and after the last whole hour; the
+-- visitors of both merge as bitmaps of their numbers (store/sql/040). Each event counts once: tidemark.events stores an
+-- event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
 --     --param_host='' --param_country='' --param_device_type='' --param_filter='' --param_limit=20 \
 --     --queries-file queries/operating_systems.sql
 
-SELECT value AS os, uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
+SELECT value AS os, groupBitmapMerge(visitors) AS visitors, sum(pageviews) AS pageviews
 FROM tidemark.traffic_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
     host = {host:String}, country = {country:String}, device_type = {device_type:String},

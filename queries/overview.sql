@@ -49,7 +49,7 @@ SELECT
     if(sessions = 0, 0, per_session.session_pageviews / sessions) AS pageviews_per_session
 FROM
 (
-    SELECT uniqExactMerge(visitors) AS visitors, sum(pageviews) AS pageviews
+    SELECT groupBitmapMerge(visitors) AS visitors, sum(pageviews) AS pageviews
     FROM tidemark.traffic_rows(
         project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
         host = {host:String}, country = {country:String}, device_type = {device_type:String},

@@ -14,11 +14,11 @@
 -- Returns host, path, pageviews, visitors (distinct anonymous ids that viewed the page); most views first,
 -- then by host and path so that ties come back in a stable order.
 --
--- Read through tidemark.page_rows (store/sql/views/04_page_rows.sql): whole UTC days from the daily rollup
--- when no country or device filter is set, the other whole hours from tidemark.traffic_hourly_state (009), and the
--- minutes before the first and after the last whole hour from tidemark.events; the visitors of all three merge as
--- exact uniqExact states. Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events
--- flagged as bots are left out.
+-- Read through tidemark.page_rows (store/sql/views/04_page_rows.sql): whole UTC days from the daily rollup when no
+-- country or device filter is set, the other whole hours from tidemark.traffic_hours (040), and the minutes before the
+-- first and after the last whole hour from tidemark.events; the visitors of all three merge as bitmaps of their numbers
+-- (store/sql/040). Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as
+-- bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -39,7 +39,7 @@ WITH
         ORDER BY sum(pageviews) DESC, host, path
         LIMIT {limit:UInt32}
     )
-SELECT host, path, sum(pageviews) AS pageviews, uniqExactMerge(visitors) AS visitors
+SELECT host, path, sum(pageviews) AS pageviews, groupBitmapMerge(visitors) AS visitors
 FROM tidemark.page_rows(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
     host = {host:String}, country = {country:String}, device_type = {device_type:String},

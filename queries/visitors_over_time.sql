@@ -16,11 +16,11 @@
 -- event in the bucket), pageviews. Buckets without events are absent; fill them in the client if a chart
 -- needs them.
 --
--- Read from the rollup tidemark.traffic_hourly_state (store/sql/009_traffic_hourly.sql) for the whole UTC hours
--- of the range, and from tidemark.events for the minutes before the first and after the last whole hour; the
--- visitors of both merge as exact uniqExact states. In a time zone whose offset from UTC is not whole hours at
--- `from` and `to`, every bucket is read from tidemark.events. Each event counts once: tidemark.events stores an event_id
--- once (store/sql/008). Events flagged as bots are left out.
+-- Read from the rollup tidemark.traffic_hours (store/sql/040_visitor_numbers.sql) for the whole UTC hours of the range,
+-- and from tidemark.events for the minutes before the first and after the last whole hour; the visitors of both merge
+-- as bitmaps of their numbers (store/sql/040). In a time zone whose offset from UTC is not whole hours at `from` and
+-- `to`, every bucket is read from tidemark.events. Each event counts once: tidemark.events stores an event_id once
+-- (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
 --     --param_from='2026-03-01 00:00:00' --param_to='2026-04-01 00:00:00' \
@@ -44,7 +44,7 @@ WITH
     (
         SELECT toDateTime(date_trunc({interval:String}, toDateTime(hour, {timezone:String})), {timezone:String}) AS bucket,
             pageviews, visitors
-        FROM tidemark.traffic_hourly_state
+        FROM tidemark.traffic_hours
         WHERE project_id = {project:String}
           AND dimension = ''
           AND hour >= hours_from
@@ -55,7 +55,7 @@ WITH
         UNION ALL
         -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
         SELECT toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String}) AS bucket,
-            toUInt64(countIf(type = 'page')) AS pageviews, uniqExactState(anonymous_id) AS visitors
+            toUInt64(countIf(type = 'page')) AS pageviews, groupBitmapState(visitor_number) AS visitors
         FROM tidemark.events
         WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
           AND project_id = {project:String}
@@ -75,7 +75,7 @@ WITH
     )
 SELECT
     bucket,
-    uniqExactMerge(visitors) AS visitors,
+    groupBitmapMerge(visitors) AS visitors,
     sum(pageviews) AS pageviews
 FROM states
 GROUP BY bucket

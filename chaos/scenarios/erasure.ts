@@ -297,6 +297,7 @@ export const erasure: Scenario<DeliveryResult> = async (options) => {
       lost: counts.lost,
       doubled: counts.doubled,
       rawDuplicates: counts.rawDuplicates,
+      renumbered: counts.renumbered,
       counted: counts.counted,
       durationMs: Date.now() - started,
       notes: [

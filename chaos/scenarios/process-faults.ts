@@ -165,6 +165,7 @@ export async function runPlan(plan: Plan, options: ScenarioOptions): Promise<Del
       lost: counts.lost,
       doubled: counts.doubled,
       rawDuplicates: counts.rawDuplicates,
+      renumbered: counts.renumbered,
       counted: counts.counted,
       ...(recoveryMs === undefined ? {} : { recoveryMs }),
       durationMs: Date.now() - started,

@@ -108,7 +108,7 @@ describe('POST /v1/batch', () => {
     expect(JSON.parse(String(row?.properties))).toEqual({ cut: 'ok \ud83d' });
   });
 
-  it('produces exactly the columns of tidemark.events, except the lineage the sink owns', async () => {
+  it('produces exactly the columns of tidemark.events, except the lineage and visitor number the writer adds', async () => {
     // ClickHouse skips unknown JSONEachRow fields and defaults missing ones, so compare the rows as sent.
     const transport = recording();
     const recorder = build(configFor(), { transport });
@@ -119,7 +119,9 @@ describe('POST /v1/batch', () => {
     expect(Object.keys(sent).sort()).toEqual(
       columns
         .map((c) => c.name)
-        .filter((name) => !['_topic', '_partition', '_offset', '_inserted_at'].includes(name))
+        .filter(
+          (name) => !['_topic', '_partition', '_offset', '_inserted_at', 'visitor_number'].includes(name),
+        )
         .sort(),
     );
   });

@@ -121,7 +121,7 @@ it('holds each event once, in the raw table and in the rollups', async () => {
   expect(Number(row?.rows)).toBe(events.length);
   expect(Number(row?.ids)).toBe(events.length);
   const [rolled] = await ch.query<{ events: number | string }>(
-    "SELECT sum(events) AS events FROM tidemark.traffic_hourly_state WHERE dimension = ''",
+    "SELECT sum(events) AS events FROM tidemark.traffic_hours WHERE dimension = ''",
   );
   expect(Number(rolled?.events)).toBe(events.filter((e) => !e.bot).length);
 });

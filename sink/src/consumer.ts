@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ClickHouse,
+  createVisitorNumbering,
   eventIdOf,
   insertEvents,
   insertUniqueEvents,
@@ -222,6 +223,8 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   const { deadLetters } = deps;
   const metrics = deps.metrics ?? createSinkMetrics();
   const batcher = createBatcher({ topic, ...config.batch });
+  // Visitor numbers given per partition (store/sql/040): read again whenever a partition does not continue here.
+  const visitors = createVisitorNumbering();
   const status = initialStatus(true);
 
   // Bumped on every group (re)join: kafkajs then restarts each partition at its committed offset, so
@@ -344,6 +347,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         const sent = await insertUniqueEvents(clickhouse, ins.body, {
           dedupToken: ins.dedupToken,
           topic,
+          visitors,
           ...(earlier
             ? {
                 ranges: ins.flushes.map((f) => ({

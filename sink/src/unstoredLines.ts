@@ -1,4 +1,11 @@
-import { type ClickHouse, eventIdOf, type LineageRange, lineageOf, storedInRange } from '@tidemark/store';
+import {
+  type ClickHouse,
+  eventIdOf,
+  type LineageRange,
+  lineageOf,
+  storedInRange,
+  withoutVisitorNumber,
+} from '@tidemark/store';
 
 export type { LineageRange } from '@tidemark/store';
 
@@ -37,7 +44,8 @@ export async function unstoredLines(ch: ClickHouse, body: string, range: Lineage
 
   const stored = await storedInRange(ch, range);
   const missing = lines.filter(({ line }) => {
-    if (stored.quarantined.has(line)) return false;
+    // The quarantine keeps lines as the gateway produced them, without the visitor number the insert added.
+    if (stored.quarantined.has(withoutVisitorNumber(line))) return false;
     const id = eventIdOf(line);
     return id === undefined || !stored.ids.has(id);
   });

@@ -54,5 +54,14 @@ export {
   recordIds,
   storedInRange,
 } from './uniqueEvents.js';
+export type { VisitorNumbering } from './visitorNumbers.js';
+export {
+  createVisitorNumbering,
+  embeddedPartition,
+  numberVisitors,
+  visitorKey,
+  visitorNumbersTable,
+  withoutVisitorNumber,
+} from './visitorNumbers.js';
 export type { Writer } from './writer.js';
 export { createWriter } from './writer.js';

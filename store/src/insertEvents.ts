@@ -1,5 +1,6 @@
 import type { ClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
+import { withoutVisitorNumber } from './visitorNumbers.js';
 
 /** The table every event goes to. */
 export const eventsTable = 'tidemark.events';
@@ -70,7 +71,9 @@ export async function insertEvents(
 
   const rejected: RejectedRow[] = [];
 
-  async function quarantine(line: string, err: StoreError, path: string): Promise<void> {
+  async function quarantine(numbered: string, err: StoreError, path: string): Promise<void> {
+    // Parked as the gateway produced it: a replay compares it with its own lines, and numbers them anew.
+    const line = withoutVisitorNumber(numbered);
     const lineage = lineageOf.exec(line);
     const [, partition = '0', offset = '0'] = lineage ?? [];
     const detail = err.cause instanceof Error ? err.cause.message : err.message;

@@ -71,8 +71,8 @@ const others = [
 async function rollupsAndRaw() {
   const q = (sql: string) => ch.query<Record<string, string>>(sql, { project });
   return {
-    traffic: await q(`SELECT hour, sum(events) AS events, uniqExactMerge(visitors) AS visitors
-      FROM tidemark.traffic_hourly_state WHERE project_id = {project:String} AND dimension = ''
+    traffic: await q(`SELECT hour, sum(events) AS events, groupBitmapMerge(visitors) AS visitors
+      FROM tidemark.traffic_hours WHERE project_id = {project:String} AND dimension = ''
       GROUP BY hour ORDER BY hour`),
     trafficRaw:
       await q(`SELECT toStartOfHour(timestamp) AS hour, count() AS events, uniqExact(anonymous_id) AS visitors
@@ -81,8 +81,8 @@ async function rollupsAndRaw() {
       WHERE project_id = {project:String}`),
     sessionsRaw: await q(`SELECT count(DISTINCT session_id) AS n FROM tidemark.events
       WHERE project_id = {project:String}`),
-    pages: await q(`SELECT day, sum(pageviews) AS views, uniqExactMerge(visitors) AS visitors
-      FROM tidemark.page_days_state WHERE project_id = {project:String} GROUP BY day ORDER BY day`),
+    pages: await q(`SELECT day, sum(pageviews) AS views, groupBitmapMerge(visitors) AS visitors
+      FROM tidemark.page_days WHERE project_id = {project:String} GROUP BY day ORDER BY day`),
     pagesRaw: await q(`SELECT toDate(timestamp) AS day, count() AS views, uniqExact(anonymous_id) AS visitors
       FROM tidemark.events WHERE project_id = {project:String} AND type = 'page' GROUP BY day ORDER BY day`),
   };

@@ -298,14 +298,16 @@ it('backfills the hourly rollups from the events stored before their migration; 
   await ch.insertJsonEachRow('tidemark.events', toJsonEachRow(rows));
   // A database that held these events before migrations 009 to 013: their rollups did not exist yet.
   for (const table of [
-    'traffic_hourly_mv',
-    'traffic_hourly_state',
+    'traffic_hours_mv',
+    'traffic_hours',
+    'traffic_days_mv',
+    'traffic_days',
     'session_hours_plain_mv',
     'session_hours',
     'web_vital_samples_mv',
     'web_vital_samples',
-    'page_days_mv',
-    'page_days_state',
+    'page_days_v2_mv',
+    'page_days',
     'web_vital_days_mv',
     'web_vital_days_state',
   ]) {
@@ -317,15 +319,17 @@ it('backfills the hourly rollups from the events stored before their migration; 
   const fromRollups = () =>
     ch.query<Record<string, string>>(
       `SELECT
-         (SELECT toString(sum(events)) FROM tidemark.traffic_hourly_state
+         (SELECT toString(sum(events)) FROM tidemark.traffic_hours
           WHERE project_id = {p:String} AND dimension = '') AS events,
-         (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.traffic_hourly_state
+         (SELECT toString(groupBitmapMerge(visitors)) FROM tidemark.traffic_hours
           WHERE project_id = {p:String} AND dimension = 'page') AS page_visitors,
+         (SELECT toString(sum(events)) || ' ' || toString(groupBitmapMerge(visitors)) FROM tidemark.traffic_days
+          WHERE project_id = {p:String} AND dimension = '') AS day_events_visitors,
          (SELECT toString(count()) FROM (SELECT session FROM tidemark.session_hours
           WHERE project_id = {p:String} GROUP BY session HAVING sum(pageviews) > 0)) AS sessions,
          (SELECT toString(count()) || ' ' || toString(quantileExact(0.75)(value)) || ' ' || toString(countIf(rating = 'poor'))
           FROM tidemark.web_vital_samples WHERE project_id = {p:String}) AS vitals,
-         (SELECT toString(uniqExactMerge(visitors)) FROM tidemark.page_days_state
+         (SELECT toString(groupBitmapMerge(visitors)) FROM tidemark.page_days
           WHERE project_id = {p:String}) AS day_page_visitors,
          (SELECT toString(sum(samples)) || ' ' || toString(quantileExactMerge(0.75)(p75)) || ' ' || toString(sum(poor))
           FROM tidemark.web_vital_days_state WHERE project_id = {p:String}) AS day_vitals`,
@@ -341,6 +345,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     {
       events: String(rows.length),
       page_visitors: '3',
+      day_events_visitors: `${rows.length} ${new Set(rows.map((r) => r.anonymous_id)).size}`,
       sessions: '4',
       vitals,
       day_page_visitors: '3',
@@ -361,6 +366,8 @@ it('backfills the hourly rollups from the events stored before their migration; 
     '030_person_links.sql',
     '031_regulations.sql',
     '032_distinct_id_hours.sql',
+    // The bitmap rollups that replaced 009's and 013's visitor states, backfilled again.
+    '040_visitor_numbers.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
@@ -375,6 +382,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     {
       events: String(rows.length + 1),
       page_visitors: '4',
+      day_events_visitors: `${rows.length + 1} ${new Set([...rows.map((r) => r.anonymous_id), 'v5']).size}`,
       sessions: '5',
       vitals,
       day_page_visitors: '4',

@@ -5,7 +5,8 @@
  * the sink inserts without re-parsing. Conventions: DateTime64 values are UTC strings in ClickHouse's basic
  * format `YYYY-MM-DD hh:mm:ss.mmm`; a missing string is `''`; a missing number is `0`.
  *
- * The lineage columns `_partition`, `_offset` and `_inserted_at` are not here: the sink owns them.
+ * The lineage columns `_partition`, `_offset` and `_inserted_at` are not here: the sink owns them. Nor is
+ * `visitor_number`: the writer of the row adds it (visitorNumbers.ts).
  */
 export type EventRow = {
   /** Project the write key belongs to; the first column of the sort key. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouse } from './clickhouse.js';
 import { withoutErased } from './erasedIds.js';
 import { eventsTable, insertEvents, quarantineTable, type RejectedRow } from './insertEvents.js';
+import { numberVisitors, type VisitorNumbering } from './visitorNumbers.js';
 
 /** The ids of stored events, kept 30 days after they were last written (store/sql/008_event_ids.sql). */
 export const eventIdsTable = 'tidemark.event_ids';
@@ -112,7 +113,13 @@ export type UniqueInsert = {
 export async function insertUniqueEvents(
   ch: ClickHouse,
   body: string,
-  opts: { dedupToken?: string; topic?: string; ranges?: readonly LineageRange[] } = {},
+  opts: {
+    dedupToken?: string;
+    topic?: string;
+    ranges?: readonly LineageRange[];
+    /** The writer's visitor counters (visitorNumbers.ts); without them each insert reads them again. */
+    visitors?: VisitorNumbering;
+  } = {},
 ): Promise<UniqueInsert> {
   // First the rows of erased subjects (DESIGN §5b): read on every insert, so a regulation recorded before this
   // insert began applies to it, whatever was waiting in Kafka or in a client's queue.
@@ -163,7 +170,8 @@ export async function insertUniqueEvents(
           .update(`${kept.length}:${sentIds.join(',')}`)
           .digest('hex')
           .slice(0, 24)}`;
-  const text = kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+  // Each row sent carries its visitor's number (store/sql/040_visitor_numbers.sql).
+  const text = kept.length === 0 ? '' : `${(await numberVisitors(ch, kept, opts.visitors)).join('\n')}\n`;
   const { quarantined, rejected } = text
     ? await insertEvents(ch, text, { dedupToken, topic: opts.topic })
     : { quarantined: 0, rejected: [] };

@@ -1,6 +1,7 @@
 import type { ClickHouse } from './clickhouse.js';
 import { type QuarantinedRow, quarantineRows } from './insertEvents.js';
 import { insertUniqueEvents, recordIds } from './uniqueEvents.js';
+import { createVisitorNumbering } from './visitorNumbers.js';
 
 /** Where the embedded gateway hands its rows: resolves only once ClickHouse has them. */
 export type Writer = {
@@ -16,6 +17,12 @@ export type Writer = {
 };
 
 /**
+ * The embedded writer's visitor counter (store/sql/040): chDB opens one data directory per process, so every
+ * writer of this process numbers the same store, and one counter keeps their numbers apart.
+ */
+const embeddedVisitors = createVisitorNumbering();
+
+/**
  * The embedded-mode writer (DESIGN §1): one INSERT per gateway request, no Kafka in between. The lineage
  * columns keep their defaults (`_partition` and `_offset` 0), which marks these rows as never seen by Kafka.
  */
@@ -26,7 +33,7 @@ export function createWriter(opts: { clickhouse: ClickHouse }): Writer {
       // No token: the writer has no replay to deduplicate, and a token taken by an insert killed before its part
       // landed would drop the client's resend. A kill between the insert and `recordIds` leaves a copy to be
       // stored again on resend, which ReplacingMergeTree collapses on merge (DESIGN §6).
-      const result = await insertUniqueEvents(clickhouse, rows);
+      const result = await insertUniqueEvents(clickhouse, rows, { visitors: embeddedVisitors });
       await recordIds(clickhouse, result.ids);
     },
     async quarantine(rows) {

@@ -1,8 +1,8 @@
--- Page views per host and path for a range and the filters, as states to merge per page: pageviews,
--- session_pageviews (sums) and visitors (uniqExact). Whole UTC days from tidemark.page_days_state (013) when no
--- country or device filter is set, the other whole hours from tidemark.traffic_hourly_state (009), the edges
--- from tidemark.events (with a `filter`, the whole range). Parameters as in the ready queries: project; from and
--- to (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any); filter.
+-- Page views per host and path for a range and the filters, as states to merge per page: pageviews, session_pageviews
+-- (sums) and visitors (groupBitmap of visitor numbers, store/sql/040). Whole UTC days from tidemark.page_days (040)
+-- when no country or device filter is set, the other whole hours from tidemark.traffic_hours (040), the edges from
+-- tidemark.events (with a `filter`, the whole range). Parameters as in the ready queries: project; from and to
+-- (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any); filter.
 CREATE OR REPLACE VIEW tidemark.page_rows {{on_cluster}} AS
 WITH
     {{range_hours}},
@@ -12,7 +12,7 @@ WITH
     greatest(toStartOfDay(hours_to), days_from) AS days_to,
     {country:String} = '' AND {device_type:String} = '' AS by_day
 SELECT toString(host) AS host, path, pageviews, session_pageviews, visitors
-FROM tidemark.page_days_state
+FROM tidemark.page_days
 WHERE by_day
   AND project_id = {project:String}
   AND day >= toDate(days_from)
@@ -20,7 +20,7 @@ WHERE by_day
   AND ({host:String} = '' OR host = {host:String})
 UNION ALL
 SELECT toString(host) AS host, value AS path, pageviews, session_pageviews, visitors
-FROM tidemark.traffic_hourly_state
+FROM tidemark.traffic_hours
 WHERE project_id = {project:String}
   AND dimension = 'page'
   AND hour >= hours_from
@@ -35,7 +35,7 @@ SELECT
     path,
     toUInt64(count()) AS pageviews,
     toUInt64(countIf(session_id != '')) AS session_pageviews,
-    uniqExactState(anonymous_id) AS visitors
+    groupBitmapState(visitor_number) AS visitors
 FROM tidemark.events
 {{edge_minutes}}
   AND type = 'page'

@@ -1,36 +1,44 @@
--- tidemark.traffic_rows(…): the rows of tidemark.traffic_hourly_state (009) for one `dimension` and a range, with
--- the minutes before the first and after the last whole hour of the range computed from tidemark.events as the
--- same states, the way 009's view computes them. The ready queries over all traffic (overview's visitors and page
--- views, devices, countries) and per browser, OS or custom event read it and merge the states per value; one
--- place for the stitching instead of a copy in each.
+-- tidemark.traffic_rows(…): the rollups' rows for one `dimension` and a range (040): the range's whole UTC days from
+-- tidemark.traffic_days (not for 'page', which it lacks), its other whole hours from tidemark.traffic_hours, and the
+-- minutes before the first and after the last whole hour computed from tidemark.events as the same states, the way
+-- the views compute them. The ready queries over all traffic (overview's visitors and page views, devices,
+-- countries) and per browser, OS or custom event read it and merge the states per value; one place for the
+-- stitching instead of a copy in each.
 --
 -- Parameters as in the ready queries: project; from and to (DateTime64(3, 'UTC'), `from` included); host, country,
--- device_type ('' = any); filter (01_filtered_sessions.sql: with one, the whole
--- range from tidemark.events); dimension ('', 'browser', 'os', 'page' or 'event', as in 009). Columns: host, country,
--- device_type, value; events, pageviews, session_pageviews (sums); visitors (uniqExact), sessions (uniqExactIf,
--- kept for 'event' only).
+-- device_type ('' = any); filter (01_filtered_sessions.sql: with one, the whole range from tidemark.events); dimension
+-- ('', 'browser', 'os', 'page' or 'event', as in 040). Columns: host, country, device_type, value; events, pageviews,
+-- session_pageviews (sums); visitors (groupBitmap of visitor numbers, store/sql/040), sessions (uniqExactIf, kept for
+-- 'event' only).
 CREATE OR REPLACE VIEW tidemark.traffic_rows {{on_cluster}} AS
 WITH
-    {{range_hours}}
-SELECT
-    host,
-    country,
-    device_type,
-    value,
-    events,
-    pageviews,
-    session_pageviews,
-    visitors,
-    sessions
-FROM tidemark.traffic_hourly_state
+    {{range_hours}},
+    -- Its whole UTC days [days_from, days_to), read by day unless the dimension has no daily rows.
+    toStartOfDay(hours_from) AS from_day,
+    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
+    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {dimension:String} != 'page' AS by_day
+SELECT host, country, device_type, value, events, pageviews, session_pageviews, visitors, sessions
+FROM tidemark.traffic_days
+WHERE by_day
+  AND project_id = {project:String}
+  AND dimension = {dimension:String}
+  AND day >= toDate(days_from)
+  AND day < toDate(days_to)
+  {{filters}}
+UNION ALL
+SELECT host, country, device_type, value, events, pageviews, session_pageviews, visitors, sessions
+FROM tidemark.traffic_hours
 WHERE project_id = {project:String}
   AND dimension = {dimension:String}
   AND hour >= hours_from
   AND hour < hours_to
+  -- Outside the whole days the daily table gave, in a form the primary key can prune by.
+  AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
   {{filters}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read. Each event gives
--- the row 009's view gives it for this dimension, or none.
+-- the row 040's views give it for this dimension, or none.
 SELECT
     host,
     country,
@@ -44,7 +52,7 @@ SELECT
     toUInt64(count()) AS events,
     toUInt64(countIf(type = 'page')) AS pageviews,
     toUInt64(countIf(type = 'page' AND session_id != '')) AS session_pageviews,
-    uniqExactState(anonymous_id) AS visitors,
+    groupBitmapState(visitor_number) AS visitors,
     uniqExactIfState(session_id, session_id != '' AND {dimension:String} = 'event') AS sessions
 FROM tidemark.events
 {{edge_minutes}}
