@@ -98,7 +98,11 @@ export function addLineage(
 
 /** Messages of one partition that will become one flush. */
 type Segment = {
-  parts: string[];
+  /**
+   * The messages' lines, appended with `+`: V8 keeps that as a rope of the parts and copies them into one string
+   * once, when the insert first reads it, where joining an array here would copy them one more time.
+   */
+  text: string;
   rows: number;
   bytes: number;
   first?: string;
@@ -126,7 +130,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
   const msUntilDue = () => (segments.size === 0 ? undefined : Math.max(0, firstAt + opts.maxWaitMs - now()));
   const anyComplete = () => [...segments.values()].some((list) => list.some((s) => s.complete));
   const newSegment = (until?: bigint, token?: string): Segment => ({
-    parts: [],
+    text: '',
     rows: 0,
     bytes: 0,
     until,
@@ -151,7 +155,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
         list.push(segment);
       }
       const line = addLineage(value, partition, offset, opts.topic);
-      segment.parts.push(line.text);
+      segment.text += line.text;
       segment.rows += line.rows;
       const size = Buffer.byteLength(line.text);
       segment.bytes += size;
@@ -188,7 +192,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
             partition,
             first: segment.first,
             last: segment.last,
-            body: segment.parts.join(''),
+            body: segment.text,
             rows: segment.rows,
             bytes: segment.bytes,
             dedupToken: segment.token ?? `${opts.topic}:${partition}:${segment.first}-${segment.last}`,

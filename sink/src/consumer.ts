@@ -186,7 +186,8 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
   else if (fresh.length > 1) {
     inserts.push({
       flushes: fresh,
-      body: fresh.map((f) => f.body).join(''),
+      // Appended, not joined: see the batcher's Segment.text.
+      body: fresh.reduce((body, f) => body + f.body, ''),
       rows: fresh.reduce((n, f) => n + f.rows, 0),
       bytes: fresh.reduce((n, f) => n + f.bytes, 0),
       dedupToken: multiRangeToken(topic, fresh),
