@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type BodyIds,
   type ClickHouse,
   eventIdOf,
   insertEvents,
   insertUniqueEvents,
   type RejectedRow,
+  readIds,
   recordIds,
 } from '@tidemark/store';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
@@ -136,6 +138,13 @@ type Insert = {
   dedupToken: string;
   /** True for an announced range an earlier owner may have inserted already (see `Batcher.replay`). */
   replay: boolean;
+  /**
+   * New rows only: their ids, looked up when the flush was taken, possibly while the flush before it was still
+   * inserting (undefined when that lookup failed: the insert looks them up itself).
+   */
+  read?: Promise<BodyIds | undefined>;
+  /** With `read`: the ids recorded in tidemark.event_ids since that lookup began. */
+  storedSince?: Set<string>;
 };
 
 /** A range's own token, the one `createBatcher` gives a flush: `topic:partition:first-last`. */
@@ -342,9 +351,11 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       try {
         // A replay or a retry may find its rows stored by the insert before it: those are left out by lineage.
         const earlier = ins.replay || attempt > 0;
+        const read = earlier ? undefined : await ins.read;
         const sent = await insertUniqueEvents(clickhouse, ins.body, {
           dedupToken: ins.dedupToken,
           topic,
+          ...(read ? { read, storedSince: ins.storedSince } : {}),
           ...(earlier
             ? {
                 ranges: ins.flushes.map((f) => ({
@@ -370,10 +381,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         // Only now are the rows known to be stored: an id recorded earlier, with its row lost, would make the
         // replay leave the row out. The ids of rows refused by the recount's insert are not recorded.
         const refused = new Set(rejected.map((r) => eventIdOf(r.raw)));
-        await recordIds(
-          clickhouse,
-          sent.ids.filter((id) => !refused.has(id)),
-        );
+        const recorded = sent.ids.filter((id) => !refused.has(id));
+        await recordIds(clickhouse, recorded);
+        // After the write returned: a lookup that begins from now on finds them in the table.
+        for (const since of lookups) for (const id of recorded) since.add(id);
         // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
         // inserts are no-ops under their deduplication tokens.
         await deadLetters?.send(
@@ -428,10 +439,9 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   let brokenGen = -1;
 
   /** Announces, inserts and commits the flushes of one take(), in that order (see startSink). */
-  async function run(flushes: Flush[], gen: number): Promise<void> {
+  async function run(flushes: Flush[], inserts: Insert[], gen: number): Promise<void> {
     if (!owns(gen) || gen === brokenGen) return;
     brokenGen = gen;
-    const inserts = insertsOf(topic, flushes);
     const announce = inserts.flatMap((ins) =>
       ins.flushes.map((f) => ({
         topic,
@@ -463,28 +473,52 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
     status.lastError = undefined;
   }
 
+  // The `storedSince` sets of the lookups taken ahead (see schedule), filled by every recordIds until their insert.
+  const lookups = new Set<Set<string>>();
+
   // One flush runs at a time, in take() order, so each partition's ranges are announced and committed in
-  // order; eachBatch waits for the running one only when it has the next one ready (one flush of look-ahead).
+  // order. The next one may be taken while one runs: its new rows' ids are looked up at once, on the engine's
+  // other threads while the running insert works, and every id the running flush records after that lookup
+  // began is handed to it as stored (`storedSince`), so a copy in two consecutive flushes is still stored once.
+  // eachBatch waits only when a flush runs and another is taken already (two flushes of look-ahead).
   let running: Promise<void> = Promise.resolve();
+  // The flush taken before the last one: when it settles, at most one is left.
+  let ahead: Promise<void> = Promise.resolve();
+  let pending = 0;
   let busy = false;
   function schedule(gen: number): Promise<void> {
     const flushes = batcher.take();
     metrics.buffered.set(batcher.rows);
     if (flushes.length === 0) return running;
     busy = true;
+    pending += 1;
+    const inserts = insertsOf(topic, flushes);
+    for (const ins of inserts) {
+      if (ins.replay) continue;
+      // Registered before the lookup starts, so no id recorded in between is missed.
+      ins.storedSince = new Set();
+      lookups.add(ins.storedSince);
+      ins.read = readIds(clickhouse, ins.body).catch(() => undefined);
+    }
     const next = running
-      .then(() => run(flushes, gen))
+      .then(() => run(flushes, inserts, gen))
       .catch((err) => log.error('flush failed', { error: describeError(err) }));
     const mine = next.finally(() => {
+      for (const ins of inserts) if (ins.storedSince) lookups.delete(ins.storedSince);
+      pending -= 1;
       if (running === mine) busy = false;
     });
+    ahead = running;
     running = mine;
     return mine;
   }
 
-  /** Waits for the running flush, if any, then starts the next; false when the group rejoined meanwhile. */
+  /**
+   * Starts the next flush, first waiting for the running one when another is taken already; false when the group
+   * rejoined meanwhile.
+   */
   async function flushNext(gen: number): Promise<boolean> {
-    if (busy) await running;
+    if (pending > 1) await ahead;
     if (gen !== generation) return false;
     void schedule(gen);
     return true;

@@ -105,12 +105,49 @@ export type UniqueInsert = {
   dedupToken?: string;
 };
 
+/** A body's lines and event ids, and which of those ids `tidemark.event_ids` held when `readIds` looked. */
+export type BodyIds = {
+  /** The body's lines, empty ones left out. */
+  lines: string[];
+  /** True when the body is exactly `lines`, each ended by a newline. */
+  wellFormed: boolean;
+  /** Each line's event id (`eventIdOf`). */
+  ids: (string | undefined)[];
+  /** The distinct ids of `ids`. */
+  unique: Set<string>;
+  /** The ids of `unique` that were in `tidemark.event_ids`. */
+  known: Set<string>;
+};
+
+/**
+ * Splits `body` into lines and looks their event ids up (`knownIds`). The first half of `insertUniqueEvents`,
+ * for a caller that looks a body up while the insert before it still runs: what that insert records after the
+ * lookup began is not in `known`, and the caller passes it to `insertUniqueEvents` as `storedSince`.
+ */
+export async function readIds(ch: ClickHouse, body: string): Promise<BodyIds> {
+  const split = body.split('\n');
+  const lines = split.filter((l) => l.length > 0);
+  const ids = lines.map(eventIdOf);
+  const unique = new Set<string>();
+  for (const id of ids) if (id !== undefined) unique.add(id);
+  return {
+    lines,
+    wellFormed: lines.length === split.length - 1 && split.at(-1) === '',
+    ids,
+    unique,
+    known: await knownIds(ch, [...unique]),
+  };
+}
+
 /**
  * Inserts the rows of `body` whose event id is not stored yet (DESIGN §6): a row whose id is in
  * `tidemark.event_ids`, or already earlier in `body`, is left out. With `ranges` (a replay or a retry of Kafka
  * ranges), rows an earlier insert of those ranges stored, and lines it quarantined, are left out too, found by
  * their lineage: that insert's ids may not be recorded yet (a kill between the two), and a token alone cannot
  * say, since one announced token may cover several ranges that are replayed one by one.
+ *
+ * `read` is `readIds(ch, body)` when the caller looked the ids up already; `storedSince` then holds every id
+ * recorded since that lookup began, which count as stored too.
  *
  * The token is `dedupToken` when every row is sent, else `dedupToken/<hash of the ids sent>`: a token names
  * the rows that went under it, so a replay that finds the same state sends the same rows under the same token
@@ -121,20 +158,22 @@ export type UniqueInsert = {
 export async function insertUniqueEvents(
   ch: ClickHouse,
   body: string,
-  opts: { dedupToken?: string; topic?: string; ranges?: readonly LineageRange[] } = {},
+  opts: {
+    dedupToken?: string;
+    topic?: string;
+    ranges?: readonly LineageRange[];
+    read?: BodyIds;
+    storedSince?: ReadonlySet<string>;
+  } = {},
 ): Promise<UniqueInsert> {
-  const split = body.split('\n');
-  const received = split.filter((l) => l.length > 0);
-  // True when `body` is exactly its lines, each ended by a newline: then, if every line is sent, `body` is the
-  // text to send as it is, rather than a copy joined again (at 50 000 rows, tens of megabytes).
-  const wellFormed = received.length === split.length - 1 && split.at(-1) === '';
-  // First the rows of erased subjects (DESIGN §5b): read on every insert, so a regulation recorded before this
+  const read = opts.read ?? (await readIds(ch, body));
+  // Then the rows of erased subjects (DESIGN §5b): read on every insert, so a regulation recorded before this
   // insert began applies to it, whatever was waiting in Kafka or in a client's queue.
-  const { kept: lines, erased } = await withoutErased(ch, received);
-  const ids = lines.map(eventIdOf);
-  const unique = new Set<string>();
-  for (const id of ids) if (id !== undefined) unique.add(id);
-  const known = await knownIds(ch, [...unique]);
+  const { kept: lines, erased } = await withoutErased(ch, read.lines);
+  const ids = erased === 0 ? read.ids : lines.map(eventIdOf);
+  const unique = erased === 0 ? read.unique : new Set(ids.filter((id) => id !== undefined));
+  const known = new Set(read.known);
+  for (const id of opts.storedSince ?? []) if (unique.has(id)) known.add(id);
   const stored = new Set<string>();
   const parked = new Set<string>();
   for (const range of opts.ranges ?? []) {
@@ -174,7 +213,7 @@ export async function insertUniqueEvents(
     });
   }
 
-  const everyLine = erased === 0 && kept.length === received.length;
+  const everyLine = erased === 0 && kept.length === read.lines.length;
   const dedupToken =
     opts.dedupToken === undefined || everyLine
       ? opts.dedupToken
@@ -182,7 +221,7 @@ export async function insertUniqueEvents(
           .update(`${kept.length}:${sentIds.join(',')}`)
           .digest('hex')
           .slice(0, 24)}`;
-  const text = kept.length === 0 ? '' : everyLine && wellFormed ? body : `${kept.join('\n')}\n`;
+  const text = kept.length === 0 ? '' : everyLine && read.wellFormed ? body : `${kept.join('\n')}\n`;
   const { quarantined, rejected } = text
     ? await insertEvents(ch, text, { dedupToken, topic: opts.topic })
     : { quarantined: 0, rejected: [] };
