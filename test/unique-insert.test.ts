@@ -153,15 +153,19 @@ it('stores each event once through the sink: resends, a resend on another UTC da
   }
 }, 120_000);
 
-it('stores a copy in the flush after its first once, when that flush was looked up while the first was inserting', async () => {
+it('stores a copy in the flush after its first once when that flush was looked up while the first inserted, and commits both', async () => {
   const project = `unique-ahead-${randomUUID().slice(0, 8)}`;
   const topic = `tidemark.unique.${randomUUID().slice(0, 8)}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   const rows = fixture(project).slice(0, 10);
   const producer = kafka.producer();
   await producer.connect();
-  const send = (list: EventRow[]) =>
-    producer.send({ topic, acks: -1, messages: [{ key: `${project}:v`, value: toJsonEachRow(list) }] });
+  const send = (...messages: { partition: number; rows: EventRow[] }[]) =>
+    producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ partition: m.partition, value: toJsonEachRow(m.rows) })),
+    });
 
   // The first flush's insert waits until the second flush's ids were looked up: the lookup cannot find the
   // copy's id in tidemark.event_ids then, as the first flush records it only after its insert.
@@ -197,15 +201,17 @@ it('stores a copy in the flush after its first once, when that flush was looked 
     { clickhouse: watched, log: quiet },
   );
   try {
-    await send(rows.slice(0, 5));
+    // The first flush covers both partitions, the second only partition 0: the first one's commit is left to
+    // the second's announcement, which must commit partition 1 as well.
+    await send({ partition: 0, rows: rows.slice(0, 3) }, { partition: 1, rows: rows.slice(3, 5) });
     await eventually(async () => (inserts === 1 ? true : undefined), { what: 'the first insert to start' });
-    await send([rows[0] as EventRow, ...rows.slice(5, 9)]);
+    await send({ partition: 0, rows: [rows[0] as EventRow, ...rows.slice(5, 9)] });
     await eventually(async () => (lookups === 2 ? true : undefined), { what: "the second flush's lookup" });
     release();
-    await eventually(async () => ((await committedTotal(admin, groupId, topic)) === 2 ? true : undefined), {
+    await eventually(async () => ((await committedTotal(admin, groupId, topic)) === 3 ? true : undefined), {
       what: 'both flushes committed',
     });
-    expect(sink.status()).toMatchObject({ duplicateRows: 1 });
+    expect(sink.status()).toMatchObject({ duplicateRows: 1, flushes: 2 });
   } finally {
     release();
     await sink.stop();

@@ -437,9 +437,29 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   // A generation in which a flush gave up half-way: nothing after it may be announced or committed in that
   // generation, or a later commit would pass over rows that are not stored.
   let brokenGen = -1;
+  // A flush whose inserts returned and whose commit was left to the flush queued behind it (see run).
+  let owed: { gen: number; flushes: Flush[] } | undefined;
 
-  /** Announces, inserts and commits the flushes of one take(), in that order (see startSink). */
+  /** Records that the flushes' offsets are committed: the lag gauge and the status. */
+  function committedFlushes(flushes: Flush[]): void {
+    for (const f of flushes) {
+      committedOffsets.set(f.partition, BigInt(f.commit.offset));
+      updateLag(f.partition);
+    }
+    status.flushes += 1;
+    status.lastError = undefined;
+  }
+
+  /**
+   * Announces, inserts and commits the flushes of one take(), in that order (see startSink). When another flush is
+   * queued behind this one, the commit is left to it: its announcement goes to the same position (its `first` is
+   * this flush's `last + 1` in each partition both cover), which says as much of the rows before it, so one
+   * round trip to the coordinator does both; a partition it does not cover gets this flush's plain commit in the
+   * same request. If that request never lands, this flush stays announced and is replayed, stored once.
+   */
   async function run(flushes: Flush[], inserts: Insert[], gen: number): Promise<void> {
+    const prior = owed?.gen === gen ? owed.flushes : [];
+    owed = undefined;
     if (!owns(gen) || gen === brokenGen) return;
     brokenGen = gen;
     const announce = inserts.flatMap((ins) =>
@@ -455,22 +475,29 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         } satisfies Announcement),
       })),
     );
-    if (!(await commit(announce, gen, 'announcement'))) {
+    const announced = new Set(announce.map((a) => a.partition));
+    const priorDone = prior
+      .filter((f) => !announced.has(f.partition))
+      .map((f) => ({ ...f.commit, metadata: null }));
+    if (!(await commit([...announce, ...priorDone], gen, 'announcement'))) {
       log.info('partitions moved before the insert; leaving the rows to the next owner', {
         rows: flushes.reduce((n, f) => n + f.rows, 0),
       });
       return;
     }
+    if (prior.length > 0) committedFlushes(prior);
     for (const ins of inserts) if (!(await insert(ins, gen))) return;
-    const done = flushes.map((f) => ({ ...f.commit, metadata: null }));
-    if (!(await commit(done, gen, 'offset'))) return;
     brokenGen = -1;
-    for (const f of flushes) {
-      committedOffsets.set(f.partition, BigInt(f.commit.offset));
-      updateLag(f.partition);
+    if (pending > 1) {
+      owed = { gen, flushes };
+      return;
     }
-    status.flushes += 1;
-    status.lastError = undefined;
+    const done = flushes.map((f) => ({ ...f.commit, metadata: null }));
+    if (!(await commit(done, gen, 'offset'))) {
+      brokenGen = gen;
+      return;
+    }
+    committedFlushes(flushes);
   }
 
   // The `storedSince` sets of the lookups taken ahead (see schedule), filled by every recordIds until their insert.
