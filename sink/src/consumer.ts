@@ -215,7 +215,8 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
  *      partition in the current generation;
  *   2. INSERT the rows with that token (`topic:partition:first-last` for one range), retried with backoff under
  *      it;
- *   3. commit `last + 1`, clearing the metadata.
+ *   3. commit `last + 1`, clearing the metadata; when the next flush is taken already, its announcement (step 1,
+ *      at that same position) is this commit, with the plain commit of any partition it does not cover.
  * Whoever reads a partition next (this process after a rejoin, another member, a restarted sink) finds the
  * announcement beside the committed offset and rebuilds that range's rows under the announced token before
  * anything else: if the earlier insert landed, or lands later, ClickHouse keeps one copy. So inserts may run
