@@ -1,5 +1,6 @@
 import { CompressionTypes, Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type { CommitOffset } from './batcher.js';
+import { useFastGunzip } from './gunzip.js';
 import type { Logger } from './log.js';
 
 /** One fetched run of messages from one partition, values as UTF-8 text. */
@@ -62,6 +63,7 @@ export function createKafkaConsumer(opts: {
   log?: Logger;
 }): EventConsumer {
   const kafka = kafkaClient(opts);
+  useFastGunzip();
   const consumer = kafka.consumer({
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
