@@ -508,7 +508,7 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   // order. The next one may be taken while one runs: its new rows' ids are looked up at once, on the engine's
   // other threads while the running insert works, and every id the running flush records after that lookup
   // began is handed to it as stored (`storedSince`), so a copy in two consecutive flushes is still stored once.
-  // eachBatch waits only when a flush runs and another is taken already (two flushes of look-ahead).
+  // See flushNext for when eachBatch waits.
   let running: Promise<void> = Promise.resolve();
   // The flush taken before the last one: when it settles, at most one is left.
   let ahead: Promise<void> = Promise.resolve();
@@ -542,11 +542,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   }
 
   /**
-   * Starts the next flush, first waiting for the running one when another is taken already; false when the group
-   * rejoined meanwhile.
+   * Starts the next flush; false when the group rejoined meanwhile. A full buffer is taken while a flush runs, so
+   * that its ids are looked up meanwhile, and waits only when another is taken already. A buffer due by time
+   * waits until no flush runs: flushes go by time where the inserts keep up, and there a lookup beside the running
+   * insert would take CPU from the insert whose rows are waiting to become visible, for no gain in rate.
    */
-  async function flushNext(gen: number): Promise<boolean> {
-    if (pending > 1) await ahead;
+  async function flushNext(gen: number, full: boolean): Promise<boolean> {
+    if (full ? pending > 1 : busy) await (full ? ahead : running);
     if (gen !== generation) return false;
     void schedule(gen);
     return true;
@@ -594,10 +596,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       batcher.add(partition, message.offset, message.value);
       // Resolving only moves the fetch position (autoCommit is off): the commit waits for the insert.
       control.resolveOffset(message.offset);
-      if (batcher.isFull() && !(await flushNext(gen))) return;
+      if (batcher.isFull() && !(await flushNext(gen, true))) return;
     }
     metrics.buffered.set(batcher.rows);
-    if (batcher.isDue()) await flushNext(gen);
+    if (batcher.isDue()) await flushNext(gen, batcher.isFull());
   }
 
   /** Runs `handle`, heartbeating every second while it waits for a running flush. */
