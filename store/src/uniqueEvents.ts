@@ -27,7 +27,7 @@ const lookupChunk = 2_000;
  * Which of `ids` are in `tidemark.event_ids`: a point read per id in the key-value table. Only UUIDs are looked
  * up (no other id can be stored). chDB gets them as one String parameter, joined by commas, which the engine
  * splits and reads as UUIDs: binding them as an Array(UUID) costs a quoted, escaped literal per id in
- * JavaScript and its parse in the engine (measured here, 33 000 ids: 0.16–0.34 s of CPU as an array, 0.13 s as
+ * JavaScript and its parse in the engine (measured here, 33 000 ids: 0.16–0.49 s of CPU as an array, 0.13–0.19 s as
  * one string). The direct join reads the key-value table by key, a point read per id whatever its size. A server
  * gets the ids in the statement's text, which travels in the request body: a bound parameter goes in the URL of
  * a server request, past its length limit (1 MiB on a ClickHouse server, 16 KiB on Node's HTTP parser). Being
