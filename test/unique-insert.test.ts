@@ -152,3 +152,70 @@ it('stores each event once through the sink: resends, a resend on another UTC da
     await producer.disconnect();
   }
 }, 120_000);
+
+it('stores a copy in the flush after its first once when that flush was looked up while the first inserted, and commits both', async () => {
+  const project = `unique-ahead-${randomUUID().slice(0, 8)}`;
+  const topic = `tidemark.unique.${randomUUID().slice(0, 8)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  const rows = fixture(project).slice(0, 10);
+  const producer = kafka.producer();
+  await producer.connect();
+  const send = (...messages: { partition: number; rows: EventRow[] }[]) =>
+    producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ partition: m.partition, value: toJsonEachRow(m.rows) })),
+    });
+
+  // The first flush's insert waits until the second flush's ids were looked up: the lookup cannot find the
+  // copy's id in tidemark.event_ids then, as the first flush records it only after its insert.
+  let lookups = 0;
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let inserts = 0;
+  const watched: ClickHouse = {
+    ...clickhouse,
+    async query(sql, params) {
+      if (sql.includes('tidemark.event_ids')) lookups += 1;
+      return clickhouse.query(sql, params);
+    },
+    async insertJsonEachRow(table, body, opts) {
+      if (table === 'tidemark.events') {
+        inserts += 1;
+        if (inserts === 1) await held;
+      }
+      return clickhouse.insertJsonEachRow(table, body, opts);
+    },
+  };
+  const groupId = `unique-ahead-${randomUUID().slice(0, 8)}`;
+  const sink = await startSink(
+    loadSinkConfig({
+      KAFKA_BROKERS: inject('kafkaBrokers').join(','),
+      TIDEMARK_KAFKA_TOPIC: topic,
+      TIDEMARK_SINK_GROUP: groupId,
+      // Each message fills a flush, so the second is taken while the first one's insert is held.
+      TIDEMARK_SINK_MAX_ROWS: '5',
+    }),
+    { clickhouse: watched, log: quiet },
+  );
+  try {
+    // The first flush covers both partitions, the second only partition 0: the first one's commit is left to
+    // the second's announcement, which must commit partition 1 as well.
+    await send({ partition: 0, rows: rows.slice(0, 3) }, { partition: 1, rows: rows.slice(3, 5) });
+    await eventually(async () => (inserts === 1 ? true : undefined), { what: 'the first insert to start' });
+    await send({ partition: 0, rows: [rows[0] as EventRow, ...rows.slice(5, 9)] });
+    await eventually(async () => (lookups === 2 ? true : undefined), { what: "the second flush's lookup" });
+    release();
+    await eventually(async () => ((await committedTotal(admin, groupId, topic)) === 3 ? true : undefined), {
+      what: 'both flushes committed',
+    });
+    expect(sink.status()).toMatchObject({ duplicateRows: 1, flushes: 2 });
+  } finally {
+    release();
+    await sink.stop();
+    await producer.disconnect();
+  }
+  expect(await counts(project)).toEqual({ rows: 9, distinct: 9, final: 9, views: 5 });
+});

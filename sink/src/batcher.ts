@@ -98,7 +98,14 @@ export function addLineage(
 
 /** Messages of one partition that will become one flush. */
 type Segment = {
-  parts: string[];
+  /**
+   * The messages' lines, appended with `+` in pieces of about `pieceBytes`: V8 keeps that as a rope of the pieces
+   * and copies them into one string once, when the insert first reads it.
+   */
+  text: string;
+  /** The latest messages' lines, joined into one piece of `text` once they reach `pieceBytes`. */
+  recent: string[];
+  recentBytes: number;
   rows: number;
   bytes: number;
   first?: string;
@@ -109,6 +116,23 @@ type Segment = {
   token?: string;
   complete: boolean;
 };
+
+/**
+ * A message's lines (tens of KiB) are young objects that V8's scavenger copies each time they survive one, and a
+ * flush keeps them for up to `maxWaitMs`; joined into a piece this large, they are one string in V8's large
+ * object space (past 128 KiB), which is never copied, and the small ones die before the next scavenge.
+ */
+const pieceBytes = 1 << 20;
+
+/** Moves the segment's recent lines into its text as one piece; returns the text. */
+function settle(segment: Segment): string {
+  if (segment.recent.length > 0) {
+    segment.text += segment.recent.join('');
+    segment.recent = [];
+    segment.recentBytes = 0;
+  }
+  return segment.text;
+}
 
 /**
  * The sink's batching, pure: no Kafka, no ClickHouse, an injectable clock. Accumulates message values from
@@ -126,7 +150,9 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
   const msUntilDue = () => (segments.size === 0 ? undefined : Math.max(0, firstAt + opts.maxWaitMs - now()));
   const anyComplete = () => [...segments.values()].some((list) => list.some((s) => s.complete));
   const newSegment = (until?: bigint, token?: string): Segment => ({
-    parts: [],
+    text: '',
+    recent: [],
+    recentBytes: 0,
     rows: 0,
     bytes: 0,
     until,
@@ -151,9 +177,11 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
         list.push(segment);
       }
       const line = addLineage(value, partition, offset, opts.topic);
-      segment.parts.push(line.text);
-      segment.rows += line.rows;
       const size = Buffer.byteLength(line.text);
+      segment.recent.push(line.text);
+      segment.recentBytes += size;
+      if (segment.recentBytes >= pieceBytes) settle(segment);
+      segment.rows += line.rows;
       segment.bytes += size;
       segment.first ??= offset;
       segment.last = offset;
@@ -188,7 +216,7 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
             partition,
             first: segment.first,
             last: segment.last,
-            body: segment.parts.join(''),
+            body: settle(segment),
             rows: segment.rows,
             bytes: segment.bytes,
             dedupToken: segment.token ?? `${opts.topic}:${partition}:${segment.first}-${segment.last}`,

@@ -1,12 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type BodyIds,
   type ClickHouse,
   createVisitorNumbering,
   eventIdOf,
   insertEvents,
   insertUniqueEvents,
   type RejectedRow,
+  readIds,
   recordIds,
 } from '@tidemark/store';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
@@ -137,6 +139,13 @@ type Insert = {
   dedupToken: string;
   /** True for an announced range an earlier owner may have inserted already (see `Batcher.replay`). */
   replay: boolean;
+  /**
+   * New rows only: their ids, looked up when the flush was taken, possibly while the flush before it was still
+   * inserting (undefined when that lookup failed: the insert looks them up itself).
+   */
+  read?: Promise<BodyIds | undefined>;
+  /** With `read`: the ids recorded in tidemark.event_ids since that lookup began. */
+  storedSince?: Set<string>;
 };
 
 /** A range's own token, the one `createBatcher` gives a flush: `topic:partition:first-last`. */
@@ -187,7 +196,8 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
   else if (fresh.length > 1) {
     inserts.push({
       flushes: fresh,
-      body: fresh.map((f) => f.body).join(''),
+      // Appended, not joined: see the batcher's Segment.text.
+      body: fresh.reduce((body, f) => body + f.body, ''),
       rows: fresh.reduce((n, f) => n + f.rows, 0),
       bytes: fresh.reduce((n, f) => n + f.bytes, 0),
       dedupToken: multiRangeToken(topic, fresh),
@@ -206,7 +216,8 @@ function insertsOf(topic: string, flushes: Flush[]): Insert[] {
  *      partition in the current generation;
  *   2. INSERT the rows with that token (`topic:partition:first-last` for one range), retried with backoff under
  *      it;
- *   3. commit `last + 1`, clearing the metadata.
+ *   3. commit `last + 1`, clearing the metadata; when the next flush is taken already, its announcement (step 1,
+ *      at that same position) is this commit, with the plain commit of any partition it does not cover.
  * Whoever reads a partition next (this process after a rejoin, another member, a restarted sink) finds the
  * announcement beside the committed offset and rebuilds that range's rows under the announced token before
  * anything else: if the earlier insert landed, or lands later, ClickHouse keeps one copy. So inserts may run
@@ -344,10 +355,12 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       try {
         // A replay or a retry may find its rows stored by the insert before it: those are left out by lineage.
         const earlier = ins.replay || attempt > 0;
+        const read = earlier ? undefined : await ins.read;
         const sent = await insertUniqueEvents(clickhouse, ins.body, {
           dedupToken: ins.dedupToken,
           topic,
           visitors,
+          ...(read ? { read, storedSince: ins.storedSince } : {}),
           ...(earlier
             ? {
                 ranges: ins.flushes.map((f) => ({
@@ -373,10 +386,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         // Only now are the rows known to be stored: an id recorded earlier, with its row lost, would make the
         // replay leave the row out. The ids of rows refused by the recount's insert are not recorded.
         const refused = new Set(rejected.map((r) => eventIdOf(r.raw)));
-        await recordIds(
-          clickhouse,
-          sent.ids.filter((id) => !refused.has(id)),
-        );
+        const recorded = sent.ids.filter((id) => !refused.has(id));
+        await recordIds(clickhouse, recorded);
+        // After the write returned: a lookup that begins from now on finds them in the table.
+        for (const since of lookups) for (const id of recorded) since.add(id);
         // Before the commit, like the insert: a failure here retries the whole flush, and the repeated
         // inserts are no-ops under their deduplication tokens.
         await deadLetters?.send(
@@ -429,12 +442,31 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   // A generation in which a flush gave up half-way: nothing after it may be announced or committed in that
   // generation, or a later commit would pass over rows that are not stored.
   let brokenGen = -1;
+  // A flush whose inserts returned and whose commit was left to the flush queued behind it (see run).
+  let owed: { gen: number; flushes: Flush[] } | undefined;
 
-  /** Announces, inserts and commits the flushes of one take(), in that order (see startSink). */
-  async function run(flushes: Flush[], gen: number): Promise<void> {
+  /** Records that the flushes' offsets are committed: the lag gauge and the status. */
+  function committedFlushes(flushes: Flush[]): void {
+    for (const f of flushes) {
+      committedOffsets.set(f.partition, BigInt(f.commit.offset));
+      updateLag(f.partition);
+    }
+    status.flushes += 1;
+    status.lastError = undefined;
+  }
+
+  /**
+   * Announces, inserts and commits the flushes of one take(), in that order (see startSink). When another flush is
+   * queued behind this one, the commit is left to it: its announcement goes to the same position (its `first` is
+   * this flush's `last + 1` in each partition both cover), which says as much of the rows before it, so one
+   * round trip to the coordinator does both; a partition it does not cover gets this flush's plain commit in the
+   * same request. If that request never lands, this flush stays announced and is replayed, stored once.
+   */
+  async function run(flushes: Flush[], inserts: Insert[], gen: number): Promise<void> {
+    const prior = owed?.gen === gen ? owed.flushes : [];
+    owed = undefined;
     if (!owns(gen) || gen === brokenGen) return;
     brokenGen = gen;
-    const inserts = insertsOf(topic, flushes);
     const announce = inserts.flatMap((ins) =>
       ins.flushes.map((f) => ({
         topic,
@@ -448,46 +480,79 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
         } satisfies Announcement),
       })),
     );
-    if (!(await commit(announce, gen, 'announcement'))) {
+    const announced = new Set(announce.map((a) => a.partition));
+    const priorDone = prior
+      .filter((f) => !announced.has(f.partition))
+      .map((f) => ({ ...f.commit, metadata: null }));
+    if (!(await commit([...announce, ...priorDone], gen, 'announcement'))) {
       log.info('partitions moved before the insert; leaving the rows to the next owner', {
         rows: flushes.reduce((n, f) => n + f.rows, 0),
       });
       return;
     }
+    if (prior.length > 0) committedFlushes(prior);
     for (const ins of inserts) if (!(await insert(ins, gen))) return;
-    const done = flushes.map((f) => ({ ...f.commit, metadata: null }));
-    if (!(await commit(done, gen, 'offset'))) return;
     brokenGen = -1;
-    for (const f of flushes) {
-      committedOffsets.set(f.partition, BigInt(f.commit.offset));
-      updateLag(f.partition);
+    if (pending > 1) {
+      owed = { gen, flushes };
+      return;
     }
-    status.flushes += 1;
-    status.lastError = undefined;
+    const done = flushes.map((f) => ({ ...f.commit, metadata: null }));
+    if (!(await commit(done, gen, 'offset'))) {
+      brokenGen = gen;
+      return;
+    }
+    committedFlushes(flushes);
   }
 
+  // The `storedSince` sets of the lookups taken ahead (see schedule), filled by every recordIds until their insert.
+  const lookups = new Set<Set<string>>();
+
   // One flush runs at a time, in take() order, so each partition's ranges are announced and committed in
-  // order; eachBatch waits for the running one only when it has the next one ready (one flush of look-ahead).
+  // order. The next one may be taken while one runs: its new rows' ids are looked up at once, on the engine's
+  // other threads while the running insert works, and every id the running flush records after that lookup
+  // began is handed to it as stored (`storedSince`), so a copy in two consecutive flushes is still stored once.
+  // See flushNext for when eachBatch waits.
   let running: Promise<void> = Promise.resolve();
+  // The flush taken before the last one: when it settles, at most one is left.
+  let ahead: Promise<void> = Promise.resolve();
+  let pending = 0;
   let busy = false;
   function schedule(gen: number): Promise<void> {
     const flushes = batcher.take();
     metrics.buffered.set(batcher.rows);
     if (flushes.length === 0) return running;
     busy = true;
+    pending += 1;
+    const inserts = insertsOf(topic, flushes);
+    for (const ins of inserts) {
+      if (ins.replay) continue;
+      // Registered before the lookup starts, so no id recorded in between is missed.
+      ins.storedSince = new Set();
+      lookups.add(ins.storedSince);
+      ins.read = readIds(clickhouse, ins.body).catch(() => undefined);
+    }
     const next = running
-      .then(() => run(flushes, gen))
+      .then(() => run(flushes, inserts, gen))
       .catch((err) => log.error('flush failed', { error: describeError(err) }));
     const mine = next.finally(() => {
+      for (const ins of inserts) if (ins.storedSince) lookups.delete(ins.storedSince);
+      pending -= 1;
       if (running === mine) busy = false;
     });
+    ahead = running;
     running = mine;
     return mine;
   }
 
-  /** Waits for the running flush, if any, then starts the next; false when the group rejoined meanwhile. */
-  async function flushNext(gen: number): Promise<boolean> {
-    if (busy) await running;
+  /**
+   * Starts the next flush; false when the group rejoined meanwhile. A full buffer is taken while a flush runs, so
+   * that its ids are looked up meanwhile, and waits only when another is taken already. A buffer due by time
+   * waits until no flush runs: flushes go by time where the inserts keep up, and there a lookup beside the running
+   * insert would take CPU from the insert whose rows are waiting to become visible, for no gain in rate.
+   */
+  async function flushNext(gen: number, full: boolean): Promise<boolean> {
+    if (full ? pending > 1 : busy) await (full ? ahead : running);
     if (gen !== generation) return false;
     void schedule(gen);
     return true;
@@ -535,10 +600,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       batcher.add(partition, message.offset, message.value);
       // Resolving only moves the fetch position (autoCommit is off): the commit waits for the insert.
       control.resolveOffset(message.offset);
-      if (batcher.isFull() && !(await flushNext(gen))) return;
+      if (batcher.isFull() && !(await flushNext(gen, true))) return;
     }
     metrics.buffered.set(batcher.rows);
-    if (batcher.isDue()) await flushNext(gen);
+    if (batcher.isDue()) await flushNext(gen, batcher.isFull());
   }
 
   /** Runs `handle`, heartbeating every second while it waits for a running flush. */

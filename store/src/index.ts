@@ -45,12 +45,13 @@ export {
 export type { Rollup } from './rollupCorrection.js';
 export { correctRollups, findRollups } from './rollupCorrection.js';
 export type { EventRow } from './row.js';
-export type { LineageRange, StoredInRange, UniqueInsert } from './uniqueEvents.js';
+export type { BodyIds, LineageRange, StoredInRange, UniqueInsert } from './uniqueEvents.js';
 export {
   eventIdOf,
   eventIdsTable,
   insertUniqueEvents,
   knownIds,
+  readIds,
   recordIds,
   storedInRange,
 } from './uniqueEvents.js';
