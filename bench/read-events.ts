@@ -242,7 +242,8 @@ SELECT
     ${uuid7(`${t.visitorsSinceMs} - cityHash64(v, 'seen') % ${90 * 86_400_000}`, "cityHash64(v, 'anon')", "cityHash64(v, 'anon2')")} AS anonymous_id,
     if(${chance('identified', 'v')} < 0.12, concat('user_', toString(v)), '') AS user_id,
     -- As a sink over a topic of 6 partitions numbers them (store/sql/040): dense per partition.
-    bitShiftLeft(v % 6, 32) + intDiv(v, 6) + 1 AS visitor_number,
+    -- (v % 6 is a UInt8, which bitShiftLeft would shift out of its own width.)
+    bitShiftLeft(toUInt64(v % 6), 32) + intDiv(v, 6) + 1 AS visitor_number,
     ${uuid7('start_ms', "cityHash64(s, 'sid')", "cityHash64(s, 'sid2')")} AS session_id,
     concat('https://', host, path, if(query = '', '', concat('?', query))) AS url,
     host,
