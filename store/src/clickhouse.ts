@@ -159,7 +159,8 @@ function openChdb(config: ClickHouseConfig): { client: ClickHouseClient; release
   };
 }
 
-function quote(value: string): string {
+/** `value` as a ClickHouse string literal. */
+export function quote(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClickHouse } from './clickhouse.js';
+import { type ClickHouse, quote } from './clickhouse.js';
 import { lineageOf } from './insertEvents.js';
 
 /** Who has which number (store/sql/040_visitor_numbers.sql). */
@@ -60,8 +60,6 @@ export function visitorKey(projectId: string, anonymousId: string): string {
 export function withoutVisitorNumber(line: string): string {
   return line.replace(numberSuffix, '}');
 }
-
-const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
 /** Keys per lookup on a server, where they travel in the statement's text. */
 const lookupChunk = 2_000;
@@ -174,23 +172,26 @@ export async function numberVisitors(
     remember(numbering, key, given);
   }
 
+  const firstOffset = (partition: number) => BigInt(first.get(partition) ?? '0');
+  // The last number this process gave on `partition`, when these lines continue where it stopped there (the
+  // embedded writer is the only writer of its partition, so its counter always holds).
+  const carried = (partition: number): bigint | undefined => {
+    const cached = numbering.counters.get(partition);
+    return cached !== undefined && (partition === embeddedPartition || cached.next === firstOffset(partition))
+      ? cached.last
+      : undefined;
+  };
   const last = new Map<number, bigint>();
   const counterOf = async (partition: number): Promise<bigint> => {
-    const current = last.get(partition);
-    if (current !== undefined) return current;
-    const from = BigInt(first.get(partition) ?? '0');
-    const cached = numbering.counters.get(partition);
-    const embedded = partition === embeddedPartition;
     const value =
-      cached !== undefined && (embedded || cached.next === from)
-        ? cached.last
-        : await lastNumber(ch, partition, embedded ? undefined : from);
+      last.get(partition) ??
+      carried(partition) ??
+      (await lastNumber(ch, partition, partition === embeddedPartition ? undefined : firstOffset(partition)));
     last.set(partition, value);
     return value;
   };
 
-  const fresh: Given[] = [];
-  const freshKeys: string[] = [];
+  const fresh: { key: string; given: Given }[] = [];
   const givenHere = new Map<string, string>();
   for (const visitor of visitors.values()) {
     const mapped = known.get(visitor.key);
@@ -198,14 +199,16 @@ export async function numberVisitors(
       mapped !== undefined &&
       (visitor.partition === embeddedPartition ||
         mapped.partition !== visitor.partition ||
-        mapped.offset < BigInt(first.get(visitor.partition) ?? '0'));
+        mapped.offset < firstOffset(visitor.partition));
     // A visitor met on two partitions of this flush (the topic grew) is numbered by the first.
     let number = kept ? mapped.number.toString() : givenHere.get(visitor.key);
     if (number === undefined) {
       const given = (await counterOf(visitor.partition)) + 1n;
       last.set(visitor.partition, given);
-      fresh.push({ number: given, partition: visitor.partition, offset: BigInt(visitor.offset) });
-      freshKeys.push(visitor.key);
+      fresh.push({
+        key: visitor.key,
+        given: { number: given, partition: visitor.partition, offset: BigInt(visitor.offset) },
+      });
       number = given.toString();
     }
     givenHere.set(visitor.key, number);
@@ -217,27 +220,19 @@ export async function numberVisitors(
       visitorNumbersTable,
       fresh
         .map(
-          (f, i) =>
-            `{"key":${JSON.stringify(freshKeys[i])},"number":${f.number},"partition":${f.partition},` +
-            `"offset":${f.offset}}\n`,
+          ({ key, given: g }) =>
+            `{"key":${JSON.stringify(key)},"number":${g.number},"partition":${g.partition},"offset":${g.offset}}\n`,
         )
         .join(''),
     );
-    for (const [i, f] of fresh.entries()) remember(numbering, freshKeys[i] ?? '', f);
+    for (const { key, given } of fresh) remember(numbering, key, given);
   }
   // Where each partition stops now, for the next insert that continues it; a partition that numbered no one
-  // here keeps its counter only when it was read for these very messages.
+  // here keeps its counter only when it was carried to these very messages.
   for (const [partition, high] of highest) {
-    const next = BigInt(high) + 1n;
-    const cached = numbering.counters.get(partition);
-    const value =
-      last.get(partition) ??
-      (cached !== undefined &&
-      (partition === embeddedPartition || cached.next === BigInt(first.get(partition) ?? '0'))
-        ? cached.last
-        : undefined);
+    const value = last.get(partition) ?? carried(partition);
     if (value === undefined) numbering.counters.delete(partition);
-    else numbering.counters.set(partition, { last: value, next });
+    else numbering.counters.set(partition, { last: value, next: BigInt(high) + 1n });
   }
 
   return lines.map((line, i) => {
