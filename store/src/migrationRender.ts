@@ -39,6 +39,10 @@ const wholeHours = hourBounds('hours_from', 'hours_to');
 const rangeHours = `${hourBounds('whole_from', 'whole_to')},
     if({filter:String} != '', from_hour, whole_from) AS hours_from,
     if({filter:String} != '', from_hour, whole_to) AS hours_to`;
+/** The whole UTC days of `hours_from` … `hours_to` as `from_day`, `days_from` and `days_to` (WITH clause items). */
+const rangeDays = `toStartOfDay(hours_from) AS from_day,
+    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
+    greatest(toStartOfDay(hours_to), days_from) AS days_to`;
 const filters = `AND ({host:String} = '' OR host = {host:String})
   AND ({country:String} = '' OR country = {country:String})
   AND ({device_type:String} = '' OR device_type = {device_type:String})`;
@@ -75,6 +79,8 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours;
  *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), whose sessions no rollup knows.
  *   `{{whole_hours}}`: the same, whole hours even with a `{filter}`, for a rollup that keeps its sessions.
+ * - `{{range_days}}` in a WITH clause after one of those: `from_day`, `days_from` and `days_to`, the whole UTC
+ *   days among those hours, for a view that reads a daily rollup for them (`days_from = days_to` when none).
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
  * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
@@ -90,6 +96,7 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   const rendered = sql
     .replaceAll('{{range_hours}}', rangeHours)
     .replaceAll('{{whole_hours}}', wholeHours)
+    .replaceAll('{{range_days}}', rangeDays)
     .replaceAll('{{filters}}', filters)
     .replaceAll('{{edge_minutes}}', edgeMinutes)
     .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>

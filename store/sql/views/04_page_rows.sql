@@ -7,9 +7,7 @@ CREATE OR REPLACE VIEW tidemark.page_rows {{on_cluster}} AS
 WITH
     {{range_hours}},
     -- Its whole UTC days [days_from, days_to), read by day when no country or device filter asks for the hours.
-    toStartOfDay(hours_from) AS from_day,
-    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
-    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {{range_days}},
     {country:String} = '' AND {device_type:String} = '' AS by_day
 SELECT toString(host) AS host, path, pageviews, session_pageviews, visitors
 FROM tidemark.page_days

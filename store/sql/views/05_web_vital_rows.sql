@@ -5,9 +5,7 @@
 CREATE OR REPLACE VIEW tidemark.web_vital_rows {{on_cluster}} AS
 WITH
     {{range_hours}},
-    toStartOfDay(hours_from) AS from_day,
-    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
-    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {{range_days}},
     {country:String} = '' AND {device_type:String} = '' AS by_day
 SELECT toString(metric) AS metric, toString(host) AS host, path, samples, good, needs_improvement, poor, p75
 FROM tidemark.web_vital_days_state

@@ -14,9 +14,7 @@ CREATE OR REPLACE VIEW tidemark.traffic_rows {{on_cluster}} AS
 WITH
     {{range_hours}},
     -- Its whole UTC days [days_from, days_to), read by day unless the dimension has no daily rows.
-    toStartOfDay(hours_from) AS from_day,
-    if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
-    greatest(toStartOfDay(hours_to), days_from) AS days_to,
+    {{range_days}},
     {dimension:String} != 'page' AS by_day
 SELECT host, country, device_type, value, events, pageviews, session_pageviews, visitors, sessions
 FROM tidemark.traffic_days
