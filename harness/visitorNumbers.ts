@@ -10,6 +10,13 @@ export type VisitorNumberAudit = {
   rowsWithoutNumber: number;
 };
 
+/** The audit of a store whose visitor numbers are right: nothing found. */
+export const numberedOnce: VisitorNumberAudit = {
+  visitorsWithSeveralNumbers: 0,
+  numbersOfSeveralVisitors: 0,
+  rowsWithoutNumber: 0,
+};
+
 /**
  * Checks the visitor numbers of a project's stored rows (store/sql/040_visitor_numbers.sql): one number per
  * visitor, one visitor per number, every row numbered by its writer.

@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { eventually } from '../harness/eventually.js';
 import { committedTotal, readTopic } from '../harness/offsets.js';
-import { auditVisitorNumbers, type VisitorNumberAudit } from '../harness/visitorNumbers.js';
+import { auditVisitorNumbers, numberedOnce, type VisitorNumberAudit } from '../harness/visitorNumbers.js';
 
 // The sink's faults made real (DESIGN §6.3): a row ClickHouse cannot take, a sink that inserted but never
 // committed and then went away, and the events table gone for a while. Real broker, real chDB; the only
@@ -96,13 +96,6 @@ async function counts(
   };
 }
 
-/** One number per visitor, one visitor per number, every row numbered (store/sql/040). */
-const numbered: VisitorNumberAudit = {
-  visitorsWithSeveralNumbers: 0,
-  numbersOfSeveralVisitors: 0,
-  rowsWithoutNumber: 0,
-};
-
 const committed = (groupId: string, topic: string) => committedTotal(admin, groupId, topic);
 
 it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, and keeps its partition moving', async () => {
@@ -125,7 +118,7 @@ it('quarantines a row ClickHouse refuses, reports it to the dead-letter topic, a
   await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 3 ? true : undefined), {
     what: 'all three messages committed',
   });
-  expect(await counts(project)).toEqual({ rows: 5, distinct: 5, final: 5, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 5, distinct: 5, final: 5, numbering: numberedOnce });
   const parked = await clickhouse.query<{
     topic: string;
     _partition: number;
@@ -198,7 +191,7 @@ it('does not insert twice what a sink stored but never committed before it went 
     what: 'sink B to commit every message',
   });
   expect(b.status()).toMatchObject({ replayedRows: 200 });
-  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200, numbering: numberedOnce });
 
   // New messages after the takeover are inserted as usual.
   await produce(topic, messagesOf(project, 4, 5));
@@ -206,7 +199,7 @@ it('does not insert twice what a sink stored but never committed before it went 
     what: 'new rows after the takeover',
   });
   await b.stop();
-  expect(await counts(project)).toEqual({ rows: 220, distinct: 220, final: 220, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 220, distinct: 220, final: 220, numbering: numberedOnce });
 });
 
 it('stores an announced flush whose token ClickHouse kept without its rows (killed between its log and its part)', async () => {
@@ -235,7 +228,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
   });
   await a.stop();
   expect(await committed(config.kafka.groupId, topic)).toBe(0);
-  expect(await counts(project)).toEqual({ rows: 0, distinct: 0, final: 0, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 0, distinct: 0, final: 0, numbering: numberedOnce });
 
   // Sink B replays the announced range under the same token; ClickHouse drops that INSERT as a duplicate and
   // says it succeeded. B must see that the rows are not there before it commits past them.
@@ -244,7 +237,7 @@ it('stores an announced flush whose token ClickHouse kept without its rows (kill
   await eventually(async () => ((await committed(config.kafka.groupId, topic)) === 10 ? true : undefined), {
     what: 'sink B to commit every message',
   });
-  expect(await counts(project)).toEqual({ rows: 50, distinct: 50, final: 50, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 50, distinct: 50, final: 50, numbering: numberedOnce });
   await b.stop();
 });
 
@@ -295,7 +288,7 @@ it('stores once what a sink was still inserting when the group gave its partitio
   });
   await Promise.all([a.stop(), b.stop()]);
   expect(a.status().replayedRows + b.status().replayedRows).toBeGreaterThanOrEqual(50);
-  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 200, distinct: 200, final: 200, numbering: numberedOnce });
 });
 
 it('commits nothing while the events table is detached, and stores everything once when it is back', async () => {
@@ -328,7 +321,7 @@ it('commits nothing while the events table is detached, and stores everything on
     what: 'every message committed after the repair',
     timeoutMs: 60_000,
   });
-  expect(await counts(project)).toEqual({ rows: 80, distinct: 80, final: 80, numbering: numbered });
+  expect(await counts(project)).toEqual({ rows: 80, distinct: 80, final: 80, numbering: numberedOnce });
   expect(sink.status().lastError).toBeUndefined();
   await sink.stop();
 });
