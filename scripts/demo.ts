@@ -40,6 +40,7 @@ export async function openDemoStore(env: NodeJS.ProcessEnv): Promise<DemoStore> 
   return { chdbPath, dispose: () => rm(chdbPath, { recursive: true, force: true }) };
 }
 
+const hour = 3_600_000;
 const day = 86_400_000;
 
 /**
@@ -61,8 +62,29 @@ export async function fillDemo(
     visitors: Math.max(10, Math.round(events / 50)),
     visitorsSinceMs: now - 30 * day,
     startMs: now - 30 * day,
-    spanMs: 30 * day,
+    spanMs: 30 * day - hour,
     daily: true,
   };
-  return generate(clickhouse, traffic, events, { chunkEvents: 100_000, onChunk: opts.onChunk });
+  // The last hour evenly, whatever the hour of day: the daily peak leaves the evening's last hours nearly empty,
+  // and the first look should show the site alive (its last minutes, the active visitors).
+  const tail = Math.max(1, Math.round(events / (30 * 24)));
+  const month = await generate(clickhouse, traffic, events - tail, {
+    chunkEvents: 100_000,
+    onChunk: opts.onChunk,
+  });
+  const last = await generate(
+    clickhouse,
+    { ...traffic, startMs: now - hour, spanMs: hour, daily: false },
+    tail,
+    {
+      chunkEvents: 100_000,
+      firstSession: month.sessions,
+    },
+  );
+  return {
+    events: month.events + last.events,
+    sessions: month.sessions + last.sessions,
+    seconds: month.seconds + last.seconds,
+    chunks: month.chunks + last.chunks,
+  };
 }
