@@ -35,8 +35,8 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND ({filter:String} = '' OR session_id GLOBAL IN (
-                SELECT session_id FROM tidemark.filtered_sessions(
+          AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
+                SELECT session FROM tidemark.filtered_sessions(
                     project = {project:String}, from = now64(3, 'UTC') - toIntervalMinute({minutes:UInt32}),
                     to = toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'),
                     host = {host:String}, country = {country:String}, device_type = {device_type:String},

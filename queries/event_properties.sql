@@ -44,8 +44,8 @@ WHERE project_id = {project:String}
   AND ({host:String} = '' OR host = {host:String})
   AND ({country:String} = '' OR country = {country:String})
   AND ({device_type:String} = '' OR device_type = {device_type:String})
-  AND ({filter:String} = '' OR session_id GLOBAL IN (
-        SELECT session_id FROM tidemark.filtered_sessions(
+  AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
+        SELECT session FROM tidemark.filtered_sessions(
             project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
             host = {host:String}, country = {country:String}, device_type = {device_type:String},
             filter = {filter:String})))

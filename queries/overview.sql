@@ -9,7 +9,8 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   filter       String                 more filters, each keeping the sessions that match it, as a URL query
 --                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
---                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads the kept
+--                                       sessions' rows of session_values (store/sql/041) or session_hours.
 --
 -- Returns one row: visitors (distinct anonymous ids with any event), people (distinct persons: an anonymous id
 -- counts as the user it was identified as, store/sql/030_person_links.sql, so one person on three devices is one),

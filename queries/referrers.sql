@@ -8,7 +8,8 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   filter       String                 more filters, each keeping the sessions that match it, as a URL query
 --                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
---                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads the kept
+--                                       sessions' rows of session_values (store/sql/041) or session_hours.
 --   limit        UInt32                 how many referrers to return
 --
 -- Returns referrer_host ('' = no referrer: typed in, bookmarked, or stripped by the referring site's policy),

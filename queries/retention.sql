@@ -56,8 +56,8 @@ WITH
                 min(timestamp) AS first_at,
                 -- Whether these events belong to sessions the filter keeps (all do without one): every event
                 -- decides who is new, only the kept ones who was active.
-                {filter:String} = '' OR session_id GLOBAL IN (
-                    SELECT session_id FROM tidemark.filtered_sessions(
+                {filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
+                    SELECT session FROM tidemark.filtered_sessions(
                         project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                         host = {host:String}, country = {country:String}, device_type = {device_type:String},
                         filter = {filter:String})) AS matched

@@ -8,7 +8,8 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   filter       String                 more filters, each keeping the sessions that match it, as a URL query
 --                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
---                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads the kept
+--                                       sessions' rows of session_values (store/sql/041) or session_hours.
 --
 -- A session (a session id with at least one page view) lasts from its first to its last event inside the
 -- range: one page view and nothing after it is 0 s. Returns one row per range, shortest first, including

@@ -8,7 +8,8 @@
 --   device_type  String                 only events from this device type, e.g. mobile ('' = every type)
 --   filter       String                 more filters, each keeping the sessions that match it, as a URL query
 --                                       string: page=%2Fpricing&browser=Firefox ('' = none; the keys are in
---                                       store/sql/views/01_filtered_sessions.sql). Set, it reads tidemark.events.
+--                                       store/sql/views/01_filtered_sessions.sql). Set, it reads the kept
+--                                       sessions' rows of session_values (store/sql/041) or session_hours.
 --   interval     String                 bucket size: 'hour', 'day', 'week' (starting Monday) or 'month'
 --   timezone     String                 time zone of the buckets, e.g. 'Europe/Berlin' (or 'UTC')
 --
@@ -35,9 +36,7 @@ WITH
     -- A UTC hour lies in one local hour (and day, week, month) only where the zone's offset is whole hours; in
     -- other zones (India, Nepal, Newfoundland, …) the rollup's hours are left out and the raw events answer.
     timeZoneOffset(toDateTime({from:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0
-        AND timeZoneOffset(toDateTime({to:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0
-        -- With a `filter`, the filtered sessions' events, which no rollup knows: all from tidemark.events.
-        AND {filter:String} = '' AS whole_hours,
+        AND timeZoneOffset(toDateTime({to:DateTime64(3, 'UTC')}, {timezone:String})) % 3600 = 0 AS whole_hours,
     if(whole_hours, greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from), hours_from) AS hours_to,
     -- date_trunc answers a Date for day and longer units and a DateTime for shorter ones; one type for all.
     states AS
@@ -49,9 +48,29 @@ WITH
           AND dimension = ''
           AND hour >= hours_from
           AND hour < hours_to
+          AND {filter:String} = ''
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
+        UNION ALL
+        -- With a `filter`, the whole hours of the filtered sessions (store/sql/041_session_values.sql).
+        SELECT toDateTime(date_trunc({interval:String}, toDateTime(hour, {timezone:String})), {timezone:String}) AS bucket,
+            sum(pageviews) AS pageviews, groupBitmapState(visitor_number) AS visitors
+        FROM tidemark.session_values
+        WHERE {filter:String} != ''
+          AND project_id = {project:String}
+          AND dimension = ''
+          AND hour >= hours_from
+          AND hour < hours_to
+          AND ({host:String} = '' OR host = {host:String})
+          AND ({country:String} = '' OR country = {country:String})
+          AND ({device_type:String} = '' OR device_type = {device_type:String})
+          AND session GLOBAL IN (
+                SELECT session FROM tidemark.filtered_sessions(
+                    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                    host = {host:String}, country = {country:String}, device_type = {device_type:String},
+                    filter = {filter:String}))
+        GROUP BY bucket
         UNION ALL
         -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
         SELECT toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String}) AS bucket,
@@ -66,8 +85,8 @@ WITH
           AND ({host:String} = '' OR host = {host:String})
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND ({filter:String} = '' OR session_id GLOBAL IN (
-                SELECT session_id FROM tidemark.filtered_sessions(
+          AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
+                SELECT session FROM tidemark.filtered_sessions(
                     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                     host = {host:String}, country = {country:String}, device_type = {device_type:String},
                     filter = {filter:String})))

@@ -875,8 +875,8 @@ function exampleParams(sql: string): Record<string, string> {
 // --- Filters that keep sessions (store/sql/views/01_filtered_sessions.sql) -------------------------------------
 // Each case picks its sessions from the model here and copies their events under a project of their own. Every
 // query with the filter on the dataset must answer what it answers without one on the copy: the filtered query
-// reads tidemark.events alone, the copy's answer comes through the rollups and the edges, which the tests above
-// check against the model.
+// reads the rollups that keep the session (session_values, session_hours) and tidemark.events, the copy's answer
+// comes through the other rollups and the edges, which the tests above check against the model.
 
 describe('filters that keep sessions', () => {
   const fixtureSpan = [from, to] as const;
@@ -918,6 +918,12 @@ describe('filters that keep sessions', () => {
     {
       filter: 'property=seats%3D1',
       keeps: (es) => es.some((e) => e.type === 'track' && e.props?.seats === 1),
+    },
+    // An event session_values does not keep ($ events are not custom events): found in tidemark.events.
+    {
+      filter: 'event=%24web_vital',
+      keeps: (es) => es.some((e) => e.type === 'track' && e.event === '$web_vital'),
+      offHour: true,
     },
     {
       filter: 'event=Signup+Started&os=Windows',

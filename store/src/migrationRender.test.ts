@@ -59,6 +59,7 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'INSERT INTO tidemark.traffic_hours',
     'INSERT INTO tidemark.traffic_days',
     'INSERT INTO tidemark.page_days',
+    'INSERT INTO tidemark.session_values',
   ]);
   // The rollups' backfills read every shard's events once each.
   const rollupBackfills = backfills.filter(

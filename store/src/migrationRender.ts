@@ -52,11 +52,12 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND (timestamp < hours_from OR timestamp >= hours_to)
   AND bot_reason = ''
-  AND ({filter:String} = '' OR session_id GLOBAL IN (
-      SELECT session_id FROM tidemark.filtered_sessions(
+  AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) {{in_filtered_sessions}})`;
+const inFilteredSessions = `GLOBAL IN (
+      SELECT session FROM tidemark.filtered_sessions(
           project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
           host = {host:String}, country = {country:String}, device_type = {device_type:String},
-          filter = {filter:String})))`;
+          filter = {filter:String}))`;
 
 /**
  * The placeholders a migration file may use. One file serves both deployments; on a single server every
@@ -77,8 +78,10 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  * And the pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
  * filters), written once here:
  * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours;
- *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), whose sessions no rollup knows.
- *   `{{whole_hours}}`: the same, whole hours even with a `{filter}`, for a rollup that keeps its sessions.
+ *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), for a view whose rollups keep no
+ *   sessions and that reads the filtered sessions' events from tidemark.events.
+ *   `{{whole_hours}}`: the same, whole hours even with a `{filter}`, for a view that reads a rollup keeping the
+ *   session (session_hours, session_values) when one is set.
  * - `{{range_days}}` in a WITH clause after one of those: `from_day`, `days_from` and `days_to`, the whole UTC
  *   days among those hours, for a view that reads a daily rollup for them (`days_from = days_to` when none).
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
@@ -86,6 +89,8 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
  *   `{filter}` is set. `GLOBAL IN`: on a cluster both sides read Distributed tables, and ClickHouse refuses a
  *   distributed subquery inside a distributed query unless the set is built once and sent to the shards.
+ * - `{{in_filtered_sessions}}` after a session hash (`session`, or `reinterpretAsUInt128(sipHash128(session_id))`):
+ *   `GLOBAL IN` the sessions `{filter}` keeps (store/sql/views/01_filtered_sessions.sql).
  */
 export function renderSql(sql: string, opts: { cluster?: string } = {}): string[] {
   const { cluster } = opts;
@@ -99,6 +104,7 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
     .replaceAll('{{range_days}}', rangeDays)
     .replaceAll('{{filters}}', filters)
     .replaceAll('{{edge_minutes}}', edgeMinutes)
+    .replaceAll('{{in_filtered_sessions}}', inFilteredSessions)
     .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>
       cluster
         ? `CREATE TABLE IF NOT EXISTS tidemark.${table} ${onCluster} AS tidemark.${table}_local\n` +

@@ -310,6 +310,8 @@ it('backfills the hourly rollups from the events stored before their migration; 
     'page_days',
     'web_vital_days_mv',
     'web_vital_days_state',
+    'session_values_mv',
+    'session_values',
   ]) {
     await ch.command(`DROP TABLE tidemark.${table} SYNC`);
   }
@@ -332,7 +334,9 @@ it('backfills the hourly rollups from the events stored before their migration; 
          (SELECT toString(groupBitmapMerge(visitors)) FROM tidemark.page_days
           WHERE project_id = {p:String}) AS day_page_visitors,
          (SELECT toString(sum(samples)) || ' ' || toString(quantileExactMerge(0.75)(p75)) || ' ' || toString(sum(poor))
-          FROM tidemark.web_vital_days_state WHERE project_id = {p:String}) AS day_vitals`,
+          FROM tidemark.web_vital_days_state WHERE project_id = {p:String}) AS day_vitals,
+         (SELECT toString(sum(events)) || ' ' || toString(uniqExact(session)) || ' ' || toString(groupBitmap(visitor_number))
+          FROM tidemark.session_values WHERE project_id = {p:String} AND dimension = '') AS session_values`,
       { p },
     );
   // 350 samples: LCP 10…3000 (none poor) and INP 0…343 (20 poor); p75 of all 350 values is the 262nd sorted.
@@ -341,6 +345,10 @@ it('backfills the hourly rollups from the events stored before their migration; 
     ...Array.from({ length: 50 }, (_, i) => i * 7),
   ].sort((a, b) => a - b);
   const vitals = `350 ${values[Math.floor(0.75 * 350)]} 20`;
+  const sessionValues = (rs: EventRow[]) => {
+    const kept = rs.filter((r) => r.session_id !== '' && r.bot_reason === '');
+    return `${kept.length} ${new Set(kept.map((r) => r.session_id)).size} ${new Set(kept.map((r) => r.anonymous_id)).size}`;
+  };
   const want = [
     {
       events: String(rows.length),
@@ -350,6 +358,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
       vitals,
       day_page_visitors: '3',
       day_vitals: vitals,
+      session_values: sessionValues(rows),
     },
   ];
 
@@ -368,6 +377,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     '032_distinct_id_hours.sql',
     // The bitmap rollups that replaced 009's and 013's visitor states, backfilled again.
     '040_visitor_numbers.sql',
+    '041_session_values.sql',
   ]);
   expect(await fromRollups()).toEqual(want);
   await ch.command('TRUNCATE TABLE tidemark.schema_migrations');
@@ -387,6 +397,10 @@ it('backfills the hourly rollups from the events stored before their migration; 
       vitals,
       day_page_visitors: '4',
       day_vitals: vitals,
+      session_values: sessionValues([
+        ...rows,
+        { ...event('s5', 'v5', '2026-03-01 12:00:00.000', '/c'), project_id: p },
+      ]),
     },
   ]);
 });

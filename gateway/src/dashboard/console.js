@@ -30,7 +30,7 @@ export function fillStatement(period) {
   const sessions = sessionFilter();
   if (sessions) {
     where.push(
-      `session_id GLOBAL IN (SELECT session_id FROM tidemark.filtered_sessions(project = ${quote(view.project)}, ` +
+      `reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (SELECT session FROM tidemark.filtered_sessions(project = ${quote(view.project)}, ` +
         `from = ${quote(period.from)}, to = ${quote(period.to)}, host = ${quote(view.filters.host)}, ` +
         `country = ${quote(view.filters.country)}, device_type = ${quote(view.filters.device_type)}, ` +
         `filter = ${quote(sessions)}))`,

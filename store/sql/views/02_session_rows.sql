@@ -12,11 +12,7 @@ WHERE project_id = {project:String}
   AND hour >= hours_from
   AND hour < hours_to
   {{filters}}
-  AND ({filter:String} = '' OR session GLOBAL IN (
-      SELECT reinterpretAsUInt128(sipHash128(session_id)) FROM tidemark.filtered_sessions(
-          project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-          host = {host:String}, country = {country:String}, device_type = {device_type:String},
-          filter = {filter:String})))
+  AND ({filter:String} = '' OR session {{in_filtered_sessions}})
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT

@@ -1,14 +1,15 @@
 -- Page views per host and path for a range and the filters, as states to merge per page: pageviews, session_pageviews
 -- (sums) and visitors (groupBitmap of visitor numbers, store/sql/040). Whole UTC days from tidemark.page_days (040)
 -- when no country or device filter is set, the other whole hours from tidemark.traffic_hours (040), the edges from
--- tidemark.events (with a `filter`, the whole range). Parameters as in the ready queries: project; from and to
--- (DateTime64(3, 'UTC'), `from` included); host, country, device_type ('' = any); filter.
+-- tidemark.events; with a `filter`, the whole hours from tidemark.session_values (041), the filtered sessions'
+-- rows. Parameters as in the ready queries: project; from and to (DateTime64(3, 'UTC'), `from` included); host,
+-- country, device_type ('' = any); filter.
 CREATE OR REPLACE VIEW tidemark.page_rows {{on_cluster}} AS
 WITH
-    {{range_hours}},
+    {{whole_hours}},
     -- Its whole UTC days [days_from, days_to), read by day when no country or device filter asks for the hours.
     {{range_days}},
-    {country:String} = '' AND {device_type:String} = '' AS by_day
+    {country:String} = '' AND {device_type:String} = '' AND {filter:String} = '' AS by_day
 SELECT toString(host) AS host, path, pageviews, session_pageviews, visitors
 FROM tidemark.page_days
 WHERE by_day
@@ -25,7 +26,25 @@ WHERE project_id = {project:String}
   AND hour < hours_to
   -- Outside the whole days the daily table gave, in a form the primary key can prune by.
   AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
+  AND {filter:String} = ''
   {{filters}}
+UNION ALL
+-- With a filter, the whole hours of the filtered sessions.
+SELECT
+    toString(host) AS host,
+    value AS path,
+    sum(pageviews) AS pageviews,
+    sum(session_values.pageviews) AS session_pageviews,
+    groupBitmapState(visitor_number) AS visitors
+FROM tidemark.session_values
+WHERE {filter:String} != ''
+  AND project_id = {project:String}
+  AND dimension = 'page'
+  AND hour >= hours_from
+  AND hour < hours_to
+  {{filters}}
+  AND session {{in_filtered_sessions}}
+GROUP BY host, path
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT

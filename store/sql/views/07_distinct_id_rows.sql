@@ -1,15 +1,26 @@
--- The distinct ids of a range and the filters: whole UTC hours from tidemark.distinct_id_hours (032), the
--- minutes before the first and after the last whole hour (with a `filter`, the whole range) from
--- tidemark.events. Parameters as in the ready queries.
+-- The distinct ids of a range and the filters: whole UTC hours from tidemark.distinct_id_hours (032), with a
+-- `filter` from tidemark.session_values (041, the filtered sessions' rows), the minutes before the first and after
+-- the last whole hour from tidemark.events. Parameters as in the ready queries.
 CREATE OR REPLACE VIEW tidemark.distinct_id_rows {{on_cluster}} AS
 WITH
-    {{range_hours}}
+    {{whole_hours}}
 SELECT id
 FROM tidemark.distinct_id_hours
 WHERE project_id = {project:String}
   AND hour >= hours_from
   AND hour < hours_to
+  AND {filter:String} = ''
   {{filters}}
+UNION ALL
+SELECT DISTINCT id
+FROM tidemark.session_values
+WHERE {filter:String} != ''
+  AND project_id = {project:String}
+  AND dimension = ''
+  AND hour >= hours_from
+  AND hour < hours_to
+  {{filters}}
+  AND session {{in_filtered_sessions}}
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
 SELECT DISTINCT reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id
