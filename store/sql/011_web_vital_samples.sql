@@ -52,7 +52,8 @@ WHERE type = 'track' AND event = '$web_vital' AND bot_reason = '';
 -- without stopping ingestion; re-running it replaces what an earlier run wrote.
 DELETE FROM tidemark.web_vital_samples{{local}} {{on_cluster}} WHERE backfill = 1;
 
-{{this_node}} INSERT INTO tidemark.web_vital_samples
+-- Columns named: 041 added `session` after path.
+{{this_node}} INSERT INTO tidemark.web_vital_samples (project_id, metric, hour, host, country, device_type, path, value, rating, backfill)
 SELECT
     project_id,
     JSONExtractString(properties, 'name') AS metric,

@@ -95,3 +95,54 @@ WHERE bot_reason = '' AND session_id != ''
       SELECT min(metadata_modification_time) FROM system.tables
       WHERE database = 'tidemark' AND name = 'session_values_mv')
 GROUP BY project_id, dimension, value, hour, host, country, device_type, session, visitor_number, id;
+
+-- Web Vitals samples get their session too, so that a filtered Web Vitals panel reads the kept sessions' samples
+-- instead of every $web_vital event's JSON. In place, so that tidemark.web_vital_samples keeps its name for the
+-- SQL written against it: a column, a view that fills it (011's view, which does not, is dropped), and the rows
+-- written without it (session 0: sipHash128 of any id, even '', is not 0) written again with it. Safe to run
+-- again: the new view keeps its creation time, which the backfill counts from, and the backfill's own rows
+-- (backfill = 1) are replaced, as is whatever a re-run of 011 wrote.
+ALTER TABLE tidemark.web_vital_samples{{local}} {{on_cluster}}
+    ADD COLUMN IF NOT EXISTS session UInt128 AFTER path;
+
+{{cluster_only}} ALTER TABLE tidemark.web_vital_samples {{on_cluster}} ADD COLUMN IF NOT EXISTS session UInt128 AFTER path;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS tidemark.web_vital_samples_session_mv {{on_cluster}}
+TO tidemark.web_vital_samples{{local}}
+AS SELECT
+    project_id,
+    JSONExtractString(properties, 'name') AS metric,
+    toStartOfHour(timestamp) AS hour,
+    host,
+    country,
+    device_type,
+    path,
+    reinterpretAsUInt128(sipHash128(session_id)) AS session,
+    JSONExtractFloat(properties, 'value') AS value,
+    JSONExtractString(properties, 'rating') AS rating,
+    toUInt8(0) AS backfill
+FROM tidemark.events{{local}}
+WHERE type = 'track' AND event = '$web_vital' AND bot_reason = '';
+
+DROP VIEW IF EXISTS tidemark.web_vital_samples_mv {{on_cluster}} SYNC;
+
+DELETE FROM tidemark.web_vital_samples{{local}} {{on_cluster}} WHERE session = 0 OR backfill = 1;
+
+{{this_node}} INSERT INTO tidemark.web_vital_samples
+SELECT
+    project_id,
+    JSONExtractString(properties, 'name') AS metric,
+    toStartOfHour(timestamp) AS hour,
+    host,
+    country,
+    device_type,
+    path,
+    reinterpretAsUInt128(sipHash128(session_id)) AS session,
+    JSONExtractFloat(properties, 'value') AS value,
+    JSONExtractString(properties, 'rating') AS rating,
+    toUInt8(1) AS backfill
+FROM tidemark.events FINAL
+WHERE type = 'track' AND event = '$web_vital' AND bot_reason = ''
+  AND _inserted_at < (
+      SELECT min(metadata_modification_time) FROM system.tables
+      WHERE database = 'tidemark' AND name = 'web_vital_samples_session_mv');

@@ -60,6 +60,7 @@ it('renders every migration for a cluster into statements ClickHouse parses, eac
     'INSERT INTO tidemark.traffic_days',
     'INSERT INTO tidemark.page_days',
     'INSERT INTO tidemark.session_values',
+    'INSERT INTO tidemark.web_vital_samples',
   ]);
   // The rollups' backfills read every shard's events once each.
   const rollupBackfills = backfills.filter(

@@ -304,7 +304,7 @@ it('backfills the hourly rollups from the events stored before their migration; 
     'traffic_days',
     'session_hours_plain_mv',
     'session_hours',
-    'web_vital_samples_mv',
+    'web_vital_samples_session_mv',
     'web_vital_samples',
     'page_days_v2_mv',
     'page_days',

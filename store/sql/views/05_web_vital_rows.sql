@@ -1,12 +1,13 @@
 -- Web Vitals samples per metric, host and path for a range and the filters, as states to merge per page: samples
 -- and the count of each rating (sums), p75 (quantileExact(0.75) state). Whole days from web_vital_days_state
--- (013), whole hours from web_vital_samples (011), the edges (with a `filter`, the whole range) from
--- tidemark.events. Parameters as page_rows, and metric ('' = all five: LCP, INP, CLS, FCP, TTFB).
+-- (013), whole hours from web_vital_samples (011; with a `filter`, all whole hours there, the kept sessions'
+-- samples: 041 gave them their session), the edges from tidemark.events. Parameters as page_rows, and metric
+-- ('' = all five: LCP, INP, CLS, FCP, TTFB).
 CREATE OR REPLACE VIEW tidemark.web_vital_rows {{on_cluster}} AS
 WITH
-    {{range_hours}},
+    {{whole_hours}},
     {{range_days}},
-    {country:String} = '' AND {device_type:String} = '' AS by_day
+    {country:String} = '' AND {device_type:String} = '' AND {filter:String} = '' AS by_day
 SELECT toString(metric) AS metric, toString(host) AS host, path, samples, good, needs_improvement, poor, p75
 FROM tidemark.web_vital_days_state
 WHERE by_day
@@ -35,6 +36,7 @@ WHERE project_id = {project:String}
   -- Outside the whole days the daily table gave, in a form the primary key can prune by.
   AND (hour < if(by_day, days_from, hours_to) OR hour >= if(by_day, days_to, hours_to))
   {{filters}}
+  AND ({filter:String} = '' OR session {{in_filtered_sessions}})
 GROUP BY metric, host, path
 UNION ALL
 -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
