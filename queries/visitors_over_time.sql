@@ -53,7 +53,8 @@ WITH
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         UNION ALL
-        -- With a `filter`, the whole hours of the filtered sessions (store/sql/041_session_values.sql).
+        -- With a `filter`, the whole hours of the filtered sessions (store/sql/041_session_values.sql). Both reads
+        -- of filtered_sessions are the same scalar subquery, which ClickHouse runs once.
         SELECT toDateTime(date_trunc({interval:String}, toDateTime(hour, {timezone:String})), {timezone:String}) AS bucket,
             sum(pageviews) AS pageviews, groupBitmapState(visitor_number) AS visitors
         FROM tidemark.session_values
@@ -66,10 +67,10 @@ WITH
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
           AND session GLOBAL IN (
-                SELECT session FROM tidemark.filtered_sessions(
+                SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
                     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                     host = {host:String}, country = {country:String}, device_type = {device_type:String},
-                    filter = {filter:String}))
+                    filter = {filter:String}))))
         GROUP BY bucket
         UNION ALL
         -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
@@ -86,10 +87,10 @@ WITH
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
           AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
-                SELECT session FROM tidemark.filtered_sessions(
+                SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
                     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                     host = {host:String}, country = {country:String}, device_type = {device_type:String},
-                    filter = {filter:String})))
+                    filter = {filter:String})))))
         GROUP BY bucket
     )
 SELECT

@@ -53,11 +53,15 @@ const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_t
   AND (timestamp < hours_from OR timestamp >= hours_to)
   AND bot_reason = ''
   AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) {{in_filtered_sessions}})`;
+// The set comes from a scalar subquery: ClickHouse computes a scalar subquery once per query and reuses its
+// result wherever the same one appears, while each `IN (SELECT …)` would run filtered_sessions again, and a ready
+// query reads it in up to four places (overview: traffic_rows, distinct_id_rows and session_rows, each with its
+// edges).
 const inFilteredSessions = `GLOBAL IN (
-      SELECT session FROM tidemark.filtered_sessions(
+      SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
           project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
           host = {host:String}, country = {country:String}, device_type = {device_type:String},
-          filter = {filter:String}))`;
+          filter = {filter:String}))))`;
 
 /**
  * The placeholders a migration file may use. One file serves both deployments; on a single server every
