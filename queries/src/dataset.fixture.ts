@@ -74,7 +74,7 @@ export const visits: readonly Visit[] = [
       [0, '/'],
       [30, '/pricing'],
       [90, 'Signup Started', { plan: 'pro', seats: 3 }],
-      [200.5, 'Signup Completed', { plan: 'pro' }],
+      [200.5, 'Signup Completed', { plan: 'pro', coupon: 'SPRING' }],
       [260, '/docs'],
       [261, '$click'],
     ],
@@ -97,7 +97,8 @@ export const visits: readonly Visit[] = [
     referrer: 'news.ycombinator.com',
     steps: [
       [0, '/pricing'],
-      [600, 'Signup Completed', { plan: 'free' }],
+      // An empty string is a value: `property=coupon%3D` keeps this session.
+      [600, 'Signup Completed', { plan: 'free', coupon: '' }],
       [700, '/'],
     ],
   },

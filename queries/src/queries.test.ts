@@ -616,6 +616,15 @@ describe('event_properties', () => {
     expect(await run('event_properties', { ...common, event: 'Signup Started', limit: 10 })).toEqual(rows);
   });
 
+  it('lists an empty string as a value of its own, the text a property=name%3D filter matches', async () => {
+    const rows = want('Signup Completed', 10);
+    expect(rows.filter((r) => r.property === 'coupon')).toEqual([
+      { property: 'coupon', value: '', events: 1, visitors: 1, sessions: 1 },
+      { property: 'coupon', value: 'SPRING', events: 1, visitors: 1, sessions: 1 },
+    ]);
+    expect(await run('event_properties', { ...common, event: 'Signup Completed', limit: 10 })).toEqual(rows);
+  });
+
   it('limits the values per property, and keeps to the range and the rollup filters', async () => {
     const limited = want('Signup Started', 1);
     expect(limited.map((r) => r.property)).toEqual(['plan', 'seats', 'trial']);
@@ -913,6 +922,12 @@ describe('filters that keep sessions', () => {
       keeps: (es) =>
         es.some((e) => e.type === 'track' && e.event === 'Signup Started' && e.props?.plan === 'pro'),
       offHour: true,
+    },
+    // An empty string is a value like any other: the name before the '=', nothing after it.
+    {
+      filter: 'event=Signup+Completed&property=coupon%3D',
+      keeps: (es) =>
+        es.some((e) => e.type === 'track' && e.event === 'Signup Completed' && e.props?.coupon === ''),
     },
     // Any track event with the property, a number written as JSON writes it.
     {
