@@ -55,10 +55,10 @@ async function ready(name: string, params: Record<string, string>): Promise<Reco
   return ((await response.json()) as { rows: Record<string, unknown>[] }).rows;
 }
 
-/** A table of the page as text cells, header row left out. */
+/** A table of the page as text cells, header row and the line saying it is empty left out. */
 function tableCells(page: Page, id: string): Promise<string[][]> {
   return page
-    .locator(`#${id} tbody tr`)
+    .locator(`#${id} tbody tr:not(.empty)`)
     .evaluateAll((rows) =>
       rows.map((row) => Array.from((row as HTMLTableRowElement).cells, (cell) => cell.textContent ?? '')),
     );
@@ -335,6 +335,36 @@ async function chartTitles(dashboard: Page): Promise<string[]> {
   return titles.filter((t) => !t.includes(': 0 visitors'));
 }
 
+/**
+ * The counters, the pages, devices and custom events tables and the chart's columns, each equal to its ready query
+ * for `range` (the page's period and filters).
+ */
+async function expectPanelsAsQueries(dashboard: Page, range: Record<string, string>) {
+  const [overview] = await ready('overview', range);
+  for (const key of ['visitors', 'people', 'pageviews', 'sessions', 'bounce_rate'] as const) {
+    expect(await dashboard.locator(`#${key}`).getAttribute('data-value'), key).toBe(String(overview?.[key]));
+  }
+  const list = { ...range, limit: '10' };
+  const pages = await ready('top_pages', list);
+  expect(await tableCells(dashboard, 'top_pages')).toEqual(
+    pages.map((r) => [`${r.host}${r.path}`, String(r.pageviews), String(r.visitors)]),
+  );
+  const devices = await ready('devices', list);
+  expect(await tableCells(dashboard, 'devices')).toEqual(
+    devices.map((r) => [(r.device_type as string) || '(unknown)', String(r.visitors), String(r.pageviews)]),
+  );
+  const events = await ready('custom_events', list);
+  expect(await tableCells(dashboard, 'custom_events')).toEqual(
+    events.map((r) => [String(r.event), String(r.events), String(r.visitors)]),
+  );
+  const overTime = await ready('visitors_over_time', { ...range, interval: 'hour', timezone: 'UTC' });
+  expect(await chartTitles(dashboard)).toEqual(
+    overTime.map(
+      (r) => `${String(r.bucket).slice(0, 16)}: ${r.visitors} visitors, ${r.pageviews} page views`,
+    ),
+  );
+}
+
 it('filters every panel and the chart by a clicked country, keeps it in the URL, and restores it from there', async () => {
   // The events of the test before: one visitor on the example page (no country header), one from DE.
   const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
@@ -362,27 +392,9 @@ it('filters every panel and the chart by a clicked country, keeps it in the URL,
     };
     const [overview] = await ready('overview', range);
     expect(overview).toMatchObject({ visitors: '1', pageviews: '2' });
-    for (const key of ['visitors', 'people', 'pageviews', 'sessions', 'bounce_rate'] as const) {
-      expect(await dashboard.locator(`#${key}`).getAttribute('data-value'), key).toBe(
-        String(overview?.[key]),
-      );
-    }
-    const list = { ...range, limit: '10' };
-    const pages = await ready('top_pages', list);
-    expect(await tableCells(dashboard, 'top_pages')).toEqual(
-      pages.map((r) => [`${r.host}${r.path}`, String(r.pageviews), String(r.visitors)]),
-    );
+    const pages = await ready('top_pages', { ...range, limit: '10' });
     expect(pages.map((r) => r.path)).toEqual(['/pricing', '/pricing/team']);
-    const devices = await ready('devices', list);
-    expect(await tableCells(dashboard, 'devices')).toEqual(
-      devices.map((r) => [(r.device_type as string) || '(unknown)', String(r.visitors), String(r.pageviews)]),
-    );
-    const overTime = await ready('visitors_over_time', { ...range, interval: 'hour', timezone: 'UTC' });
-    expect(await chartTitles(dashboard)).toEqual(
-      overTime.map(
-        (r) => `${String(r.bucket).slice(0, 16)}: ${r.visitors} visitors, ${r.pageviews} page views`,
-      ),
-    );
+    await expectPanelsAsQueries(dashboard, range);
   };
   await check();
 
@@ -670,6 +682,111 @@ it('downloads any table as CSV: the rows of the ready query, quoted, formulas de
       ...browsers.map((r) => [r.browser || '(unknown)', r.visitors, r.pageviews]),
     ]),
   );
+  await dashboard.close();
+});
+
+it('keeps the event properties panel in the URL, and filters every panel by an empty property value', {
+  timeout: 180_000,
+}, async () => {
+  // Two visits that picked a plan: one with an empty plan name, one with `team`.
+  const now = Date.now();
+  const visit = (who: string, path: string, props: Record<string, unknown>, n: number) => {
+    const common = {
+      anonymousId: `visitor-${who}`,
+      context: { sessionId: `plan-${who}`, page: { url: `http://shop.example${path}`, path } },
+    };
+    return [
+      {
+        ...common,
+        type: 'page',
+        messageId: `0195802a-6b1e-7c3d-9f00-0000000f${n}000`,
+        timestamp: new Date(now - 2_000).toISOString(),
+      },
+      {
+        ...common,
+        type: 'track',
+        event: 'Plan Picked',
+        properties: props,
+        messageId: `0195802a-6b1e-7c3d-9f00-0000000f${n}001`,
+        timestamp: new Date(now - 1_000).toISOString(),
+      },
+    ];
+  };
+  const sent = await fetch(`${gateway.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': desktopChrome },
+    body: JSON.stringify({
+      writeKey: 'demo-write-key',
+      batch: [
+        ...visit('blank-plan', '/plans', { plan: '', seats: 2 }, 1),
+        ...visit('team-plan', '/plans/team', { plan: 'team', seats: 5 }, 2),
+      ],
+    }),
+  });
+  expect(sent.status).toBe(200);
+  const dashboard = await signedIn('/dashboard?project=demo&range=24h&tz=UTC');
+  const problems: string[] = [];
+  dashboard.on('pageerror', (e) => problems.push(e.message));
+  await expect
+    .poll(() => dashboard.locator('#custom_events tbody').textContent(), { timeout: 30_000 })
+    .toContain('Plan Picked');
+  const range = { project: 'demo', ...(await periodOf(dashboard)), host: '', country: '', device_type: '' };
+  /** The panel's rows for one property, as it writes them: '' as (empty). */
+  const propertyCells = async (filter: string, property: string) =>
+    (await ready('event_properties', { ...range, filter, event: 'Plan Picked', limit: '10' }))
+      .filter((r) => r.property === property)
+      .map((r) => [String(r.value) || '(empty)', String(r.events), String(r.visitors)]);
+  const shown = () => tableCells(dashboard, 'event_properties');
+  const params = () => new URL(dashboard.url()).searchParams;
+
+  await dashboard.getByLabel('Event', { exact: true }).selectOption('Plan Picked');
+  await expect.poll(shown, { timeout: 30_000 }).toEqual(await propertyCells('', 'plan'));
+  expect((await shown()).map(([value]) => value).sort()).toEqual(['(empty)', 'team']);
+  expect(params().get('properties_of')).toBe('Plan Picked');
+  await dashboard.getByLabel('Property', { exact: true }).selectOption('seats');
+  await expect.poll(shown).toEqual(await propertyCells('', 'seats'));
+  expect(params().get('properties_key')).toBe('seats');
+
+  // A reload, and back and forward from another page, come back to the event and the property picked.
+  const restored = async () => {
+    await expect
+      .poll(() => dashboard.locator('#property-event').inputValue(), { timeout: 30_000 })
+      .toBe('Plan Picked');
+    expect(await dashboard.locator('#property-key').inputValue()).toBe('seats');
+    await expect.poll(shown, { timeout: 30_000 }).toEqual(await propertyCells('', 'seats'));
+  };
+  await dashboard.reload();
+  await restored();
+  const view = dashboard.url();
+  await dashboard.goto(`${gateway.url}/dashboard/nowhere`);
+  await dashboard.goBack();
+  expect(dashboard.url()).toBe(view);
+  await restored();
+  await dashboard.goForward();
+  await dashboard.goBack();
+  await restored();
+
+  // The empty value is a button like any other: it keeps the visit that picked a plan with no name.
+  await dashboard.getByLabel('Property', { exact: true }).selectOption('plan');
+  await dashboard.locator('#event_properties').getByRole('button', { name: '(empty)', exact: true }).click();
+  await expect
+    .poll(() => dashboard.locator('#filters li').allTextContents())
+    .toEqual([
+      expect.stringMatching(/^Event: Plan Picked/),
+      expect.stringMatching(/^Property: plan=\(empty\)/),
+    ]);
+  expect([params().get('event'), params().get('property')]).toEqual(['Plan Picked', 'plan=']);
+  const filter = 'event=Plan+Picked&property=plan%3D';
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
+    .toBe('1');
+  await expectPanelsAsQueries(dashboard, { ...range, filter });
+  expect((await ready('top_pages', { ...range, filter, limit: '10' })).map((r) => r.path)).toEqual([
+    '/plans',
+  ]);
+  await expect.poll(shown, { timeout: 30_000 }).toEqual(await propertyCells(filter, 'plan'));
+  expect(await shown()).toEqual([['(empty)', '1', '1']]);
+  expect(problems).toEqual([]);
   await dashboard.close();
 });
 

@@ -5,6 +5,10 @@ import { $, fieldValue, option } from './dom.js';
 import { knownZone } from './periods.js';
 import { changeView, filterNames, sessionFilter, view } from './view.js';
 
+/** A filter's value as its chip writes it: a property's empty value (`plan=`) as `plan=(empty)`. */
+const shownValue = (name, value) =>
+  name === 'property' && value.indexOf('=') === value.length - 1 ? `${value}(empty)` : value;
+
 /** The controls and chips as the view says. */
 export function showControls() {
   /** @type {HTMLInputElement} */ ($('project')).value = view.project;
@@ -16,7 +20,8 @@ export function showControls() {
   /** @type {HTMLInputElement} */ ($('custom-to')).value = view.stop;
   const chips = Object.entries(view.filters)
     .filter(([, value]) => value)
-    .map(([name, value]) => {
+    .map(([name, filter]) => {
+      const value = shownValue(name, filter);
       const item = document.createElement('li');
       const remove = Object.assign(document.createElement('button'), {
         type: 'button',
@@ -39,17 +44,22 @@ export function showControls() {
   $('raw-note').hidden = sessionFilter() === '';
 }
 
-/** A value that filters the view when clicked; `''` (unknown) is shown as `unknown` and cannot be a filter. */
-export function filterButton(name, value, unknown) {
-  if (!value) return unknown;
+/** A button showing `text` that sets `filters` (name → value) when clicked. */
+export function filterSetter(text, title, filters) {
   const button = Object.assign(document.createElement('button'), {
     type: 'button',
     className: 'filter',
-    textContent: value,
-    title: `Show only ${filterNames[name]} ${value}`,
+    textContent: text,
+    title,
   });
-  button.addEventListener('click', () => changeView(() => (view.filters[name] = value)));
+  button.addEventListener('click', () => changeView(() => Object.assign(view.filters, filters)));
   return button;
+}
+
+/** A value that filters the view when clicked; `''` (unknown) is shown as `unknown` and cannot be a filter. */
+export function filterButton(name, value, unknown) {
+  if (!value) return unknown;
+  return filterSetter(value, `Show only ${filterNames[name]} ${value}`, { [name]: value });
 }
 
 /**

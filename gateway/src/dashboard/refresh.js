@@ -57,7 +57,7 @@ export async function refresh() {
     event ? query('event_properties', { ...range, event, limit: '10' }) : [],
     ...tabs.map((name) => query(name, listParams(name))),
   ])
-    .then(([active, overview, overTime, overviewBefore, overTimeBefore, properties, ...answers]) => {
+    .then(([active, overview, overTime, overviewBefore, overTimeBefore, propertyRows, ...answers]) => {
       const lists = Object.fromEntries(tabs.map((name, i) => [name, answers[i]]));
       draw({
         period,
@@ -68,7 +68,7 @@ export async function refresh() {
         overviewBefore,
         overTimeBefore,
         lists,
-        properties,
+        properties: { event, rows: propertyRows },
       });
       say(view.problems.length ? `Ignored in the URL: ${view.problems.join('; ')}.` : '');
     })
@@ -96,9 +96,10 @@ export async function refreshProperties() {
   try {
     const period = currentPeriod();
     const range = { project: view.project, from: period.from, to: period.to, ...filterParams() };
-    const rows = await query('event_properties', { ...range, event, limit: '10' });
-    // Another event may have been picked while this one was counted.
-    if (propertyEvent() === event) drawProperties(undefined, rows);
+    drawProperties(undefined, {
+      event,
+      rows: await query('event_properties', { ...range, event, limit: '10' }),
+    });
   } catch (e) {
     if (!revoked(e)) say(`Could not load the event's properties: ${e.message}`);
   }

@@ -1,6 +1,7 @@
-// What the page shows — project, range, time zone, comparison, filters — kept in the page's URL
-// (`?project=&range=&from=&to=&tz=&compare=1&host=&country=&device_type=&page=&referrer=…`) so a view can be
-// bookmarked and shared.
+// What the page shows — project, range, time zone, comparison, filters, the event whose properties are listed — kept
+// in the page's URL (`?project=&range=&from=&to=&tz=&compare=1&host=&country=&device_type=&page=&referrer=…
+// &properties_of=&properties_key=`) so a view can be bookmarked and shared. Each change replaces the history entry
+// (a view is not a step back), so back and forward leave and return to the page, which reads the view from its URL.
 // The token never goes there: access logs and history would keep it.
 
 import { knownZone, periodOf, presets } from './periods.js';
@@ -48,6 +49,8 @@ export function readView(params) {
     zone: knownZone(zone) ? zone : browserZone,
     compare: params.get('compare') === '1',
     filters,
+    /** The event properties panel: the event picked ('' = none) and the property shown ('' = the first). */
+    properties: { event: params.get('properties_of') ?? '', key: params.get('properties_key') ?? '' },
     problems,
   };
 }
@@ -65,6 +68,8 @@ function writeView() {
   if (view.zone !== browserZone) params.set('tz', view.zone);
   if (view.compare) params.set('compare', '1');
   for (const [name, value] of Object.entries(view.filters)) if (value) params.set(name, value);
+  if (view.properties.event) params.set('properties_of', view.properties.event);
+  if (view.properties.key) params.set('properties_key', view.properties.key);
   history.replaceState(null, '', `${location.pathname}?${params}`);
 }
 
@@ -75,10 +80,15 @@ export function onViewChange(listener) {
   listeners.push(listener);
 }
 
-/** Applies a change to the view, writes the URL, then tells whoever follows it. */
-export function changeView(change) {
+/** Applies a change that one panel follows by itself (it fetches its own answer): the URL only. */
+export function keepView(change) {
   change();
   writeView();
+}
+
+/** Applies a change to the view, writes the URL, then tells whoever follows it. */
+export function changeView(change) {
+  keepView(change);
   for (const listener of listeners) listener();
 }
 
