@@ -136,6 +136,9 @@ async function shoot(page: Page, name: string, selector?: string) {
     const header = await page.locator('header.bar').evaluate((e) => e.getBoundingClientRect().height);
     console.log(`demo ${name} header at ${width} px: ${Math.round(header)} px tall`);
     if (label === 'phone') expect(header, `${name} header at ${width} px`).toBeLessThanOrEqual(180);
+    // The SQL console shows its whole statement, however the width wraps it.
+    const hidden = await page.locator('#sql').evaluate((e) => e.scrollHeight - e.clientHeight);
+    expect(hidden, `${name} SQL console at ${width} px`).toBeLessThanOrEqual(1);
     const path = join(shots, `demo-${name}-${label}.png`);
     if (selector) await page.locator(selector).screenshot({ path });
     else await page.screenshot({ path, fullPage: true });
@@ -144,6 +147,19 @@ async function shoot(page: Page, name: string, selector?: string) {
     expect(await accessibilityViolations(page), `${name} at ${width} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+/** Script errors and console errors of the pages opened, each test's checked at its end. */
+let problems: string[] = [];
+
+/** A page of the browser that records its script and console errors in `problems`. */
+async function newPage(): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  return page;
 }
 
 /** Rows of a table on the page, the "no data" line not counted. */
@@ -179,6 +195,18 @@ const tables: [string | undefined, string, (r: Record<string, unknown>) => strin
   ['OS', 'operating_systems', (r) => [String(r.os || '(unknown)'), whole(r.visitors), whole(r.pageviews)]],
   [undefined, 'countries', (r) => [String(r.country || '(unknown)'), whole(r.visitors), whole(r.pageviews)]],
   [undefined, 'custom_events', (r) => [String(r.event), whole(r.events), whole(r.visitors)]],
+  [
+    undefined,
+    'web_vitals',
+    (r) => [
+      String(r.metric),
+      `${r.host}${r.path}`,
+      r.metric === 'CLS'
+        ? Number(r.p75).toLocaleString('en-US', { maximumFractionDigits: 3 })
+        : `${whole(r.p75)} ms`,
+      whole(r.samples),
+    ],
+  ],
 ];
 
 /**
@@ -204,7 +232,9 @@ async function everyPanelAsItsQuery(page: Page, country: string, filter = '') {
   };
   for (const [tab, id, cells] of tables) {
     if (tab) await page.getByRole('tab', { name: tab, exact: true }).click();
-    const expected = (await ready(id, { limit: '10' })).map(cells);
+    const expected = (await ready(id, { limit: '10', ...(id === 'web_vitals' && { metric: '' }) })).map(
+      cells,
+    );
     expect(expected.length, `${id} ${country} ${filter}`).toBeGreaterThan(0);
     await expect
       .poll(
@@ -229,7 +259,8 @@ async function everyPanelAsItsQuery(page: Page, country: string, filter = '') {
 it('shows every panel working at the first look, on a desktop and a phone', {
   timeout: 180_000,
 }, async () => {
-  const page = await browser.context.newPage();
+  problems = [];
+  const page = await newPage();
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`${gatewayUrl()}/dashboard?range=30d&tz=UTC`);
   await page.getByLabel('Admin token').fill(token());
@@ -296,13 +327,22 @@ it('shows every panel working at the first look, on a desktop and a phone', {
   await page.locator('#retention-details summary').click();
   await page.getByRole('button', { name: 'Show retention' }).click();
   await expect.poll(() => rows(page, 'retention'), { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
+  // At a phone's width the cohort grid scrolls sideways: each row one line high, no share broken over two.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const heights = await page
+    .locator('#retention tr')
+    .evaluateAll((trs) => trs.map((tr) => tr.getBoundingClientRect().height));
+  expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(1);
+  await shoot(page, 'retention', '#retention-details');
+  expect(problems).toEqual([]);
   await page.close();
 });
 
 it('breaks a custom event down by a property, and filters every panel by a clicked value', {
   timeout: 240_000,
 }, async () => {
-  const page = await browser.context.newPage();
+  problems = [];
+  const page = await newPage();
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`${gatewayUrl()}/dashboard?project=demo&range=30d&tz=UTC`);
   await page.getByLabel('Admin token').fill(token());
@@ -406,6 +446,7 @@ it('breaks a custom event down by a property, and filters every panel by a click
     .poll(() => page.locator('#visitors').getAttribute('data-value'), { timeout: 30_000 })
     .toBe(visitors);
   expect(await page.locator('#raw-note').isHidden()).toBe(true);
+  expect(problems).toEqual([]);
   await page.close();
 });
 

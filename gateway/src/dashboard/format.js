@@ -3,6 +3,8 @@
 
 export const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+/** A CLS score: three decimals, so that one just over web.dev's 0.1 or 0.25 bound does not read as the bound. */
+export const score = new Intl.NumberFormat('en-US', { maximumFractionDigits: 3 });
 export const percent = (v) => `${decimal.format(Number(v) * 100)} %`;
 
 /** Milliseconds as `42 s` or `3 min 5 s`. */

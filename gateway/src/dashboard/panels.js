@@ -5,7 +5,7 @@ import { bucketsOf, drawChart } from './chart.js';
 import { fillStatement } from './console.js';
 import { $ } from './dom.js';
 import { filterButton } from './filters.js';
-import { decimal, duration, integer, percent } from './format.js';
+import { decimal, duration, integer, percent, score } from './format.js';
 import { drawProperties } from './properties.js';
 import { table } from './table.js';
 import { clockOf, filtered, view } from './view.js';
@@ -92,8 +92,8 @@ const panels = {
       head: ['Metric', 'Page', 'p75', 'Samples'],
       cells: (r) => [
         r.metric,
-        r.path,
-        r.metric === 'CLS' ? decimal.format(r.p75) : `${integer.format(r.p75)} ms`,
+        page(r, 'page'),
+        r.metric === 'CLS' ? score.format(r.p75) : `${integer.format(r.p75)} ms`,
         r.samples,
       ],
     },
@@ -153,9 +153,10 @@ export function draw(d) {
 
 /**
  * Shows a value; `data-value` keeps it exactly as the query answered, for whoever checks the page against SQL.
- * With a previous value, the change beside it: relative, or in percentage points for a rate.
+ * With a previous value, the change beside it, coloured by whether it is better or worse: relative, or for a rate
+ * (the bounce rate, better when lower) in percentage points.
  */
-function counter(id, value, format, before, points = false) {
+function counter(id, value, format, before, rate = false) {
   const el = $(id);
   const n = Number(value ?? 0);
   el.dataset.value = String(value ?? 0);
@@ -167,12 +168,13 @@ function counter(id, value, format, before, points = false) {
   const was = Number(before);
   delta.dataset.value = String(before);
   let text;
-  if (points) text = `${n >= was ? '+' : '−'}${decimal.format(Math.abs(n - was) * 100)} pp`;
+  if (rate) text = `${n >= was ? '+' : '−'}${decimal.format(Math.abs(n - was) * 100)} pp`;
   else if (was === 0) text = n === 0 ? '±0 %' : 'new';
   else text = `${n >= was ? '+' : '−'}${decimal.format((Math.abs(n - was) / was) * 100)} %`;
   delta.textContent = text;
   delta.title = `previous period: ${format(was)}`;
-  delta.className = `delta ${n > was ? 'up' : n < was ? 'down' : ''}`;
+  const gain = rate ? was - n : n - was;
+  delta.className = `delta ${gain > 0 ? 'better' : gain < 0 ? 'worse' : ''}`;
 }
 
 function drawList(name, rows) {

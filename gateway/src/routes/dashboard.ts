@@ -8,7 +8,7 @@ export interface DashboardRouteOptions {
   /** TIDEMARK_ADMIN_TOKEN; undefined: the page answers 404 `read_api_disabled`, since it only reads the read API. */
   adminToken: string | undefined;
   /**
-   * The folder holding index.html, dashboard.css, the entry module dashboard.js and the modules it imports (every
+   * The folder holding index.html, dashboard.css, icon.svg, the entry module dashboard.js and the modules it imports (every
    * module it reaches through its imports; src/dashboard, or dist/dashboard built).
    */
   dir: string;
@@ -52,8 +52,9 @@ export const dashboardRoute: FastifyPluginAsync<DashboardRouteOptions> = async (
   const read = (name: string) => readFile(join(opts.dir, name));
   const hashOf = (body: Buffer) => createHash('sha256').update(body).digest('base64url').slice(0, 16);
   const names = (await readdir(opts.dir)).filter((n) => n.endsWith('.js')).sort();
-  const [style, template, ...modules] = await Promise.all([
+  const [style, icon, template, ...modules] = await Promise.all([
     read('dashboard.css'),
+    read('icon.svg'),
     read('index.html'),
     ...names.map(read),
   ]);
@@ -82,6 +83,7 @@ export const dashboardRoute: FastifyPluginAsync<DashboardRouteOptions> = async (
   };
   const entry = hashModule('dashboard.js', 'index.html');
   const styleHash = hashOf(style);
+  const iconHash = hashOf(icon);
   const preloads = [...hashedNames.values()]
     .filter((hashed) => hashed !== entry)
     .map((hashed) => `\n  <link rel="modulepreload" href="/dashboard/${hashed}">`)
@@ -92,12 +94,20 @@ export const dashboardRoute: FastifyPluginAsync<DashboardRouteOptions> = async (
     template
       .toString('utf8')
       .replace(scriptTag, `<script type="module" src="/dashboard/${entry}"></script>${preloads}`)
-      .replaceAll('/dashboard/dashboard.css', `/dashboard/dashboard.${styleHash}.css`),
+      .replaceAll('/dashboard/dashboard.css', `/dashboard/dashboard.${styleHash}.css`)
+      .replaceAll('/dashboard/icon.svg', `/dashboard/icon.${iconHash}.svg`),
   );
   assets.set(`dashboard.${styleHash}.css`, {
     body: style,
     type: 'text/css; charset=utf-8',
     etag: styleHash,
+    cacheControl: immutable,
+  });
+  // The tab's icon: without one the browser asks for /favicon.ico, a 404 in every console.
+  assets.set(`icon.${iconHash}.svg`, {
+    body: icon,
+    type: 'image/svg+xml',
+    etag: iconHash,
     cacheControl: immutable,
   });
   const index: Asset = {
