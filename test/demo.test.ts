@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.js';
 import { eventually } from '../harness/eventually.js';
 import { accessibilityViolations } from './support/accessibility.js';
+import { rowHeightSpread } from './support/rowHeights.js';
 
 // `pnpm start --demo` as a newcomer runs it: a month of generated traffic in a store of the demo's own, the
 // dashboard showing every panel working at the first look. The environment names a real store (a chDB directory,
@@ -329,10 +330,7 @@ it('shows every panel working at the first look, on a desktop and a phone', {
   await expect.poll(() => rows(page, 'retention'), { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
   // At a phone's width the cohort grid scrolls sideways: each row one line high, no share broken over two.
   await page.setViewportSize({ width: 390, height: 844 });
-  const heights = await page
-    .locator('#retention tr')
-    .evaluateAll((trs) => trs.map((tr) => tr.getBoundingClientRect().height));
-  expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(1);
+  expect(await rowHeightSpread(page, '#retention')).toBeLessThanOrEqual(1);
   await shoot(page, 'retention', '#retention-details');
   expect(problems).toEqual([]);
   await page.close();
