@@ -53,44 +53,42 @@ WITH
           AND ({country:String} = '' OR country = {country:String})
           AND ({device_type:String} = '' OR device_type = {device_type:String})
         UNION ALL
-        -- With a `filter`, the whole hours of the filtered sessions (store/sql/041_session_values.sql). Both reads
-        -- of filtered_sessions are the same scalar subquery, which ClickHouse runs once.
-        SELECT toDateTime(date_trunc({interval:String}, toDateTime(hour, {timezone:String})), {timezone:String}) AS bucket,
-            sum(pageviews) AS pageviews, groupBitmapState(visitor_number) AS visitors
-        FROM tidemark.session_values
-        WHERE {filter:String} != ''
-          AND project_id = {project:String}
-          AND dimension = ''
-          AND hour >= hours_from
-          AND hour < hours_to
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND session GLOBAL IN (
-                SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
+        -- The filtered sessions' whole hours (store/sql/041_session_values.sql, with a `filter` only) and the edges
+        -- (a constant false when the range starts and ends on the hour, so nothing is read), their sessions checked
+        -- once for both.
+        SELECT toDateTime(date_trunc({interval:String}, toDateTime(at, {timezone:String})), {timezone:String}) AS bucket,
+            sum(row_pageviews) AS pageviews, groupBitmapState(visitor_number) AS visitors
+        FROM
+        (
+            SELECT toDateTime64(hour, 3, 'UTC') AS at, pageviews AS row_pageviews, visitor_number, session
+            FROM tidemark.session_values
+            WHERE {filter:String} != ''
+              AND project_id = {project:String}
+              AND dimension = ''
+              AND hour >= hours_from
+              AND hour < hours_to
+              AND ({host:String} = '' OR host = {host:String})
+              AND ({country:String} = '' OR country = {country:String})
+              AND ({device_type:String} = '' OR device_type = {device_type:String})
+            UNION ALL
+            SELECT timestamp AS at, toUInt64(type = 'page') AS row_pageviews, visitor_number,
+                reinterpretAsUInt128(sipHash128(session_id)) AS session
+            FROM tidemark.events
+            WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+              AND project_id = {project:String}
+              AND timestamp >= {from:DateTime64(3, 'UTC')}
+              AND timestamp < {to:DateTime64(3, 'UTC')}
+              AND (timestamp < hours_from OR timestamp >= hours_to)
+              AND bot_reason = ''
+              AND ({host:String} = '' OR host = {host:String})
+              AND ({country:String} = '' OR country = {country:String})
+              AND ({device_type:String} = '' OR device_type = {device_type:String})
+        )
+        WHERE {filter:String} = '' OR session GLOBAL IN (
+                SELECT session FROM tidemark.filtered_sessions(
                     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                     host = {host:String}, country = {country:String}, device_type = {device_type:String},
-                    filter = {filter:String}))))
-        GROUP BY bucket
-        UNION ALL
-        -- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-        SELECT toDateTime(date_trunc({interval:String}, toDateTime(timestamp, {timezone:String})), {timezone:String}) AS bucket,
-            toUInt64(countIf(type = 'page')) AS pageviews, groupBitmapState(visitor_number) AS visitors
-        FROM tidemark.events
-        WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
-          AND project_id = {project:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')}
-          AND timestamp < {to:DateTime64(3, 'UTC')}
-          AND (timestamp < hours_from OR timestamp >= hours_to)
-          AND bot_reason = ''
-          AND ({host:String} = '' OR host = {host:String})
-          AND ({country:String} = '' OR country = {country:String})
-          AND ({device_type:String} = '' OR device_type = {device_type:String})
-          AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) GLOBAL IN (
-                SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
-                    project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                    host = {host:String}, country = {country:String}, device_type = {device_type:String},
-                    filter = {filter:String})))))
+                    filter = {filter:String}))
         GROUP BY bucket
     )
 SELECT

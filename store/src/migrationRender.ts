@@ -46,22 +46,22 @@ const rangeDays = `toStartOfDay(hours_from) AS from_day,
 const filters = `AND ({host:String} = '' OR host = {host:String})
   AND ({country:String} = '' OR country = {country:String})
   AND ({device_type:String} = '' OR device_type = {device_type:String})`;
-const edgeMinutes = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
+const edgeRows = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to != {to:DateTime64(3, 'UTC')})
   AND project_id = {project:String}
   AND timestamp >= {from:DateTime64(3, 'UTC')}
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND (timestamp < hours_from OR timestamp >= hours_to)
-  AND bot_reason = ''
+  AND bot_reason = ''`;
+const edgeMinutes = `${edgeRows}
   AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) {{in_filtered_sessions}})`;
-// The set comes from a scalar subquery: ClickHouse computes a scalar subquery once per query and reuses its
-// result wherever the same one appears, while each `IN (SELECT …)` would run filtered_sessions again, and a ready
-// query reads it in up to four places (overview: traffic_rows, distinct_id_rows and session_rows, each with its
-// edges).
+// A plain subquery: without a filter ClickHouse folds `'' = '' OR session IN (…)` and never runs it. A scalar
+// subquery (groupArray, arrayJoined back) would be run once per query and shared by every view of a filtered
+// query, but it is run without a filter too, and that cost every unfiltered panel 40–200 ms of CPU at 10M events.
 const inFilteredSessions = `GLOBAL IN (
-      SELECT arrayJoin((SELECT groupArray(session) FROM tidemark.filtered_sessions(
+      SELECT session FROM tidemark.filtered_sessions(
           project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
           host = {host:String}, country = {country:String}, device_type = {device_type:String},
-          filter = {filter:String}))))`;
+          filter = {filter:String}))`;
 
 /**
  * The placeholders a migration file may use. One file serves both deployments; on a single server every
@@ -93,6 +93,9 @@ const inFilteredSessions = `GLOBAL IN (
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
  *   `{filter}` is set. `GLOBAL IN`: on a cluster both sides read Distributed tables, and ClickHouse refuses a
  *   distributed subquery inside a distributed query unless the set is built once and sent to the shards.
+ * - `{{edge_rows}}`: the same WHERE without the filtered sessions, for a view that checks them once for its
+ *   edges and its rollup rows together: every reference to filtered_sessions costs its planning (~30 ms of
+ *   CPU), filter or not.
  * - `{{in_filtered_sessions}}` after a session hash (`session`, or `reinterpretAsUInt128(sipHash128(session_id))`):
  *   `GLOBAL IN` the sessions `{filter}` keeps (store/sql/views/01_filtered_sessions.sql).
  */
@@ -108,6 +111,7 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
     .replaceAll('{{range_days}}', rangeDays)
     .replaceAll('{{filters}}', filters)
     .replaceAll('{{edge_minutes}}', edgeMinutes)
+    .replaceAll('{{edge_rows}}', edgeRows)
     .replaceAll('{{in_filtered_sessions}}', inFilteredSessions)
     .replace(/\{\{distributed (\w+) ([^}]+)\}\}/g, (_, table: string, key: string) =>
       cluster

@@ -29,32 +29,44 @@ WHERE project_id = {project:String}
   AND {filter:String} = ''
   {{filters}}
 UNION ALL
--- With a filter, the whole hours of the filtered sessions.
+-- The filtered sessions' whole hours (session_values, with a filter only) and the edges (a constant false when the
+-- range starts and ends on the hour, so nothing is read), their sessions checked once for both.
 SELECT
-    toString(host) AS host,
-    value AS path,
-    sum(pageviews) AS pageviews,
-    sum(session_values.pageviews) AS session_pageviews,
-    groupBitmapState(visitor_number) AS visitors
-FROM tidemark.session_values
-WHERE {filter:String} != ''
-  AND project_id = {project:String}
-  AND dimension = 'page'
-  AND hour >= hours_from
-  AND hour < hours_to
-  {{filters}}
-  AND session {{in_filtered_sessions}}
-GROUP BY host, path
-UNION ALL
--- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-SELECT
-    toString(host) AS host,
+    host,
     path,
-    toUInt64(count()) AS pageviews,
-    toUInt64(countIf(session_id != '')) AS session_pageviews,
+    sum(row_pageviews) AS pageviews,
+    sum(row_session_pageviews) AS session_pageviews,
     groupBitmapState(visitor_number) AS visitors
-FROM tidemark.events
-{{edge_minutes}}
-  AND type = 'page'
-  {{filters}}
+FROM
+(
+    WITH {{whole_hours}}
+    SELECT
+        toString(host) AS host,
+        value AS path,
+        pageviews AS row_pageviews,
+        pageviews AS row_session_pageviews,
+        visitor_number,
+        session
+    FROM tidemark.session_values
+    WHERE {filter:String} != ''
+      AND project_id = {project:String}
+      AND dimension = 'page'
+      AND hour >= hours_from
+      AND hour < hours_to
+      {{filters}}
+    UNION ALL
+    WITH {{whole_hours}}
+    SELECT
+        toString(host) AS host,
+        path,
+        toUInt64(1) AS row_pageviews,
+        toUInt64(session_id != '') AS row_session_pageviews,
+        visitor_number,
+        reinterpretAsUInt128(sipHash128(session_id)) AS session
+    FROM tidemark.events
+    {{edge_rows}}
+      AND type = 'page'
+      {{filters}}
+)
+WHERE {filter:String} = '' OR session {{in_filtered_sessions}}
 GROUP BY host, path;

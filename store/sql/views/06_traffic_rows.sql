@@ -37,50 +37,68 @@ WHERE project_id = {project:String}
   AND {filter:String} = ''
   {{filters}}
 UNION ALL
--- With a filter, the whole hours of the filtered sessions.
+-- The filtered sessions' whole hours (session_values, with a filter only) and the edges (a constant false when the
+-- range starts and ends on the hour, so nothing is read; each event gives the row 040's views give it for this
+-- dimension, or none), their sessions checked once for both.
 SELECT
     host,
     country,
     device_type,
     value,
-    sum(events) AS events,
-    sum(pageviews) AS pageviews,
-    sum(session_values.pageviews) AS session_pageviews,
+    sum(row_events) AS events,
+    sum(row_pageviews) AS pageviews,
+    sum(row_session_pageviews) AS session_pageviews,
     groupBitmapState(visitor_number) AS visitors,
-    uniqExactIfState(hex(session), dimension = 'event') AS sessions
-FROM tidemark.session_values
-WHERE {filter:String} != ''
-  AND project_id = {project:String}
-  AND dimension = {dimension:String}
-  AND hour >= hours_from
-  AND hour < hours_to
-  {{filters}}
-  AND session {{in_filtered_sessions}}
-GROUP BY host, country, device_type, value
-UNION ALL
--- The edges; a constant false when the range starts and ends on the hour, so nothing is read. Each event gives
--- the row 040's views give it for this dimension, or none.
-SELECT
-    host,
-    country,
-    device_type,
-    multiIf(
-        {dimension:String} = 'browser', toString(browser),
-        {dimension:String} = 'os', toString(os),
-        {dimension:String} = 'page', path,
-        {dimension:String} = 'event', toString(event),
-        '') AS value,
-    toUInt64(count()) AS events,
-    toUInt64(countIf(type = 'page')) AS pageviews,
-    toUInt64(countIf(type = 'page' AND session_id != '')) AS session_pageviews,
-    groupBitmapState(visitor_number) AS visitors,
-    uniqExactIfState(if({filter:String} = '', session_id, hex(reinterpretAsUInt128(sipHash128(session_id)))),
-                     session_id != '' AND {dimension:String} = 'event') AS sessions
-FROM tidemark.events
-{{edge_minutes}}
-  AND (
-      {dimension:String} IN ('', 'browser', 'os')
-      OR ({dimension:String} = 'page' AND type = 'page')
-      OR ({dimension:String} = 'event' AND type = 'track' AND NOT startsWith(event, '$')))
-  {{filters}}
+    uniqExactIfState(session_text, counts_session) AS sessions
+FROM
+(
+    WITH {{whole_hours}}
+    SELECT
+        host,
+        country,
+        device_type,
+        value,
+        events AS row_events,
+        pageviews AS row_pageviews,
+        pageviews AS row_session_pageviews,
+        visitor_number,
+        session,
+        hex(session) AS session_text,
+        dimension = 'event' AS counts_session
+    FROM tidemark.session_values
+    WHERE {filter:String} != ''
+      AND project_id = {project:String}
+      AND dimension = {dimension:String}
+      AND hour >= hours_from
+      AND hour < hours_to
+      {{filters}}
+    UNION ALL
+    WITH {{whole_hours}}
+    SELECT
+        host,
+        country,
+        device_type,
+        multiIf(
+            {dimension:String} = 'browser', toString(browser),
+            {dimension:String} = 'os', toString(os),
+            {dimension:String} = 'page', path,
+            {dimension:String} = 'event', toString(event),
+            '') AS value,
+        toUInt64(1) AS row_events,
+        toUInt64(type = 'page') AS row_pageviews,
+        toUInt64(type = 'page' AND session_id != '') AS row_session_pageviews,
+        visitor_number,
+        reinterpretAsUInt128(sipHash128(session_id)) AS session,
+        -- The session ids, as traffic_hours keeps them; with a filter, as session_values does (its hash in hex).
+        if({filter:String} = '', session_id, hex(session)) AS session_text,
+        session_id != '' AND {dimension:String} = 'event' AS counts_session
+    FROM tidemark.events
+    {{edge_rows}}
+      AND (
+          {dimension:String} IN ('', 'browser', 'os')
+          OR ({dimension:String} = 'page' AND type = 'page')
+          OR ({dimension:String} = 'event' AND type = 'track' AND NOT startsWith(event, '$')))
+      {{filters}}
+)
+WHERE {filter:String} = '' OR session {{in_filtered_sessions}}
 GROUP BY host, country, device_type, value;

@@ -12,18 +12,27 @@ WHERE project_id = {project:String}
   AND {filter:String} = ''
   {{filters}}
 UNION ALL
+-- The filtered sessions' whole hours (session_values, with a filter only) and the edges (a constant false when the
+-- range starts and ends on the hour, so nothing is read), their sessions checked once for both.
 SELECT DISTINCT id
-FROM tidemark.session_values
-WHERE {filter:String} != ''
-  AND project_id = {project:String}
-  AND dimension = ''
-  AND hour >= hours_from
-  AND hour < hours_to
-  {{filters}}
-  AND session {{in_filtered_sessions}}
-UNION ALL
--- The edges; a constant false when the range starts and ends on the hour, so nothing is read.
-SELECT DISTINCT reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id
-FROM tidemark.events
-{{edge_minutes}}
-  {{filters}};
+FROM
+(
+    WITH {{whole_hours}}
+    SELECT id, session
+    FROM tidemark.session_values
+    WHERE {filter:String} != ''
+      AND project_id = {project:String}
+      AND dimension = ''
+      AND hour >= hours_from
+      AND hour < hours_to
+      {{filters}}
+    UNION ALL
+    WITH {{whole_hours}}
+    SELECT
+        reinterpretAsUInt128(sipHash128(if(user_id != '', user_id, anonymous_id))) AS id,
+        reinterpretAsUInt128(sipHash128(session_id)) AS session
+    FROM tidemark.events
+    {{edge_rows}}
+      {{filters}}
+)
+WHERE {filter:String} = '' OR session {{in_filtered_sessions}};
