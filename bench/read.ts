@@ -225,7 +225,7 @@ try {
         }),
       );
     }
-    // A session filter: the rollups cannot answer it, every panel reads the range's raw events.
+    // A session filter: every panel reads the kept sessions' rows of the rollups that keep the session (041).
     note(
       'refresh_30d_filtered',
       await timed(async () => {
@@ -302,7 +302,7 @@ try {
   {
     const { p50, max } = stats(times.get('refresh_30d_filtered') ?? []);
     rows.push({
-      label: `dashboard refresh, 30d, filter ${benchFilter} (raw events)`,
+      label: `dashboard refresh, 30d, filter ${benchFilter} (session rollups)`,
       key: 'refresh_30d_filtered',
       p50,
       max,

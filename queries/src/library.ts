@@ -28,7 +28,8 @@ export type FilterParams = {
    * (`filterString` builds one). Keys: page (viewed it), entry_page, exit_page, referrer, utm_source, utm_medium,
    * utm_campaign (of the session's first page view), browser, os, event (sent that custom event), property
    * (`plan=pro`: sent a track event, the `event` one when set, whose property `plan` is `pro`); see
-   * store/sql/views/01_filtered_sessions.sql. Set, the query reads tidemark.events for the whole range.
+   * store/sql/views/01_filtered_sessions.sql. Set, the query reads the kept sessions' rows of the rollups that keep
+   * the session (store/sql/041_session_values.sql, session_hours), and tidemark.events where none does.
    */
   filter?: string;
 };

@@ -52,6 +52,12 @@ const edgeRows = `WHERE (hours_from != {from:DateTime64(3, 'UTC')} OR hours_to !
   AND timestamp < {to:DateTime64(3, 'UTC')}
   AND (timestamp < hours_from OR timestamp >= hours_to)
   AND bot_reason = ''`;
+const filteredSessionValues = `FROM tidemark.session_values
+WHERE {filter:String} != ''
+  AND project_id = {project:String}
+  AND hour >= hours_from
+  AND hour < hours_to
+  {{filters}}`;
 const edgeMinutes = `${edgeRows}
   AND ({filter:String} = '' OR reinterpretAsUInt128(sipHash128(session_id)) {{in_filtered_sessions}})`;
 // A plain subquery: without a filter ClickHouse folds `'' = '' OR session IN (…)` and never runs it. A scalar
@@ -93,6 +99,9 @@ const inFilteredSessions = `GLOBAL IN (
  *   false when there are none), the project, bots left out, and only the filtered sessions' events when
  *   `{filter}` is set. `GLOBAL IN`: on a cluster both sides read Distributed tables, and ClickHouse refuses a
  *   distributed subquery inside a distributed query unless the set is built once and sent to the shards.
+ * - `{{filtered_session_values}}`: FROM and WHERE of tidemark.session_values (041) for the whole hours with a
+ *   `{filter}` (a constant false without one) and the host, country and device filters; the sessions the filter
+ *   keeps are the caller's to check, with its edges.
  * - `{{edge_rows}}`: the same WHERE without the filtered sessions, for a view that checks them once for its
  *   edges and its rollup rows together: every reference to filtered_sessions costs its planning (~30 ms of
  *   CPU), filter or not.
@@ -106,6 +115,7 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   }
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
+    .replaceAll('{{filtered_session_values}}', filteredSessionValues)
     .replaceAll('{{range_hours}}', rangeHours)
     .replaceAll('{{whole_hours}}', wholeHours)
     .replaceAll('{{range_days}}', rangeDays)

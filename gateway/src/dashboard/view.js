@@ -9,7 +9,7 @@ import { knownZone, periodOf, presets } from './periods.js';
 /**
  * The filters, as chips name them. Host, country and device are parameters of their own of every ready query (the
  * rollups are keyed by them); the others keep the sessions that match and travel together in the queries'
- * `filter` parameter (store/sql/views/01_filtered_sessions.sql), which reads raw events: slower.
+ * `filter` parameter (store/sql/views/01_filtered_sessions.sql), which reads a row per kept session: slower.
  */
 export const filterNames = {
   host: 'Host',

@@ -47,13 +47,8 @@ FROM
         pageviews AS row_session_pageviews,
         visitor_number,
         session
-    FROM tidemark.session_values
-    WHERE {filter:String} != ''
-      AND project_id = {project:String}
+    {{filtered_session_values}}
       AND dimension = 'page'
-      AND hour >= hours_from
-      AND hour < hours_to
-      {{filters}}
     UNION ALL
     WITH {{whole_hours}}
     SELECT

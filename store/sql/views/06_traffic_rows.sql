@@ -65,13 +65,8 @@ FROM
         session,
         hex(session) AS session_text,
         dimension = 'event' AS counts_session
-    FROM tidemark.session_values
-    WHERE {filter:String} != ''
-      AND project_id = {project:String}
+    {{filtered_session_values}}
       AND dimension = {dimension:String}
-      AND hour >= hours_from
-      AND hour < hours_to
-      {{filters}}
     UNION ALL
     WITH {{whole_hours}}
     SELECT

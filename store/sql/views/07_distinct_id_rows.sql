@@ -19,13 +19,8 @@ FROM
 (
     WITH {{whole_hours}}
     SELECT id, session
-    FROM tidemark.session_values
-    WHERE {filter:String} != ''
-      AND project_id = {project:String}
+    {{filtered_session_values}}
       AND dimension = ''
-      AND hour >= hours_from
-      AND hour < hours_to
-      {{filters}}
     UNION ALL
     WITH {{whole_hours}}
     SELECT
