@@ -54,7 +54,8 @@ it('stores one $web_vital row per metric, LCP, INP, CLS, FCP and TTFB, once the 
       () =>
         new Promise<string>((resolve) => {
           new PerformanceObserver((list) => {
-            if (list.getEntries().some((e) => e.name === 'click' || e.name === 'pointerup')) resolve('observed');
+            if (list.getEntries().some((e) => e.name === 'click' || e.name === 'pointerup'))
+              resolve('observed');
           }).observe({ type: 'event', buffered: true, durationThreshold: 16 } as PerformanceObserverInit);
           setTimeout(() => resolve('no event timing entry for the click in 10 s'), 10_000);
         }),
