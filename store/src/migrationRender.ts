@@ -31,14 +31,10 @@ export type RenderOptions = {
 export type RenderedMigration = { file: string; sql: string; statements: string[] };
 
 // The shared pieces of the rollups' parameterized views (see renderSql).
-/** The range's whole UTC hours as `from_hour`, `<from>` and `<to>` (WITH clause items). */
-const hourBounds = (from: string, to: string) => `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
-    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS ${from},
-    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), ${from}) AS ${to}`;
-const wholeHours = hourBounds('hours_from', 'hours_to');
-const rangeHours = `${hourBounds('whole_from', 'whole_to')},
-    if({filter:String} != '', from_hour, whole_from) AS hours_from,
-    if({filter:String} != '', from_hour, whole_to) AS hours_to`;
+/** The range's whole UTC hours as `from_hour`, `hours_from` and `hours_to` (WITH clause items). */
+const wholeHours = `toStartOfHour({from:DateTime64(3, 'UTC')}) AS from_hour,
+    if(from_hour = {from:DateTime64(3, 'UTC')}, from_hour, from_hour + INTERVAL 1 HOUR) AS hours_from,
+    greatest(toStartOfHour({to:DateTime64(3, 'UTC')}), hours_from) AS hours_to`;
 /** The whole UTC days of `hours_from` … `hours_to` as `from_day`, `days_from` and `days_to` (WITH clause items). */
 const rangeDays = `toStartOfDay(hours_from) AS from_day,
     if(from_day = hours_from, from_day, from_day + INTERVAL 1 DAY) AS days_from,
@@ -87,12 +83,10 @@ const inFilteredSessions = `GLOBAL IN (
  *
  * And the pieces the parameterized views of the rollups share (a range from `{from}` to `{to}` and the
  * filters), written once here:
- * - `{{range_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours;
- *   none when `{filter}` is set (store/sql/views/01_filtered_sessions.sql), for a view whose rollups keep no
- *   sessions and that reads the filtered sessions' events from tidemark.events.
- *   `{{whole_hours}}`: the same, whole hours even with a `{filter}`, for a view that reads a rollup keeping the
- *   session (session_hours, session_values) when one is set.
- * - `{{range_days}}` in a WITH clause after one of those: `from_day`, `days_from` and `days_to`, the whole UTC
+ * - `{{whole_hours}}` in a WITH clause: `from_hour`, `hours_from` and `hours_to`, the range's whole UTC hours.
+ *   With a `{filter}` (store/sql/views/01_filtered_sessions.sql) a view reads them from a rollup that keeps the
+ *   session (session_hours, session_values, web_vital_samples).
+ * - `{{range_days}}` in a WITH clause after it: `from_day`, `days_from` and `days_to`, the whole UTC
  *   days among those hours, for a view that reads a daily rollup for them (`days_from = days_to` when none).
  * - `{{filters}}`: the host, country and device_type conditions, each off when its parameter is ''.
  * - `{{edge_minutes}}`: the WHERE of tidemark.events for the range's minutes outside its whole hours (a constant
@@ -116,7 +110,6 @@ export function renderSql(sql: string, opts: { cluster?: string } = {}): string[
   const onCluster = cluster ? `ON CLUSTER ${cluster}` : '';
   const rendered = sql
     .replaceAll('{{filtered_session_values}}', filteredSessionValues)
-    .replaceAll('{{range_hours}}', rangeHours)
     .replaceAll('{{whole_hours}}', wholeHours)
     .replaceAll('{{range_days}}', rangeDays)
     .replaceAll('{{filters}}', filters)
