@@ -19,6 +19,8 @@ export {
   parseParams,
   queriesDir,
   queryNames,
+  statementFor,
+  unfilteredStatement,
 } from './library.js';
 export type { QueryRunner, RunOptions } from './run.js';
 export { runQuery } from './run.js';

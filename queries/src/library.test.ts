@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { bindParams } from './bind.js';
 import { QueryError } from './errors.js';
-import { filterString, type LoadedQuery, loadQuery, parseParams, queryNames } from './library.js';
+import {
+  filterString,
+  type LoadedQuery,
+  loadQuery,
+  parseParams,
+  queryNames,
+  statementFor,
+  unfilteredStatement,
+} from './library.js';
 
 const range = ['project', 'from', 'to', 'host', 'country', 'device_type', 'filter'];
 
@@ -43,6 +51,35 @@ describe('the query files', () => {
       expect(header).toContain(`--queries-file queries/${name}.sql`);
     });
   }
+});
+
+describe('unfilteredStatement', () => {
+  it('swaps each view called with the query filter for its no-filter twin, and nothing else', () => {
+    const sql = `SELECT count() FROM tidemark.traffic_rows(project = {project:String}, from = toDateTime64('2026-01-01', 3),
+        filter = {filter:String}, dimension = '') AS t
+      WHERE t.x IN (SELECT session FROM tidemark.filtered_sessions(project = {project:String}, filter = {filter:String}))
+        AND t.y IN (SELECT id FROM tidemark.person_map(project = {project:String}))`;
+    const swapped = unfilteredStatement(sql);
+    expect(swapped).toContain('tidemark.traffic_rows_unfiltered(project');
+    expect(swapped).toContain('tidemark.filtered_sessions_unfiltered(project');
+    expect(swapped).toContain('tidemark.person_map(project');
+    expect(swapped.replaceAll('_unfiltered(', '(')).toBe(sql);
+  });
+
+  it('is what runs when the filter is empty or left out, and every query with a filter has one', async () => {
+    for (const name of queryNames) {
+      const query = await loadQuery(name);
+      if (!query.params.some((p) => p.name === 'filter')) {
+        expect(query.unfilteredSql, name).toBeUndefined();
+        continue;
+      }
+      expect(query.unfilteredSql, name).toMatch(/_unfiltered\(/);
+      expect(query.unfilteredSql, name).not.toMatch(/tidemark\.filtered_sessions\(/);
+      expect(statementFor(query, { filter: '' })).toBe(query.unfilteredSql);
+      expect(statementFor(query, {})).toBe(query.unfilteredSql);
+      expect(statementFor(query, { filter: 'browser=Firefox' })).toBe(query.sql);
+    }
+  });
 });
 
 describe('parseParams', () => {

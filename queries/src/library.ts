@@ -151,6 +151,13 @@ export type LoadedQuery = {
   sql: string;
   /** Its placeholders, each name once, in order of first use. */
   params: QueryParam[];
+  /**
+   * For a query with a `filter`: the same statement reading the views' no-filter twins
+   * (`tidemark.<view>_unfiltered`, store/src/migrationRender.ts), to run when `filter` is ''. Same answer, planned
+   * in less time: ClickHouse plans every subquery a statement names, the filtered sessions' too, before it folds
+   * them away. `statementFor` picks the text.
+   */
+  unfilteredSql?: string;
 };
 
 /** The folder holding the `.sql` files: this package's root. */
@@ -214,5 +221,36 @@ export async function loadQuery(name: QueryName, dir: string = queriesDir): Prom
   const params = parseParams(sql).map((param) =>
     param.name in paramDefaults ? { ...param, default: paramDefaults[param.name] } : param,
   );
-  return { name, sql, params };
+  return params.some((p) => p.name === 'filter')
+    ? { name, sql, params, unfilteredSql: unfilteredStatement(sql) }
+    : { name, sql, params };
+}
+
+// A view of the store called with the query's filter: `tidemark.traffic_rows(` … `filter = {filter:String}`.
+const viewCall = /\btidemark\.(\w+)\(/g;
+
+/**
+ * `sql` with each view it calls with `filter = {filter:String}` replaced by the view's no-filter twin. A call's
+ * arguments end at its closing parenthesis (our files put no parenthesis in a string argument).
+ */
+export function unfilteredStatement(sql: string): string {
+  return sql.replace(viewCall, (call, name: string, at: number) => {
+    let depth = 0;
+    let end = at + call.length - 1;
+    for (; end < sql.length; end += 1) {
+      if (sql[end] === '(') depth += 1;
+      else if (sql[end] === ')' && --depth === 0) break;
+    }
+    return /\bfilter\s*=\s*\{filter:String\}/.test(sql.slice(at, end))
+      ? `tidemark.${name}_unfiltered(`
+      : call;
+  });
+}
+
+/** The statement to run for `query` with `params`: its no-filter form when the filter is '' or left out. */
+export function statementFor(query: Pick<LoadedQuery, 'sql' | 'unfilteredSql'>, params: object): string {
+  const filter = (params as { filter?: unknown }).filter;
+  return query.unfilteredSql !== undefined && (filter === undefined || filter === '')
+    ? query.unfilteredSql
+    : query.sql;
 }

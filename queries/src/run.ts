@@ -1,5 +1,12 @@
 import { bindParams } from './bind.js';
-import { type LoadedQuery, loadQuery, type QueryName, type QueryParams, queriesDir } from './library.js';
+import {
+  type LoadedQuery,
+  loadQuery,
+  type QueryName,
+  type QueryParams,
+  queriesDir,
+  statementFor,
+} from './library.js';
 
 /**
  * Anything that runs a SELECT with `{name:Type}` parameters bound by the engine. @tidemark/sink's
@@ -43,5 +50,6 @@ export async function runQuery<N extends QueryName, Row = Record<string, unknown
   opts: RunOptions = {},
 ): Promise<Row[]> {
   const query = await cachedLoad(name, opts.dir ?? queriesDir);
-  return runner.query<Row>(query.sql, bindParams(query, params));
+  const bound = bindParams(query, params);
+  return runner.query<Row>(statementFor(query, bound), bound);
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ClickHouse, createClickHouse } from './clickhouse.js';
 import { StoreError } from './errors.js';
 import { ttlStatement } from './eventsTtl.js';
+import { migrate } from './migrate.js';
 import { renderMigrations, renderSql, renderViews } from './migrationRender.js';
 
 // The real engine (chDB), one data directory for this file's process (DESIGN §7): its parser judges the
@@ -104,11 +105,17 @@ it('renders the views (store/sql/views) for a cluster into statements ClickHouse
   const views = await renderViews({ cluster: 'tidemark_cluster' });
   expect(views.map((v) => v.file)).toContain('views/01_filtered_sessions.sql');
   for (const { file, statements } of views) {
-    expect(statements, file).toHaveLength(1);
-    const formatted = await parses(statements[0] as string);
-    expect(formatted, file).toMatch(/^CREATE OR REPLACE VIEW tidemark\.\w+ ON CLUSTER tidemark_cluster\s+AS/);
-    // A view reads the Distributed tables, under their single-server names, so it sees every shard.
-    expect(formatted, file).not.toMatch(/_local\b/);
+    // A view, and its no-filter twin when it takes a filter.
+    expect(statements.length, file).toBeGreaterThanOrEqual(1);
+    expect(statements.length, file).toBeLessThanOrEqual(2);
+    for (const statement of statements) {
+      const formatted = await parses(statement);
+      expect(formatted, file).toMatch(
+        /^CREATE OR REPLACE VIEW tidemark\.\w+ ON CLUSTER tidemark_cluster\s+AS/,
+      );
+      // A view reads the Distributed tables, under their single-server names, so it sees every shard.
+      expect(formatted, file).not.toMatch(/_local\b/);
+    }
   }
 });
 
@@ -163,4 +170,38 @@ it('changes the TTL only when it differs, on the local table of a cluster', asyn
   expect(() => ttlStatement('', 0)).toThrow(StoreError);
   await parses(ttlStatement(with30, undefined, 'c') ?? '');
   await parses(ttlStatement('', 30, 'c') ?? '');
+});
+
+it('gives every view that takes a filter a no-filter twin that reads only twins and refuses a filter', async () => {
+  const statements = (await renderViews()).flatMap((v) => v.statements);
+  const name = (s: string) => /^CREATE OR REPLACE VIEW tidemark\.(\w+)/.exec(s)?.[1] as string;
+  const filtered = statements.filter(
+    (s) => s.includes('{filter:String}') && !name(s).endsWith('_unfiltered'),
+  );
+  const names = new Set(statements.map(name));
+  expect(filtered.map(name)).toEqual(
+    expect.arrayContaining([
+      'filtered_sessions',
+      'session_rows',
+      'range_sessions',
+      'traffic_rows',
+      'page_rows',
+    ]),
+  );
+  for (const view of filtered) expect(names, name(view)).toContain(`${name(view)}_unfiltered`);
+  for (const twin of statements.filter((s) => name(s).endsWith('_unfiltered'))) {
+    // Every view it calls is a twin: nothing plans filtered_sessions.
+    for (const [, called] of twin.matchAll(/\btidemark\.(\w+)\(/g))
+      expect(called, name(twin)).toMatch(/_unfiltered$/);
+  }
+  await migrate(ch);
+  const range =
+    "project = 'p', from = '2026-03-01 00:30:00', to = '2026-03-02 00:00:00', host = '', country = '', device_type = ''";
+  const [none] = await ch.query<{ n: number }>(
+    `SELECT count() AS n FROM tidemark.range_sessions_unfiltered(${range}, filter = '')`,
+  );
+  expect(Number(none?.n)).toBe(0);
+  await expect(
+    ch.query(`SELECT count() FROM tidemark.range_sessions_unfiltered(${range}, filter = 'browser=Firefox')`),
+  ).rejects.toThrow(/take no filter/);
 });

@@ -20,6 +20,8 @@ export interface ReadyQuery {
   name: string;
   /** The statement, with `{name:Type}` placeholders; trusted (it ships with Tidemark), so not statement-checked. */
   sql: string;
+  /** The same statement for a `filter` of '' (the query library's `unfilteredSql`): run instead of `sql` then. */
+  unfilteredSql?: string;
   params: readonly ReadyQueryParam[];
   /** One line for the listing. */
   description?: string;

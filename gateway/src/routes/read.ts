@@ -209,7 +209,8 @@ export const readRoutes: FastifyPluginAsync<ReadRoutesOptions> = async (app, opt
         });
       }
       const params = bindReadyParams(query, request.query);
-      const result = await run(query.sql, params);
+      const sql = query.unfilteredSql !== undefined && params.filter === '' ? query.unfilteredSql : query.sql;
+      const result = await run(sql, params);
       const names = result.columns.map((c) => c.name);
       return {
         name: query.name,
