@@ -419,6 +419,25 @@ it('filters every panel and the chart by a clicked country, keeps it in the URL,
     .toBe('2');
   expect(new URL(dashboard.url()).searchParams.has('country')).toBe(false);
   expect(await dashboard.locator('#filters').isHidden()).toBe(true);
+
+  // Each change is a step of the tab's history: Back brings the filter back, Forward takes it away again, in the
+  // same document (a mark left on the page outlives both).
+  await dashboard.evaluate(() => Object.assign(window, { sameDocument: true }));
+  await dashboard.goBack();
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('1');
+  expect(await dashboard.locator('#filters li').allTextContents()).toEqual([
+    expect.stringMatching(/^Country: DE/),
+  ]);
+  expect(new URL(dashboard.url()).searchParams.get('country')).toBe('DE');
+  await check();
+  await dashboard.goForward();
+  await expect
+    .poll(() => dashboard.locator('#visitors').getAttribute('data-value'), { timeout: 15_000 })
+    .toBe('2');
+  expect(await dashboard.locator('#filters').isHidden()).toBe(true);
+  expect(await dashboard.evaluate(() => 'sameDocument' in window)).toBe(true);
   await dashboard.close();
 });
 

@@ -14,12 +14,13 @@ async function runRetention(event) {
   try {
     const period = currentPeriod();
     const by = fieldValue('retention-by');
+    const interval = fieldValue('retention-interval');
     const rows = await query('retention', {
       project: view.project,
       from: period.from,
       to: period.to,
       ...filterParams(),
-      interval: fieldValue('retention-interval'),
+      interval,
       timezone: view.zone,
       count_by: by,
     });
@@ -32,8 +33,10 @@ async function runRetention(event) {
       periods = Math.max(periods, Number(r.period) + 1);
       cohorts.set(r.cohort, c);
     }
+    // Period 0 is the cohort's own: "Week 0", "Week 1", … after it.
+    const unit = `${interval.charAt(0).toUpperCase()}${interval.slice(1)}`;
     const head = ['Cohort', by === 'person' ? 'People' : 'Visitors'];
-    for (let p = 0; p < periods; p++) head.push(String(p));
+    for (let p = 0; p < periods; p++) head.push(`${unit} ${p}`);
     table('retention', head, [...cohorts.values()], (c) => [
       c.cohort.slice(0, 10),
       c.size,

@@ -58,7 +58,10 @@ export function readView(params) {
 /** The view of this page, as its URL said when it loaded; changed only through `changeView`. */
 export const view = readView(new URLSearchParams(location.search));
 
-/** Writes the view into the URL (replacing the history entry: a refresh is not a step back). */
+/**
+ * Writes the view into the URL as a new entry of the tab's history, so Back undoes a filter click or a range
+ * change; the same URL again (a control set to what it already shows) adds none. Refreshes never write it.
+ */
 function writeView() {
   const params = new URLSearchParams({ project: view.project, range: view.range });
   if (view.range === 'custom') {
@@ -70,7 +73,8 @@ function writeView() {
   for (const [name, value] of Object.entries(view.filters)) if (value) params.set(name, value);
   if (view.properties.event) params.set('properties_of', view.properties.event);
   if (view.properties.key) params.set('properties_key', view.properties.key);
-  history.replaceState(null, '', `${location.pathname}?${params}`);
+  const url = `${location.pathname}?${params}`;
+  if (url !== `${location.pathname}${location.search}`) history.pushState(null, '', url);
 }
 
 const listeners = [];
@@ -79,6 +83,20 @@ const listeners = [];
 export function onViewChange(listener) {
   listeners.push(listener);
 }
+
+// Back and Forward: the entry's URL is the view again. Another project starts over (its feed, its suggestions).
+addEventListener('popstate', () => {
+  const next = readView(new URLSearchParams(location.search));
+  if (next.project !== view.project) {
+    location.reload();
+    return;
+  }
+  const { filters, properties, ...rest } = next;
+  Object.assign(view, rest);
+  Object.assign(view.filters, filters);
+  Object.assign(view.properties, properties);
+  for (const listener of listeners) listener();
+});
 
 /** Applies a change that one panel follows by itself (it fetches its own answer): the URL only. */
 export function keepView(change) {
