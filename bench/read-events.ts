@@ -5,7 +5,8 @@
 //
 // The shape, at N events (all of it scales with N except the paths):
 //  - N / 50 visitors (200 000 at 10M), each with a browser, OS, device, country and locale of its own; 12 % are
-//    identified users with traits, 0.3 % are flagged bots (all their events carry bot_reason).
+//    identified users with traits, a third of them on two devices (two visitors, one person), 0.3 % are flagged
+//    bots (all their events carry bot_reason).
 //  - Sessions of about 10 events, each a visitor's drawn with a skew (a few return daily, most a few times a
 //    month), starting anywhere in the window with a daily peak at 14:00 UTC. 40 % bounce after one page view,
 //    the others view 2 to 15 pages, 3 s to 3 min apart.
@@ -240,7 +241,10 @@ SELECT
     fromUnixTimestamp64Milli(toInt64(ts_ms + 200 + floor(2000 * ${c('sent')})), 'UTC') AS sent_at,
     sent_at + toIntervalMillisecond(30 + floor(100 * ${c('received')})) AS received_at,
     ${uuid7(`${t.visitorsSinceMs} - cityHash64(v, 'seen') % ${90 * 86_400_000}`, "cityHash64(v, 'anon')", "cityHash64(v, 'anon2')")} AS anonymous_id,
-    if(${chance('identified', 'v')} < 0.12, concat('user_', toString(v)), '') AS user_id,
+    -- Visitors come in pairs (v, v + 1 from an even v): a pair is identified or not together, and for a third of
+    -- the identified pairs both are one person on two devices (the even visitor's user id).
+    if(${chance('identified', 'intDiv(v, 2)')} < 0.12,
+       concat('user_', toString(if(${chance('two devices', 'intDiv(v, 2)')} < 0.33, v - v % 2, v))), '') AS user_id,
     -- As a sink over a topic of 6 partitions numbers them (store/sql/040): dense per partition.
     -- (v % 6 is a UInt8, which bitShiftLeft would shift out of its own width.)
     bitShiftLeft(toUInt64(v % 6), 32) + intDiv(v, 6) + 1 AS visitor_number,

@@ -274,6 +274,10 @@ it('shows every panel working at the first look, on a desktop and a phone', {
   for (const id of ['visitors', 'people', 'pageviews', 'sessions']) {
     expect(Number(await page.locator(`#${id}`).getAttribute('data-value')), id).toBeGreaterThan(0);
   }
+  // Some people use two devices: fewer people than visitors.
+  expect(Number(await page.locator('#people').getAttribute('data-value'))).toBeLessThan(
+    Number(await page.locator('#visitors').getAttribute('data-value')),
+  );
   expect(await page.locator('#first-run').isHidden()).toBe(true);
   for (const id of ['referrers', 'devices', 'countries', 'custom_events', 'web_vitals']) {
     expect(await rows(page, id), id).toBeGreaterThan(0);
