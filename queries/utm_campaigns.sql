@@ -18,7 +18,9 @@
 -- Read from tidemark.range_sessions (store/sql/views/03_range_sessions.sql): a session's rows of the rollup
 -- tidemark.session_hours for the whole UTC hours of the range and of tidemark.events for the minutes before the
 -- first and after the last whole hour, merged into one row per session: a session is counted from its events inside the
--- range, as on raw events.
+-- range, as on raw events. Only the sessions with a row whose first page view carries a UTM value are merged
+-- (a session's first page view is one of its rows' first page views, so none is missed): about one in ten, where
+-- merging every session of the range took two thirds of the query's CPU.
 -- Each event counts once: tidemark.events stores an event_id once (store/sql/008). Events flagged as bots are left out.
 --
 --   clickhouse client --param_project=demo \
@@ -37,7 +39,14 @@ FROM tidemark.range_sessions(
     project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
     host = {host:String}, country = {country:String}, device_type = {device_type:String},
     filter = {filter:String})
-WHERE utm_source != '' OR utm_medium != '' OR utm_campaign != ''
+WHERE (utm_source != '' OR utm_medium != '' OR utm_campaign != '')
+  AND session GLOBAL IN (
+      SELECT session
+      FROM tidemark.session_rows(
+          project = {project:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+          host = {host:String}, country = {country:String}, device_type = {device_type:String},
+          filter = {filter:String})
+      WHERE entry.5 != '' OR entry.6 != '' OR entry.7 != '')
 GROUP BY utm_source, utm_medium, utm_campaign
 ORDER BY sessions DESC, utm_source, utm_medium, utm_campaign
 LIMIT {limit:UInt32}
