@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
@@ -15,6 +14,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import type { Regulator } from './people/regulator.js';
 import { registerBodyParsing } from './plugins/bodyParsing.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './plugins/errorHandler.js';
+import { registerSecurityHeaders } from './plugins/securityHeaders.js';
 import type { Project } from './projects.js';
 import type { Reader } from './read/reader.js';
 import type { ReadyQuery } from './read/readyQueries.js';
@@ -94,7 +94,7 @@ export function build(config: Config, deps: BuildDeps): FastifyInstance {
   registerBodyParsing(app);
   countRequests(app, metrics);
   // An API's security headers; resources stay loadable cross-origin (beacons are no-cors requests).
-  app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });

@@ -5,12 +5,22 @@ import type { TransportMessage } from './transport/types.js';
 /**
  * Groups a request's rows into one message per visitor key, in arrival order, each value already in
  * ClickHouse's JSONEachRow format so no later stage parses an event again (DESIGN §4).
+ *
+ * Lone surrogates (see `rowLine`) are looked for once per message rather than once per row: `includes` makes a
+ * flat copy of the text it searches, and a row's JSON.stringify comes out in pieces, so searching every line
+ * copied every row once more than the message's own flattening (by the Kafka client's Buffer.from, or the
+ * embedded writer's join), which happens anyway. A message with `\ud` anywhere is built again a row at a time.
  */
 export function toMessages(rows: EventRow[]): TransportMessage[] {
+  const messages = grouped(rows, (row) => JSON.stringify(row));
+  return messages.some((m) => m.value.includes('\\ud')) ? grouped(rows, rowLine) : messages;
+}
+
+function grouped(rows: EventRow[], line: (row: EventRow) => string): TransportMessage[] {
   const values = new Map<string, string>();
   for (const row of rows) {
     const key = visitorKey(row);
-    values.set(key, `${values.get(key) ?? ''}${rowLine(row)}\n`);
+    values.set(key, `${values.get(key) ?? ''}${line(row)}\n`);
   }
   return [...values].map(([key, value]) => ({ key, value }));
 }

@@ -15,20 +15,20 @@ const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * reads the one-digit forms in the server's local zone or not at all, and rolls 31 February over into March.
  */
 export function parseTimestamp(value: string): number | undefined {
+  if (isCanonical(value)) {
+    return timeOf(
+      digits(value, 0, 4),
+      digits(value, 5, 7),
+      digits(value, 8, 10),
+      digits(value, 11, 13),
+      digits(value, 14, 16),
+      digits(value, 17, 19),
+      digits(value, 20, 23),
+      0,
+    );
+  }
   const m = ISO.exec(value);
   if (m === null) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = m[4] === undefined ? 0 : Number(m[4]);
-  const minute = m[5] === undefined ? 0 : Number(m[5]);
-  const second = m[6] === undefined ? 0 : Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || day > (DAYS[month - 1] ?? 0)) return undefined;
-  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
-    return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  // Milliseconds: the first three digits of the fraction; what is finer than DateTime64(3) keeps is cut.
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
   let offsetMinutes = 0;
   if (m[9] !== undefined) {
     const hours = Number(m[10]);
@@ -36,8 +36,77 @@ export function parseTimestamp(value: string): number | undefined {
     if (hours > 23 || minutes > 59) return undefined;
     offsetMinutes = (m[9] === '-' ? -1 : 1) * (hours * 60 + minutes);
   }
+  return timeOf(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    m[4] === undefined ? 0 : Number(m[4]),
+    m[5] === undefined ? 0 : Number(m[5]),
+    m[6] === undefined ? 0 : Number(m[6]),
+    // Milliseconds: the first three digits of the fraction; what is finer than DateTime64(3) keeps is cut.
+    m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0')),
+    offsetMinutes,
+  );
+}
+
+/** The fields of a date-time checked against the calendar and the range, as milliseconds since the epoch. */
+function timeOf(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+  offsetMinutes: number,
+): number | undefined {
+  if (month < 1 || month > 12 || day < 1 || day > (DAYS[month - 1] ?? 0)) return undefined;
+  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
+    return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
   const at = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
   return at < MIN_MS || at >= MAX_MS ? undefined : at;
+}
+
+/**
+ * Whether `value` is in exactly the form `toISOString()` writes (`2024-05-01T12:30:00.000Z`), which is what
+ * browsers and the SDK send: then it is read from its characters, without the regular expression, which was two
+ * to three percent of the gateway's busy CPU (two parses per event: validation and normalize). Every other form
+ * takes the regular expression.
+ */
+function isCanonical(value: string): boolean {
+  return (
+    value.length === 24 &&
+    value.charCodeAt(4) === 0x2d &&
+    value.charCodeAt(7) === 0x2d &&
+    value.charCodeAt(10) === 0x54 &&
+    value.charCodeAt(13) === 0x3a &&
+    value.charCodeAt(16) === 0x3a &&
+    value.charCodeAt(19) === 0x2e &&
+    value.charCodeAt(23) === 0x5a &&
+    allDigits(value, 0, 4) &&
+    allDigits(value, 5, 7) &&
+    allDigits(value, 8, 10) &&
+    allDigits(value, 11, 13) &&
+    allDigits(value, 14, 16) &&
+    allDigits(value, 17, 19) &&
+    allDigits(value, 20, 23)
+  );
+}
+
+function allDigits(value: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** The number the decimal digits `value[from..to)` spell (checked to be digits by `isCanonical`). */
+function digits(value: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + value.charCodeAt(i) - 0x30;
+  return n;
 }
 
 /**
