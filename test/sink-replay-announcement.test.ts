@@ -20,7 +20,12 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 });
 const admin = kafka.admin();
-const quiet = { info() {}, warn() {}, error() {} };
+/** The sink's log lines, recorded. */
+const logged: { msg: string; fields?: Record<string, unknown> }[] = [];
+const record = (msg: string, fields?: Record<string, unknown>) => {
+  logged.push({ msg, fields });
+};
+const log = { info: record, warn: record, error: record };
 let chdb: TempChdb;
 let clickhouse: ClickHouse;
 let sink: Sink | undefined;
@@ -98,7 +103,7 @@ it('keeps a replayed range announced until its rows are stored, though the messa
       TIDEMARK_SINK_GROUP: groupId,
       TIDEMARK_SINK_MAX_WAIT_MS: '1000',
     }),
-    { clickhouse: watched, log: quiet },
+    { clickhouse: watched, log },
   );
   await eventually(async () => ((await committedTotal(admin, groupId, topic)) === 40 ? true : undefined), {
     what: 'all 40 messages committed',
@@ -115,6 +120,22 @@ it('keeps a replayed range announced until its rows are stored, though the messa
     ).toBe('0');
     expect(JSON.parse(seen.metadata ?? 'null')).toMatchObject({ first: '0', last: '19' });
   }
+  // The replay says what it made of the range: nothing stored before, so every row sent.
+  expect(logged.filter((l) => l.msg === 'announced flush replayed').map((l) => l.fields)).toEqual([
+    expect.objectContaining({
+      partition: 0,
+      first: '0',
+      last: '19',
+      rows: 100,
+      known: 0,
+      repeated: 0,
+      storedByLineage: 0,
+      parked: 0,
+      erased: 0,
+      sent: 100,
+      reinserted: 0,
+    }),
+  ]);
   const [stored] = await clickhouse.query<{ rows: string; ids: string }>(
     `SELECT count() AS rows, uniqExact(event_id) AS ids FROM ${eventsTable} WHERE project_id = {project:String}`,
     { project },
