@@ -57,8 +57,9 @@ export type Batcher = {
   /** Milliseconds until the buffer is due by time; undefined when empty. */
   msUntilDue(): number | undefined;
   /**
-   * Hands out everything buffered, one flush per partition (and per replayed range), ascending by partition;
-   * a replayed range still waiting for its last message stays. Empty when there is nothing to flush.
+   * Hands out what is buffered, one flush per partition, ascending by partition: a replayed range alone, the
+   * messages behind it staying for the next take; a replayed range still waiting for its last message stays.
+   * Empty when there is nothing to flush.
    */
   take(): Flush[];
   /** Forgets everything buffered (after a rebalance the messages will be read again from Kafka). */
@@ -206,29 +207,39 @@ export function createBatcher(opts: BatchLimits & { topic: string; now?: () => n
       const flushes: Flush[] = [];
       const kept = new Map<number, Segment[]>();
       for (const partition of [...segments.keys()].sort((a, b) => a - b)) {
-        for (const segment of segments.get(partition) ?? []) {
-          if (segment.until !== undefined && !segment.complete) {
-            kept.set(partition, [segment]);
-            continue;
-          }
-          if (segment.first === undefined || segment.last === undefined) continue;
-          flushes.push({
-            partition,
-            first: segment.first,
-            last: segment.last,
-            body: settle(segment),
-            rows: segment.rows,
-            bytes: segment.bytes,
-            dedupToken: segment.token ?? `${opts.topic}:${partition}:${segment.first}-${segment.last}`,
-            commit: { topic: opts.topic, partition, offset: (BigInt(segment.last) + 1n).toString() },
-            replay: segment.until !== undefined,
-          });
-          rows -= segment.rows;
-          bytes -= segment.bytes;
+        // At most a replayed range and the open segment behind it; only the first may go.
+        const [segment, ...behind] = segments.get(partition) ?? [];
+        if (!segment) continue;
+        if (
+          (segment.until !== undefined && !segment.complete) ||
+          segment.first === undefined ||
+          segment.last === undefined
+        ) {
+          kept.set(partition, [segment, ...behind]);
+          continue;
         }
+        flushes.push({
+          partition,
+          first: segment.first,
+          last: segment.last,
+          body: settle(segment),
+          rows: segment.rows,
+          bytes: segment.bytes,
+          dedupToken: segment.token ?? `${opts.topic}:${partition}:${segment.first}-${segment.last}`,
+          commit: { topic: opts.topic, partition, offset: (BigInt(segment.last) + 1n).toString() },
+          replay: segment.until !== undefined,
+        });
+        rows -= segment.rows;
+        bytes -= segment.bytes;
+        // One flush per partition and take: the messages read behind a replayed range go in the next one. Taken
+        // together, both ranges would be announced in one commit, and Kafka keeps the last offset committed for a
+        // partition in one request: the replayed range would be passed over before its rows are stored.
+        if (behind.length > 0) kept.set(partition, behind);
       }
       segments = kept;
-      if (kept.size > 0) firstAt = now();
+      // Rows kept behind a replayed range are due as soon as it is stored; a replayed range still waiting for its
+      // messages starts the clock again.
+      if ([...kept.values()].some(([s]) => s?.until !== undefined)) firstAt = now();
       return flushes;
     },
     clear,

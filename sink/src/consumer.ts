@@ -10,6 +10,7 @@ import {
   type RejectedRow,
   readIds,
   recordIds,
+  type UniqueInsert,
 } from '@tidemark/store';
 import { type CommitOffset, createBatcher, type Flush } from './batcher.js';
 import type { SinkConfig } from './config.js';
@@ -324,10 +325,10 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   async function insertUnstored(
     flush: Flush,
     sent: string,
-  ): Promise<{ quarantined: number; rejected: RejectedRow[] }> {
+  ): Promise<{ rows: number; quarantined: number; rejected: RejectedRow[] }> {
     const { partition, first, last } = flush;
     const missing = await unstoredLines(clickhouse, sent, { topic, partition, first, last });
-    if (missing.rows === 0) return { quarantined: 0, rejected: [] };
+    if (missing.rows === 0) return { rows: 0, quarantined: 0, rejected: [] };
     metrics.recountFound.inc();
     log.warn('rows missing although ClickHouse took their token; inserting them again', {
       partition,
@@ -341,7 +342,36 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       topic,
     });
     metrics.rowsReinserted.inc(missing.rows);
-    return result;
+    return { rows: missing.rows, ...result };
+  }
+
+  /** An INSERT's ranges for a log line: `p:first-last,…`. */
+  const rangesOf = (ins: Insert) => ins.flushes.map((f) => `${f.partition}:${f.first}-${f.last}`).join(',');
+
+  /**
+   * Logs how a replay or retry classified the rows of its ranges: left out as known (their ids recorded as stored),
+   * repeated within the body, stored by an earlier insert of the range (by lineage) or parked in its quarantine,
+   * erased; sent; and what the recount inserted again.
+   */
+  function logClassified(ins: Insert, attempt: number, sent: UniqueInsert, reinserted: number): void {
+    const [only] = ins.flushes;
+    const where =
+      ins.flushes.length === 1 && only
+        ? { partition: only.partition, first: only.first, last: only.last }
+        : { ranges: rangesOf(ins) };
+    log.info(ins.replay ? 'announced flush replayed' : 'insert retried', {
+      ...where,
+      attempt,
+      rows: ins.rows,
+      known: sent.known,
+      repeated: sent.duplicates - sent.known,
+      storedByLineage: sent.storedBefore - sent.parked,
+      parked: sent.parked,
+      erased: sent.erased,
+      sent: sent.sent,
+      reinserted,
+      token: sent.dedupToken,
+    });
   }
 
   /**
@@ -350,7 +380,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
   async function insert(ins: Insert, gen: number): Promise<boolean> {
     if (ins.rows === 0) return true;
     for (let attempt = 0; ; attempt++) {
-      if (!owns(gen)) return false;
+      if (!owns(gen)) {
+        log.info('partitions moved before the insert; leaving the announced rows to the next owner', {
+          ranges: rangesOf(ins),
+          attempt,
+        });
+        return false;
+      }
       const startedAt = performance.now();
       try {
         // A replay or a retry may find its rows stored by the insert before it: those are left out by lineage.
@@ -373,16 +409,20 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
             : {}),
         });
         let { quarantined, rejected } = sent;
+        let reinserted = 0;
         // A replay or retry that sends the rows an earlier insert sent goes under the same token: ClickHouse may
         // hold it without the rows (see unstoredLines), and then took nothing just now. A check that normally finds
         // nothing; counted per partition, as the lineage names each message by partition and offset.
         if (earlier && sent.text) {
           for (const flush of ins.flushes) {
             const again = await insertUnstored(flush, sent.text);
+            reinserted += again.rows;
             quarantined += again.quarantined;
             rejected = rejected.concat(again.rejected);
           }
         }
+        // What a replay or retry made of each row, so that a range it sent nothing of says why.
+        if (earlier) logClassified(ins, attempt, sent, reinserted);
         // Only now are the rows known to be stored: an id recorded earlier, with its row lost, would make the
         // replay leave the row out. The ids of rows refused by the recount's insert are not recorded.
         const refused = new Set(rejected.map((r) => eventIdOf(r.raw)));
@@ -481,6 +521,13 @@ export async function startSink(config: SinkConfig, deps: SinkDeps): Promise<Sin
       })),
     );
     const announced = new Set(announce.map((a) => a.partition));
+    // Kafka keeps the last of two offsets committed for one partition in one request: a second range of a partition
+    // would pass over the first before it is stored. The batcher hands out one flush per partition (take); should
+    // that ever break, this generation stops here, loudly, with nothing committed past its rows.
+    if (announced.size < announce.length)
+      throw new Error(
+        `one take holds two ranges of a partition: ${announce.map((a) => a.metadata).join(' ')}`,
+      );
     const priorDone = prior
       .filter((f) => !announced.has(f.partition))
       .map((f) => ({ ...f.commit, metadata: null }));

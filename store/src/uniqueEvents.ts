@@ -94,12 +94,18 @@ export type UniqueInsert = {
   rejected: RejectedRow[];
   /** Rows left out because their event id was in `tidemark.event_ids` or earlier in the same body. */
   duplicates: number;
+  /** Of `duplicates`, the rows whose id was recorded as stored (`tidemark.event_ids`, or `storedSince`). */
+  known: number;
   /** Rows left out because an earlier insert of their range stored them (`ranges` only). */
   storedBefore: number;
+  /** Of `storedBefore`, the lines an earlier insert of their range parked in the quarantine. */
+  parked: number;
   /** Rows left out because they belong to an erased or suppressed subject (store/src/erasedIds.ts). */
   erased: number;
   /** The lines sent to ClickHouse, JSONEachRow text ('' when none). */
   text: string;
+  /** Lines in `text`. */
+  sent: number;
   /** The ids to `recordIds` once the caller trusts that `text` is stored: what was inserted and stored before. */
   ids: string[];
   /** The token the insert went under. */
@@ -185,7 +191,9 @@ export async function insertUniqueEvents(
   let sentIds: string[] = [];
   const storedIds: string[] = [];
   let duplicates = 0;
+  let knownRows = 0;
   let storedBefore = 0;
+  let parkedRows = 0;
   if (unique.size === ids.length && known.size === 0 && stored.size === 0 && parked.size === 0) {
     // The common case, a flush of new events only, each once (no id is missing, as none counts in `unique`).
     kept = lines;
@@ -196,6 +204,7 @@ export async function insertUniqueEvents(
       const id = ids[i];
       if (parked.size > 0 && parked.has(line)) {
         storedBefore += 1;
+        parkedRows += 1;
       } else if (id === undefined) {
         kept.push(line);
       } else if (stored.has(id) && !seen.has(id)) {
@@ -204,6 +213,7 @@ export async function insertUniqueEvents(
         storedBefore += 1;
       } else if (known.has(id) || seen.has(id)) {
         duplicates += 1;
+        if (known.has(id)) knownRows += 1;
       } else {
         seen.add(id);
         kept.push(line);
@@ -231,9 +241,12 @@ export async function insertUniqueEvents(
     quarantined,
     rejected,
     duplicates,
+    known: knownRows,
     storedBefore,
+    parked: parkedRows,
     erased,
     text,
+    sent: kept.length,
     ids: [...(refused.size === 0 ? sentIds : sentIds.filter((id) => !refused.has(id))), ...storedIds],
     ...(dedupToken === undefined ? {} : { dedupToken }),
   };
