@@ -9,6 +9,30 @@ export async function committedTotal(admin: Admin, groupId: string, topic: strin
   return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
+/**
+ * Commits `offset` with `metadata` on partition 0 of `topic` for `groupId`, as a member of the group would (an
+ * earlier owner's announcement of a flush, DESIGN §6.3): it joins, commits, and leaves without committing more.
+ */
+export async function commitAsMember(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  offset: string,
+  metadata: string,
+): Promise<void> {
+  const member = kafka.consumer({ groupId });
+  const joined = new Promise<void>((resolve) => member.on(member.events.GROUP_JOIN, () => resolve()));
+  await member.connect();
+  try {
+    await member.subscribe({ topic, fromBeginning: true });
+    await member.run({ autoCommit: false, eachBatch: async () => {} });
+    await joined;
+    await member.commitOffsets([{ topic, partition: 0, offset, metadata }]);
+  } finally {
+    await member.disconnect();
+  }
+}
+
 /** Messages in the topic past what the group committed, summed over partitions: 0 once all is stored. */
 export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
   const [ends, [committed]] = await Promise.all([

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createClickHouse } from '@tidemark/store';
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
 import { eventually } from '../harness/eventually.js';
-import { gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
+import { commitAsMember, gatewayMessages, groupLag, produceAsGateway } from '../harness/offsets.js';
 import { logLines, type Running } from '../harness/processes.js';
 import { delayRenames, type RenameDelay } from './support/renameDelay.js';
 import { sinkRestarts } from './support/sinkRestarts.js';
@@ -125,19 +125,7 @@ it.skipIf(!strace && !ci)(
     // the messages behind it may pass over before the range is stored.
     const { topic, groupId, kafka, admin } = replayWindow;
     // Messages 0-19 announced by an owner that stored none of them, committed as a member of the group.
-    const member = kafka.consumer({ groupId });
-    const joined = new Promise<void>((resolve) => member.on(member.events.GROUP_JOIN, () => resolve()));
-    await member.connect();
-    try {
-      await member.subscribe({ topic, fromBeginning: true });
-      await member.run({ autoCommit: false, eachBatch: async () => {} });
-      await joined;
-      await member.commitOffsets([
-        { topic, partition: 0, offset: '0', metadata: JSON.stringify({ v: 1, first: '0', last: '19' }) },
-      ]);
-    } finally {
-      await member.disconnect();
-    }
+    await commitAsMember(kafka, topic, groupId, '0', JSON.stringify({ v: 1, first: '0', last: '19' }));
 
     const first = await startSinkProcess(replayWindow);
     const tracer = await holdRenames(first, context);

@@ -5,7 +5,7 @@ import { type TempChdb, tempChdb } from '@tidemark/store/tempChdb';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { eventually } from '../harness/eventually.js';
-import { committedTotal, gatewayMessages, produceAsGateway } from '../harness/offsets.js';
+import { commitAsMember, committedTotal, gatewayMessages, produceAsGateway } from '../harness/offsets.js';
 
 // A sink that finds an announced range at its committed offset rebuilds it (DESIGN §6.3); the messages behind the
 // range often arrive in the same fetch. Until the range's rows are stored, the group's committed offset must keep
@@ -42,31 +42,6 @@ afterAll(async () => {
   await chdb.close();
 });
 
-/** Commits `offset` with `metadata` for the group as one of its members, as an earlier owner would have. */
-async function commitAsMember(topic: string, groupId: string, offset: string, metadata: string) {
-  const member = kafka.consumer({ groupId });
-  await member.connect();
-  try {
-    await member.subscribe({ topic, fromBeginning: true });
-    let joined: () => void = () => {};
-    const running = new Promise<void>((resolve) => {
-      joined = resolve;
-    });
-    // Holds its first batch, so nothing moves until the commit is made.
-    await member.run({
-      autoCommit: false,
-      eachBatch: async () => {
-        joined();
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-      },
-    });
-    await running;
-    await member.commitOffsets([{ topic, partition: 0, offset, metadata }]);
-  } finally {
-    await member.disconnect();
-  }
-}
-
 it('keeps a replayed range announced until its rows are stored, though the messages behind it came in the same fetch', async () => {
   const id = randomUUID().slice(0, 8);
   const project = `replay-${id}`;
@@ -80,7 +55,7 @@ it('keeps a replayed range announced until its rows are stored, though the messa
   await produceAsGateway(producer, topic, gatewayMessages(project, 0, 200, 5));
   await producer.disconnect();
   // What a sink killed inside its insert of 0–19 leaves: the range announced at its first offset.
-  await commitAsMember(topic, groupId, '0', JSON.stringify({ v: 1, first: '0', last: '19' }));
+  await commitAsMember(kafka, topic, groupId, '0', JSON.stringify({ v: 1, first: '0', last: '19' }));
 
   // The group's committed offset and metadata, read each time rows of the announced range go to ClickHouse.
   const whileSent: { offset: string; metadata: string | null }[] = [];
